@@ -1,0 +1,2 @@
+export type { BackendContext, ConformanceOptions } from "./options.js";
+export { runConformance } from "./suite.js";

@@ -1,0 +1,48 @@
+// The storage contract. Symbols below are what every backend implements and every caller uses.
+export {
+  type Backend,
+  type CallOptions,
+  ReadConsistency,
+  type UnversionedType,
+  type Watch,
+  Wildcard,
+} from "./backend.js";
+export {
+  CASFailureError,
+  findStorageError,
+  GroupVersionMismatchError,
+  InconsistentError,
+  InvalidArgumentError,
+  isCASFailureError,
+  isGroupVersionMismatchError,
+  isInconsistentError,
+  isInvalidArgumentError,
+  isNotFoundError,
+  isWatchClosedError,
+  isWrongUidError,
+  NotFoundError,
+  type StorageErrorName,
+  WatchClosedError,
+  WrongUidError,
+} from "./errors.js";
+
+// Helpers for backend implementations: keys, query matching and input validation.
+export {
+  listPrefix,
+  matchesQuery,
+  ownerKey,
+  resourceKey,
+  unversionedType,
+  unversionedTypeString,
+} from "./key.js";
+export {
+  type ValidID,
+  validateConsistency,
+  validateId,
+  validateListQuery,
+  validateResource,
+  validateTenancy,
+  validateType,
+  validateVersion,
+} from "./validate.js";
+export { WatchQueue, type WatchQueueOptions } from "./watch-queue.js";
