@@ -1,0 +1,91 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { ID, Resource, Tenancy } from "@raftstore/proto";
+import { ForwardingService } from "@raftstore/proto/storage/v1";
+import {
+  type CallOptions,
+  ReadConsistency,
+  type UnversionedType,
+  unversionedType,
+  validateId,
+  validateResource,
+  validateTenancy,
+  validateType,
+} from "@raftstore/storage";
+import { errorToConnectError } from "./error-to-connect-error.js";
+
+/**
+ * What the leader side needs: the leader's own storage operations. A `Backend` is one; the Raft
+ * backend passes itself, so a forwarded write takes the same path as a local one (a Raft log
+ * entry), and a forwarded read the same consistency check.
+ *
+ * A call is aborted (`options.signal`) when the follower gives up or the connection dies; an
+ * aborted write may still take effect.
+ */
+export interface ForwardingTarget {
+  writeCAS(resource: Resource, options?: CallOptions): Promise<Resource>;
+  deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void>;
+  read(consistency: ReadConsistency, id: ID, options?: CallOptions): Promise<Resource>;
+  list(
+    consistency: ReadConsistency,
+    type: UnversionedType,
+    tenancy: Tenancy,
+    namePrefix: string,
+    options?: CallOptions,
+  ): Promise<Resource[]>;
+}
+
+/**
+ * The forwarding service's routes, for `connectNodeAdapter({ routes })` or any Connect router:
+ * `Write` → `target.writeCAS`, `Delete` → `target.deleteCAS`, `Read` and `List` → the target's
+ * strongly consistent read and list.
+ *
+ * A malformed request (a Write without a resource, a Read without an id, …) is answered with
+ * InvalidArgument before the target is called. Every failure is answered with
+ * `errorToConnectError`, so storage errors reach the follower as themselves and anything else as
+ * Internal with its message.
+ */
+export function createForwardingRoutes(target: ForwardingTarget): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(ForwardingService, {
+      write: (request, context) =>
+        answer(async () => {
+          validateResource(request.resource, "resource");
+          const options = { signal: context.signal };
+          return { resource: await target.writeCAS(request.resource, options) };
+        }),
+      delete: (request, context) =>
+        answer(async () => {
+          validateId(request.id, "id");
+          await target.deleteCAS(request.id, request.version, { signal: context.signal });
+          return {};
+        }),
+      read: (request, context) =>
+        answer(async () => {
+          validateId(request.id, "id");
+          const options = { signal: context.signal };
+          return { resource: await target.read(ReadConsistency.Strong, request.id, options) };
+        }),
+      list: (request, context) =>
+        answer(async () => {
+          validateType(request.type, "type");
+          validateTenancy(request.tenancy, "tenancy");
+          const resources = await target.list(
+            ReadConsistency.Strong,
+            unversionedType(request.type),
+            request.tenancy,
+            request.namePrefix,
+            { signal: context.signal },
+          );
+          return { resources };
+        }),
+    });
+  };
+}
+
+async function answer<T>(handle: () => Promise<T>): Promise<T> {
+  try {
+    return await handle();
+  } catch (error) {
+    throw errorToConnectError(error);
+  }
+}
