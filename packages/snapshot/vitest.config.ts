@@ -5,5 +5,11 @@ import { defineProject } from "vitest/config";
 // tests never need a build first. The node environment uses vite's SSR resolver, hence ssr.resolve.
 export default defineProject({
   ssr: { resolve: { conditions: ["@raftstore/source", ...defaultServerConditions] } },
-  test: { name: "@raftstore/snapshot", environment: "node", include: ["src/**/*.test.ts"] },
+  test: {
+    name: "@raftstore/snapshot",
+    environment: "node",
+    include: ["src/**/*.test.ts"],
+    // The property and streaming tests take seconds; the machine is shared with other runs.
+    testTimeout: 30_000,
+  },
 });
