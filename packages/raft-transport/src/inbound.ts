@@ -1,0 +1,238 @@
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import type { EncodedRaftMessages } from "@raftstore/proto/raft/v1";
+import type { Logger, Message, NodeId, TransportHandler } from "@raftstore/raft";
+import { decodeMessageBytes } from "./decode-message.js";
+import { isMessageDecodeError, PeerIdentityError } from "./errors.js";
+import {
+  type PeerCounters,
+  ReasonCounters,
+  type StreamRejectReason,
+  TypeCounters,
+} from "./metrics.js";
+import type { StreamKind } from "./outbound-stream.js";
+import { type PeerTlsInfo, peerTlsKey } from "./tls.js";
+import { framedSize } from "./wire-format.js";
+
+export interface InboundOptions {
+  /** This node: messages to anyone else are dropped. */
+  readonly id: NodeId;
+  /** Streams must come with an authorized client certificate (the transport uses TLS). */
+  readonly requireTls: boolean;
+  /** The certificate must name the sender of the stream's messages. */
+  readonly verifyPeerIdentity: boolean;
+  readonly logger: Logger;
+  /** The counters of a peer of the peer map, or undefined for a sender not in it. */
+  readonly countersOf: (peer: NodeId) => PeerCounters | undefined;
+}
+
+/** Everything a stream has established so far. */
+interface StreamState {
+  readonly kind: StreamKind;
+  readonly tlsInfo: PeerTlsInfo | undefined;
+  /** The sender of every message on the stream, fixed by the first one. */
+  sender: NodeId | undefined;
+}
+
+/**
+ * The receiving half of the transport: what the routes do with each incoming stream. Each
+ * message is parsed, decoded and checked on its own; a bad one is dropped, counted and logged,
+ * and the stream goes on. The whole stream is refused (with a Connect error the sender sees)
+ * only when it cannot go on: a request that does not parse, a certificate that does not name
+ * the sender, messages from two senders, or a node that is not started or is closing.
+ */
+export class Inbound {
+  readonly rejectedStreams = new ReasonCounters<StreamRejectReason>();
+  readonly fromUnknownPeers = new TypeCounters();
+  decodeErrors = 0;
+  private readonly o: InboundOptions;
+  private handler: TransportHandler | undefined;
+  private closed = false;
+  private readonly active = new Set<AbortController>();
+
+  constructor(options: InboundOptions) {
+    this.o = options;
+  }
+
+  get activeStreams(): number {
+    return this.active.size;
+  }
+
+  start(handler: TransportHandler): void {
+    this.handler = handler;
+  }
+
+  /** Refuses new streams and ends the open ones (their senders see Unavailable). */
+  close(): void {
+    this.closed = true;
+    for (const abort of this.active) abort.abort();
+  }
+
+  /** Serves one incoming stream until its sender ends it; throws to refuse it. */
+  async receive(
+    kind: StreamKind,
+    requests: AsyncIterable<EncodedRaftMessages>,
+    context: HandlerContext,
+  ): Promise<void> {
+    if (this.handler === undefined || this.closed) {
+      throw this.reject(
+        "unavailable",
+        new ConnectError(
+          `raft node ${this.o.id} is ${this.closed ? "closing" : "not started"}`,
+          Code.Unavailable,
+        ),
+      );
+    }
+    const tlsInfo = context.values.get(peerTlsKey);
+    if (this.o.requireTls) this.checkCertificate(tlsInfo);
+    const abort = new AbortController();
+    const aborted = new Promise<never>((_, reject) => {
+      abort.signal.addEventListener("abort", () => reject(abort.signal.reason), { once: true });
+    });
+    // Observed through the race below; this handler only keeps an abort between two reads from
+    // counting as an unhandled rejection.
+    aborted.catch(() => undefined);
+    this.active.add(abort);
+    const stream: StreamState = { kind, tlsInfo, sender: undefined };
+    const iterator = requests[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let result: IteratorResult<EncodedRaftMessages>;
+        try {
+          result = await Promise.race([iterator.next(), aborted]);
+        } catch (error) {
+          throw this.streamError(error, abort.signal, stream);
+        }
+        if (result.done === true) return;
+        for (const bytes of result.value.messages) this.receiveOne(bytes, stream);
+      }
+    } finally {
+      this.active.delete(abort);
+    }
+  }
+
+  private checkCertificate(tlsInfo: PeerTlsInfo | undefined): void {
+    if (tlsInfo === undefined) {
+      throw this.reject(
+        "unauthenticated",
+        new ConnectError(
+          "expected the client's TLS certificate in the request context, found none: serve the raft routes over TLS and mount them with contextValues: raftContextValues",
+          Code.Unauthenticated,
+        ),
+      );
+    }
+    if (!tlsInfo.authorized) {
+      throw this.reject(
+        "unauthenticated",
+        new ConnectError(
+          `expected a client certificate signed by the cluster CA, found ${
+            tlsInfo.authorizationError ?? "none"
+          }`,
+          Code.Unauthenticated,
+        ),
+      );
+    }
+  }
+
+  private receiveOne(bytes: Uint8Array, stream: StreamState): void {
+    let message: Message;
+    try {
+      message = decodeMessageBytes(bytes);
+    } catch (error) {
+      if (!isMessageDecodeError(error)) throw error;
+      this.decodeErrors++;
+      if (stream.sender !== undefined) {
+        this.o.countersOf(stream.sender)?.rejected.add("malformed");
+      }
+      this.o.logger.warn(
+        { node: this.o.id, from: stream.sender, stream: stream.kind, err: error },
+        "raft transport: dropped a malformed message",
+      );
+      return;
+    }
+    if (stream.sender === undefined) {
+      if (this.o.verifyPeerIdentity && !stream.tlsInfo?.nodeIds.includes(message.from)) {
+        const error = new PeerIdentityError(message.from, stream.tlsInfo?.nodeIds ?? [], "client");
+        throw this.reject("identity", new ConnectError(error.message, Code.PermissionDenied));
+      }
+      stream.sender = message.from;
+    } else if (message.from !== stream.sender) {
+      throw this.reject(
+        "mixed-senders",
+        new ConnectError(
+          `expected every message on a stream to come from ${stream.sender}, found one from ${message.from}`,
+          Code.InvalidArgument,
+        ),
+      );
+    }
+    const counters = this.o.countersOf(message.from);
+    if (message.to !== this.o.id) {
+      counters?.rejected.add("misaddressed");
+      this.o.logger.warn(
+        { node: this.o.id, from: message.from, to: message.to, type: message.type },
+        "raft transport: dropped a message addressed to another node (is a peer address stale?)",
+      );
+      return;
+    }
+    if (stream.kind === "snapshots" && message.type !== "snapshotChunk") {
+      counters?.rejected.add("wrong-stream");
+      this.o.logger.warn(
+        { node: this.o.id, from: message.from, type: message.type },
+        "raft transport: dropped a message that is not a snapshot chunk from a snapshot stream",
+      );
+      return;
+    }
+    (counters?.received ?? this.fromUnknownPeers).add(message.type, framedSize(bytes.length));
+    try {
+      this.handler?.onMessage(message);
+    } catch (error) {
+      // The engine's handler must not throw; if it does, it is the engine's bug, reported here
+      // rather than blamed on the peer (whose stream stays open).
+      this.o.logger.error(
+        { node: this.o.id, from: message.from, type: message.type, err: error },
+        "raft transport: the message handler threw",
+      );
+    }
+  }
+
+  /** The error that ends a stream whose requests failed to arrive. */
+  private streamError(error: unknown, signal: AbortSignal, stream: StreamState): unknown {
+    if (signal.aborted) {
+      return new ConnectError(`raft node ${this.o.id} is closing`, Code.Unavailable);
+    }
+    const connectError = error instanceof ConnectError ? error : undefined;
+    const log = { node: this.o.id, from: stream.sender, stream: stream.kind, err: error };
+    // Connect reports a request that fails to parse as Internal ("parse binary: …"), as if the
+    // server were at fault; it is the peer's, so the peer hears InvalidArgument.
+    const unparsable =
+      connectError?.code === Code.InvalidArgument ||
+      (connectError?.code === Code.Internal && connectError.rawMessage.startsWith("parse binary"));
+    if (unparsable) {
+      this.decodeErrors++;
+      this.rejectedStreams.add("unparsable");
+      this.o.logger.warn(log, "raft transport: refused a stream whose request does not parse");
+      return new ConnectError(
+        `expected requests of serialized raft messages, found one that does not parse: ${connectError.rawMessage}`,
+        Code.InvalidArgument,
+        undefined,
+        undefined,
+        connectError,
+      );
+    }
+    if (connectError?.code === Code.ResourceExhausted) {
+      this.rejectedStreams.add("too-large");
+      this.o.logger.warn(log, "raft transport: refused a stream with a request over the limit");
+    } else {
+      this.o.logger.debug(log, "raft transport: incoming stream ended");
+    }
+    return error;
+  }
+
+  private reject(reason: StreamRejectReason, error: ConnectError): ConnectError {
+    this.rejectedStreams.add(reason);
+    this.o.logger.warn(
+      { node: this.o.id, reason, err: error },
+      "raft transport: refused an incoming stream",
+    );
+    return error;
+  }
+}
