@@ -1,5 +1,6 @@
+import { crc32c } from "@node-rs/crc32";
 import { describe, expect, it } from "vitest";
-import { checksum, createEntry, verifyEntry } from "./checksum.js";
+import { checksum, createEntry, entryChecksum, verifyEntry } from "./checksum.js";
 import { EntryType } from "./log-types.js";
 
 describe("entry checksums", () => {
@@ -27,5 +28,33 @@ describe("entry checksums", () => {
     const backing = new Uint8Array([9, 9, 1, 2, 3, 4, 9]);
     const view = backing.subarray(2, 6);
     expect(checksum(view)).toBe(checksum(new Uint8Array([1, 2, 3, 4])));
+  });
+});
+
+describe("entry checksums, computed in two ways", () => {
+  it("agree with a header of 64-bit big-endian integers checksummed natively, for every size", () => {
+    const header = Buffer.alloc(17);
+    for (const [index, term] of [
+      [1, 1],
+      [0xffff_ffff, 2],
+      [0x1_0000_0001, 0x7_0000_0000],
+      [Number.MAX_SAFE_INTEGER, 3],
+    ] as const) {
+      for (const size of [0, 1, 63, 64, 65, 300]) {
+        const data = new Uint8Array(size).map((_, i) => (i * 31 + size) & 0xff);
+        header.writeBigUInt64BE(BigInt(index), 0);
+        header.writeBigUInt64BE(BigInt(term), 8);
+        header.writeUInt8(EntryType.Config, 16);
+        const expected = crc32c(Buffer.from(data), crc32c(header));
+        expect(entryChecksum(index, term, EntryType.Config, data)).toBe(expected);
+      }
+    }
+  });
+
+  it("give the same CRC for short data in JavaScript as the native implementation", () => {
+    for (let size = 0; size < 64; size++) {
+      const data = new Uint8Array(size).map((_, i) => (i * 7 + 3) & 0xff);
+      expect(checksum(data, 12345)).toBe(crc32c(Buffer.from(data), 12345));
+    }
   });
 });

@@ -1,4 +1,44 @@
+// @raftstore/raft — the Raft consensus engine.
+//
+// End-user API first: create a node, give it stores, a transport and a state machine, and use
+// it like hashicorp/raft. Library symbols (the deterministic core, the message types a transport
+// encodes, checksums) follow.
+
 export { checksum, createEntry, entryChecksum, verifyEntry } from "./checksum.js";
+export { decodeConfig, encodeConfig } from "./config-codec.js";
+export type { CoreConfig, UnsafeSwitches } from "./core/core-config.js";
+export {
+  type CoreStorage,
+  type PeerStatus,
+  type Proposal,
+  type ProposeResult,
+  RaftCore,
+} from "./core/raft.js";
+export type { NodeState, ReadState, Ready, SoftState } from "./core/ready.js";
+export {
+  CorruptEntryError,
+  type DropReason,
+  InconsistentStateError,
+  InvalidOptionsError,
+  isCorruptEntryError,
+  isInconsistentStateError,
+  isInvalidOptionsError,
+  isLeadershipLostError,
+  isLeadershipTransferError,
+  isNotLeaderError,
+  isProposalDroppedError,
+  isProposalTooLargeError,
+  isShutdownError,
+  isTimeoutError,
+  LeadershipLostError,
+  LeadershipTransferError,
+  NotLeaderError,
+  ProposalDroppedError,
+  ProposalTooLargeError,
+  type RaftErrorName,
+  ShutdownError,
+  TimeoutError,
+} from "./errors.js";
 export {
   type ClusterConfig,
   type Entry,
@@ -7,6 +47,40 @@ export {
   type NodeId,
   type SnapshotMeta,
 } from "./log-types.js";
+export { type Logger, silentLogger } from "./logger.js";
+export {
+  type AppendMessage,
+  type AppendResponseMessage,
+  type HeartbeatMessage,
+  type HeartbeatResponseMessage,
+  isBulkMessage,
+  type Message,
+  type MessageType,
+  type ReadIndexMessage,
+  type ReadIndexResponseMessage,
+  type SnapshotChunkMessage,
+  type SnapshotChunkResponseMessage,
+  type SnapshotTransferStatus,
+  type TimeoutNowMessage,
+  type VoteMessage,
+  type VoteResponseMessage,
+} from "./messages.js";
+export { type Clock, systemClock, systemRandom, type TimerHandle } from "./runtime/clock.js";
+export type { RaftEvent, RaftEventListener } from "./runtime/events.js";
+export { MemoryLogStore } from "./runtime/memory-log-store.js";
+export {
+  MemorySnapshotStore,
+  type MemorySnapshotStoreOptions,
+} from "./runtime/memory-snapshot-store.js";
+export { MemoryStableStore } from "./runtime/memory-stable-store.js";
+export { createMemoryNetwork, MemoryNetwork } from "./runtime/memory-transport.js";
+export {
+  type CallOptions,
+  createRaftNode,
+  type RaftNode,
+  type RaftStats,
+} from "./runtime/node.js";
+export type { RaftNodeOptions } from "./runtime/options.js";
 export type {
   FSM,
   LogContents,
@@ -16,3 +90,6 @@ export type {
   SnapshotStore,
   StableStore,
 } from "./stores.js";
+// Library symbols.
+export type { Transport, TransportHandler } from "./transport.js";
+export { validateMessage } from "./validate-message.js";

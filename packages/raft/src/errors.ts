@@ -1,0 +1,154 @@
+import type { NodeId } from "./log-types.js";
+
+// Every error the engine hands to a caller has a stable `name`, and its guard checks that name
+// rather than `instanceof`, so guards keep working across duplicate copies of this package.
+
+/** The names of the engine's errors, one per failure a caller can act on. */
+export type RaftErrorName =
+  | "NotLeaderError"
+  | "ProposalTooLargeError"
+  | "ProposalDroppedError"
+  | "LeadershipLostError"
+  | "ShutdownError"
+  | "TimeoutError"
+  | "LeadershipTransferError"
+  | "CorruptEntryError"
+  | "InconsistentStateError"
+  | "InvalidOptionsError";
+
+function hasName(error: unknown, name: RaftErrorName): boolean {
+  return error instanceof Error && error.name === name;
+}
+
+/**
+ * This node is not the leader, so it cannot take a proposal (or serve a leader-only call).
+ * `leader` is the leader this node knows of, if any: send the request there.
+ */
+export class NotLeaderError extends Error {
+  override readonly name = "NotLeaderError";
+  readonly leader: NodeId | undefined;
+  constructor(leader: NodeId | undefined, options?: ErrorOptions) {
+    super(
+      leader === undefined
+        ? "not the leader, and no leader is known (an election may be in progress)"
+        : `not the leader; the leader is ${leader}`,
+      options,
+    );
+    this.leader = leader;
+  }
+}
+
+/** The proposal is larger than the configured maximum entry size. Never retry it as is. */
+export class ProposalTooLargeError extends Error {
+  override readonly name = "ProposalTooLargeError";
+  readonly size: number;
+  readonly maxSize: number;
+  constructor(size: number, maxSize: number) {
+    super(`proposal of ${size} bytes exceeds the maximum entry size of ${maxSize} bytes`);
+    this.size = size;
+    this.maxSize = maxSize;
+  }
+}
+
+/** Why a leader refused a proposal it could otherwise take. */
+export type DropReason = "uncommitted-limit" | "leadership-transfer";
+
+/**
+ * The leader refused the proposal for now: too many bytes are proposed but not yet committed
+ * (backpressure: slow followers or a slow disk), or leadership is being transferred. The
+ * proposal was not appended; retry later (after a transfer, on the new leader).
+ */
+export class ProposalDroppedError extends Error {
+  override readonly name = "ProposalDroppedError";
+  readonly reason: DropReason;
+  constructor(reason: DropReason, detail: string) {
+    super(
+      reason === "uncommitted-limit"
+        ? `proposal dropped: ${detail}; retry once the cluster has caught up`
+        : `proposal dropped: ${detail}; retry on the new leader`,
+    );
+    this.reason = reason;
+  }
+}
+
+/**
+ * The leader lost its leadership (its term ended) before the proposal or read completed. The
+ * entry's fate is unknown: it may still be committed by the next leader, or be discarded. Read
+ * before retrying anything that is not idempotent.
+ */
+export class LeadershipLostError extends Error {
+  override readonly name = "LeadershipLostError";
+  constructor(detail: string, options?: ErrorOptions) {
+    super(`leadership lost: ${detail}; the outcome is unknown`, options);
+  }
+}
+
+/** The node is shut down (or stopped after a failure, given as `cause`). */
+export class ShutdownError extends Error {
+  override readonly name = "ShutdownError";
+  constructor(message = "the raft node is shut down", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * The call did not complete within its `timeoutMs`. For a proposal the outcome is unknown. Its
+ * name matches the DOMException of `AbortSignal.timeout()`, so one guard covers both.
+ */
+export class TimeoutError extends Error {
+  override readonly name = "TimeoutError";
+  constructor(what: string, timeoutMs: number) {
+    super(`${what} did not complete within ${timeoutMs} ms; the outcome is unknown`);
+  }
+}
+
+/** A leadership transfer did not complete: the target did not take over in time, or is invalid. */
+export class LeadershipTransferError extends Error {
+  override readonly name = "LeadershipTransferError";
+  readonly target: NodeId | undefined;
+  constructor(target: NodeId | undefined, detail: string) {
+    super(`leadership transfer${target === undefined ? "" : ` to ${target}`} failed: ${detail}`);
+    this.target = target;
+  }
+}
+
+/**
+ * A local log entry does not match its checksum: the log store returned damaged data, or memory
+ * was corrupted. The node stops rather than apply or serve it; repair or replace its data.
+ */
+export class CorruptEntryError extends Error {
+  override readonly name = "CorruptEntryError";
+  readonly index: number;
+  constructor(index: number, where: string) {
+    super(`log entry ${index} fails its checksum (${where}); the node stops rather than use it`);
+    this.index = index;
+  }
+}
+
+/** The node's durable state contradicts itself (for example a log compacted past its snapshot). */
+export class InconsistentStateError extends Error {
+  override readonly name = "InconsistentStateError";
+}
+
+/** An option passed to the engine is out of range or missing. */
+export class InvalidOptionsError extends Error {
+  override readonly name = "InvalidOptionsError";
+}
+
+export const isNotLeaderError = (e: unknown): e is NotLeaderError => hasName(e, "NotLeaderError");
+export const isProposalTooLargeError = (e: unknown): e is ProposalTooLargeError =>
+  hasName(e, "ProposalTooLargeError");
+export const isProposalDroppedError = (e: unknown): e is ProposalDroppedError =>
+  hasName(e, "ProposalDroppedError");
+export const isLeadershipLostError = (e: unknown): e is LeadershipLostError =>
+  hasName(e, "LeadershipLostError");
+export const isShutdownError = (e: unknown): e is ShutdownError => hasName(e, "ShutdownError");
+export const isTimeoutError = (e: unknown): e is TimeoutError => hasName(e, "TimeoutError");
+export const isLeadershipTransferError = (e: unknown): e is LeadershipTransferError =>
+  hasName(e, "LeadershipTransferError");
+export const isCorruptEntryError = (e: unknown): e is CorruptEntryError =>
+  hasName(e, "CorruptEntryError");
+export const isInconsistentStateError = (e: unknown): e is InconsistentStateError =>
+  hasName(e, "InconsistentStateError");
+export const isInvalidOptionsError = (e: unknown): e is InvalidOptionsError =>
+  hasName(e, "InvalidOptionsError");

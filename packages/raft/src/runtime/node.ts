@@ -1,0 +1,708 @@
+import { sameConfig } from "../config-codec.js";
+import type { PeerStatus, Proposal } from "../core/raft.js";
+import { RaftCore } from "../core/raft.js";
+import type { NodeState, Ready, SoftState } from "../core/ready.js";
+import {
+  LeadershipLostError,
+  LeadershipTransferError,
+  NotLeaderError,
+  ProposalDroppedError,
+  ProposalTooLargeError,
+  ShutdownError,
+  TimeoutError,
+} from "../errors.js";
+import { type Entry, EntryType, type NodeId, type SnapshotMeta } from "../log-types.js";
+import type { Message } from "../messages.js";
+import { Applier } from "./applier.js";
+import { type CallOptions, guardCall } from "./call-guard.js";
+import type { Clock, TimerHandle } from "./clock.js";
+import { Observers, type RaftEventListener } from "./events.js";
+import { type RaftNodeOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import { type Pending, ProposalTracker, type Waiter } from "./proposals.js";
+import type { RaftNode, RaftStats } from "./raft-node.js";
+import { ReadWaiters } from "./read-waiters.js";
+import { SnapshotReceiver } from "./snapshot-receiver.js";
+import { SnapshotSender } from "./snapshot-sender.js";
+import { Snapshotter } from "./snapshotter.js";
+import { recoverState } from "./startup.js";
+
+export type { CallOptions, RaftNode, RaftStats };
+
+/** Creates a node; nothing happens until `start()`. Throws InvalidOptionsError on bad options. */
+export function createRaftNode(options: RaftNodeOptions): RaftNode {
+  return new RaftNodeImpl(resolveOptions(options));
+}
+
+/** What the simulation inspects inside a node (not part of the public API). */
+export interface NodeInternals {
+  readonly core: RaftCore | undefined;
+  readonly appliedIndex: number;
+  readonly lifecycle: Lifecycle;
+  readonly storedSnapshot: SnapshotMeta | undefined;
+}
+
+/** Reads a node's internals, for the simulation's invariant checks. */
+export function inspectNode(node: RaftNode): NodeInternals {
+  return (node as RaftNodeImpl).internals();
+}
+
+type Lifecycle = "new" | "starting" | "running" | "stopped" | "failed";
+
+/** A proposal on its way: in the batch, then (index and term set) in the tracker. */
+interface BatchedProposal extends Proposal, Pending {}
+
+interface TransferWaiter {
+  readonly target: NodeId;
+  readonly deadlineTick: number;
+  readonly waiter: Waiter<NodeId>;
+}
+
+class RaftNodeImpl implements RaftNode {
+  readonly id: NodeId;
+  private readonly o: ResolvedOptions;
+  private readonly clock: Clock;
+  private core: RaftCore | undefined;
+  private lifecycle: Lifecycle = "new";
+  private failure: unknown;
+  private stopping = false;
+  private started: Promise<void> | undefined;
+  private readonly observers: Observers;
+  private readonly proposals = new ProposalTracker();
+  private readonly reads: ReadWaiters;
+  /** Proposals made since the last pump: appended together (group commit). */
+  private batch: BatchedProposal[] = [];
+  private pumpScheduled = false;
+  private persistTail: Promise<void> = Promise.resolve();
+  private storeLastIndex = 0;
+  private readonly applier: Applier;
+  private readonly snapshotter: Snapshotter;
+  private tickTimer: TimerHandle | undefined;
+  private ticks = 0;
+  private readonly unreachable = new Set<NodeId>();
+  private transfer: TransferWaiter | undefined;
+  private softState: SoftState = { state: "follower", leader: undefined, term: 0 };
+  private readonly sender: SnapshotSender;
+  private readonly receiver: SnapshotReceiver;
+
+  constructor(options: ResolvedOptions) {
+    this.o = options;
+    this.id = options.id;
+    this.clock = options.clock;
+    this.observers = new Observers(options.logger);
+    this.reads = new ReadWaiters(options.random);
+    const send = (m: Message) => this.send(m);
+    const term = () => this.core?.term ?? 0;
+    this.sender = new SnapshotSender(
+      {
+        id: this.id,
+        snapshotStore: options.snapshotStore,
+        logger: options.logger,
+        term,
+        send,
+        reportSnapshot: (peer, installed) => {
+          this.core?.reportSnapshot(peer, installed);
+          this.schedulePump();
+        },
+      },
+      {
+        chunkSize: options.snapshotChunkSize,
+        window: options.snapshotWindow,
+        timeoutTicks: options.electionTicks,
+      },
+    );
+    this.receiver = new SnapshotReceiver({
+      id: this.id,
+      snapshotStore: options.snapshotStore,
+      logger: options.logger,
+      term,
+      send,
+      committed: () => this.core?.log.committed ?? 0,
+      commitReceived: (snapshot, sink) => this.snapshotter.commitReceived(snapshot, sink),
+      install: (snapshot) => {
+        const accepted = this.active() && (this.core?.restoreSnapshot(snapshot) ?? false);
+        this.schedulePump();
+        return accepted;
+      },
+    });
+    this.snapshotter = new Snapshotter(
+      {
+        options,
+        core: () => (this.active() ? this.core : undefined),
+        appliedIndex: () => this.applier.appliedIndex,
+        sendingFloor: () => this.sender.minSnapshotIndex(),
+        persistInOrder: (write) => this.persistInOrder(write),
+        emit: (event) => this.observers.emit(event),
+      },
+      undefined,
+    );
+    this.applier = new Applier(
+      {
+        options,
+        running: () => this.active(),
+        exclusive: (fn) => this.snapshotter.exclusive(fn),
+        entryApplied: (entry, result) => this.entryApplied(entry, result),
+        batchApplied: (index, bytes) => this.batchApplied(index, bytes),
+        restored: (snapshot) => this.restored(snapshot),
+        fail: (error) => this.fail(error),
+      },
+      0,
+    );
+  }
+
+  get leader(): NodeId | undefined {
+    return this.core?.leader;
+  }
+
+  get term(): number {
+    return this.core?.term ?? 0;
+  }
+
+  get state(): NodeState {
+    return this.core?.state ?? "follower";
+  }
+
+  start(): Promise<void> {
+    this.started ??= this.doStart();
+    return this.started;
+  }
+
+  private async doStart(): Promise<void> {
+    this.lifecycle = "starting";
+    try {
+      const recovered = await recoverState(this.o);
+      const o = this.o;
+      const core = new RaftCore(
+        {
+          id: o.id,
+          electionTicks: o.electionTicks,
+          heartbeatTicks: o.heartbeatTicks,
+          preVote: o.preVote,
+          checkQuorum: o.checkQuorum,
+          maxInflightMessages: o.maxInflightMessages,
+          maxInflightBytes: o.maxInflightBytes,
+          maxBytesPerAppend: o.maxBytesPerAppend,
+          maxUncommittedBytes: o.maxUncommittedBytes,
+          maxApplyBytesPerReady: o.maxApplyBatchBytes,
+          random: o.random,
+          logger: o.logger,
+          unsafe: o.unsafe,
+        },
+        recovered.storage,
+      );
+      if (this.stopping) throw new ShutdownError("shut down while starting");
+      this.core = core;
+      this.snapshotter.stored = recovered.snapshot;
+      this.applier.appliedIndex = recovered.storage.snapshot.index;
+      this.storeLastIndex = core.log.lastIndex();
+      this.softState = core.softState();
+      if (
+        !recovered.bootstrapped &&
+        o.voters.length > 0 &&
+        !sameConfig(core.config, { voters: o.voters, learners: [] })
+      ) {
+        o.logger.warn(
+          { node: o.id, configured: o.voters, log: core.config.voters },
+          "the voters option differs from the configuration in the log; the log wins",
+        );
+      }
+      this.lifecycle = "running";
+      o.transport.start({
+        onMessage: (m) => this.onMessage(m),
+        onUnreachable: (peer) => this.onUnreachable(peer),
+      });
+      this.scheduleTick();
+      if (core.config.voters.length === 1 && core.config.voters[0] === o.id) core.campaign();
+      this.schedulePump();
+    } catch (error) {
+      if (this.lifecycle === "starting") this.lifecycle = "failed";
+      throw error;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // User calls
+  // -------------------------------------------------------------------------------------------
+
+  apply(data: Uint8Array, options: CallOptions = {}): Promise<unknown> {
+    if (!(data instanceof Uint8Array)) {
+      return Promise.reject(
+        new TypeError(`expected data to be a Uint8Array, found ${typeof data}`),
+      );
+    }
+    if (data.byteLength > this.o.maxEntrySize) {
+      return Promise.reject(new ProposalTooLargeError(data.byteLength, this.o.maxEntrySize));
+    }
+    return this.propose({ type: EntryType.Normal, data }, options, "apply");
+  }
+
+  async barrier(options: CallOptions = {}): Promise<void> {
+    await this.propose({ type: EntryType.NoOp, data: new Uint8Array(0) }, options, "barrier");
+  }
+
+  async verifyLeader(options: CallOptions = {}): Promise<void> {
+    const core = this.requireRunning();
+    if (core.state !== "leader") throw new NotLeaderError(core.leader);
+    await this.read(options, true);
+  }
+
+  readIndex(options: CallOptions = {}): Promise<number> {
+    return this.read(options, false);
+  }
+
+  transferLeadership(to?: NodeId): Promise<NodeId> {
+    let core: RaftCore;
+    try {
+      core = this.requireRunning();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (core.state !== "leader") return Promise.reject(new NotLeaderError(core.leader));
+    const target = to ?? this.pickTransferTarget(core);
+    if (target === undefined) {
+      return Promise.reject(new LeadershipTransferError(undefined, "there is no other voter"));
+    }
+    const problem = core.transferLeadership(target);
+    if (problem !== undefined) return Promise.reject(new LeadershipTransferError(target, problem));
+    this.transfer?.waiter.reject(new LeadershipTransferError(this.transfer.target, "superseded"));
+    this.schedulePump();
+    return new Promise<NodeId>((resolve, reject) => {
+      this.transfer = {
+        target,
+        deadlineTick: this.ticks + 2 * this.o.electionTicks + 2,
+        waiter: { resolve, reject },
+      };
+    });
+  }
+
+  async snapshot(): Promise<SnapshotMeta> {
+    this.requireRunning();
+    // A snapshot in progress may have captured the state before this call: wait, then take one.
+    await this.snapshotter.settled();
+    return this.snapshotter.take();
+  }
+
+  stats(): RaftStats {
+    const core = this.core;
+    const peers: Record<NodeId, PeerStatus> = {};
+    if (core !== undefined) for (const [id, status] of core.peerStatus()) peers[id] = status;
+    return {
+      id: this.id,
+      state: this.state,
+      term: this.term,
+      leader: this.leader,
+      commitIndex: core?.log.committed ?? 0,
+      appliedIndex: this.applier.appliedIndex,
+      firstIndex: core?.log.firstIndex() ?? 1,
+      lastIndex: core?.log.lastIndex() ?? 0,
+      persistedIndex: core?.log.persisted ?? 0,
+      snapshotIndex: this.snapshotter.stored?.index ?? 0,
+      uncommittedBytes: core?.uncommittedBytes ?? 0,
+      pendingProposals: this.proposals.size + this.batch.length,
+      pendingReads: this.reads.pending,
+      snapshotTransfers: this.sender.active,
+      peers,
+    };
+  }
+
+  observe(listener: RaftEventListener): () => void {
+    return this.observers.add(listener);
+  }
+
+  async shutdown(options: { readonly transferLeadership?: boolean } = {}): Promise<void> {
+    if (this.stopping || this.lifecycle === "stopped" || this.lifecycle === "failed") return;
+    this.stopping = true;
+    if (this.lifecycle === "starting") await this.started?.catch(() => undefined);
+    const core = this.core;
+    if (
+      options.transferLeadership === true &&
+      this.lifecycle === "running" &&
+      core?.state === "leader" &&
+      core.config.voters.length > 1
+    ) {
+      try {
+        await this.transferLeadership();
+      } catch (error) {
+        this.o.logger.warn({ node: this.id, err: error }, "leadership transfer on shutdown failed");
+      }
+    }
+    this.lifecycle = "stopped";
+    this.stop(() => new ShutdownError());
+    await this.persistTail.catch(() => undefined);
+    await this.receiver.close();
+    await this.o.transport.close();
+  }
+
+  internals(): NodeInternals {
+    return {
+      core: this.core,
+      appliedIndex: this.applier.appliedIndex,
+      lifecycle: this.lifecycle,
+      storedSnapshot: this.snapshotter.stored,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Proposals and reads
+  // -------------------------------------------------------------------------------------------
+
+  private propose(proposal: Proposal, options: CallOptions, what: string): Promise<unknown> {
+    let core: RaftCore;
+    try {
+      core = this.requireRunning();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (core.state !== "leader") return Promise.reject(new NotLeaderError(core.leader));
+    return new Promise((resolve, reject) => {
+      const waiter = guardCall(this.clock, resolve, reject, options, what);
+      if (waiter === undefined) return;
+      // One object per proposal, from the batch to the tracker: this is the hot path.
+      this.batch.push({
+        type: proposal.type,
+        data: proposal.data,
+        index: 0,
+        term: 0,
+        resolve: waiter.resolve,
+        reject: waiter.reject,
+      });
+      this.schedulePump();
+    });
+  }
+
+  private read(options: CallOptions, confirmOnly: boolean): Promise<number> {
+    try {
+      this.requireRunning();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<number>((resolve, reject) => {
+      const what = confirmOnly ? "verifyLeader" : "readIndex";
+      const waiter = guardCall(this.clock, resolve, reject, options, what);
+      if (waiter === undefined) return;
+      this.reads.add(waiter, confirmOnly);
+      this.schedulePump();
+    });
+  }
+
+  private flushProposals(core: RaftCore): void {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    const result = core.propose(batch);
+    if (!result.ok) {
+      for (const b of batch) b.reject(new NotLeaderError(result.leader));
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const b = batch[i] as (typeof batch)[number];
+      if (i < result.accepted) {
+        b.index = result.firstIndex + i;
+        b.term = result.term;
+        this.proposals.add(b);
+      } else {
+        const refused = result.refused ?? {
+          reason: "uncommitted-limit" as const,
+          detail: "refused",
+        };
+        b.reject(new ProposalDroppedError(refused.reason, refused.detail));
+      }
+    }
+  }
+
+  private flushReads(core: RaftCore): void {
+    const batch = this.reads.takeBatch(this.ticks);
+    if (batch === undefined) return;
+    if (!core.readIndex(batch.context)) {
+      this.reads.fail(batch.context, () => new NotLeaderError(core.leader));
+    }
+  }
+
+  private pickTransferTarget(core: RaftCore): NodeId | undefined {
+    let best: NodeId | undefined;
+    let bestMatch = -1;
+    for (const [id, status] of core.peerStatus()) {
+      if (!core.config.voters.includes(id)) continue;
+      const score = status.match + (status.recentActive ? 0.5 : 0);
+      if (score > bestMatch) {
+        best = id;
+        bestMatch = score;
+      }
+    }
+    return best;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Driving the core
+  // -------------------------------------------------------------------------------------------
+
+  private onMessage(message: Message): void {
+    if (this.lifecycle !== "running") return;
+    const from = (message as { from?: unknown } | null)?.from;
+    if (typeof from === "string" && this.unreachable.delete(from)) {
+      this.observers.emit({ type: "peerRecovered", peer: from });
+    }
+    this.core?.step(message);
+    this.schedulePump();
+  }
+
+  private onUnreachable(peer: NodeId): void {
+    if (this.lifecycle !== "running") return;
+    this.core?.reportUnreachable(peer);
+    if (!this.unreachable.has(peer)) {
+      this.unreachable.add(peer);
+      this.observers.emit({ type: "peerUnreachable", peer });
+    }
+    this.schedulePump();
+  }
+
+  private scheduleTick(): void {
+    this.tickTimer = this.clock.setTimeout(() => this.onTick(), this.o.tickIntervalMs);
+  }
+
+  private onTick(): void {
+    this.tickTimer = undefined;
+    if (this.lifecycle !== "running") return;
+    this.ticks++;
+    this.core?.tick();
+    this.sender.tick();
+    this.checkTransfer();
+    // A read unconfirmed after two election timeouts lost its request or its answer.
+    this.reads.expire(
+      this.ticks - 2 * this.o.electionTicks,
+      () => new TimeoutError("readIndex", 2 * this.o.electionTicks * this.o.tickIntervalMs),
+    );
+    this.schedulePump();
+    this.scheduleTick();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const core = this.core;
+    if (core === undefined || this.lifecycle !== "running") return;
+    try {
+      this.flushProposals(core);
+      this.flushReads(core);
+      while (core.hasReady()) this.handleReady(core, core.ready());
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private handleReady(core: RaftCore, rd: Ready): void {
+    if (rd.softState !== undefined) this.onSoftState(core, rd.softState);
+    for (const m of rd.messages) this.send(m);
+    this.persist(core, rd);
+    if (rd.committedEntries.length > 0) this.applier.enqueueEntries(rd.committedEntries);
+    for (const read of rd.readStates) {
+      this.reads.confirmed(read.context, read.index, this.applier.appliedIndex);
+    }
+    for (const context of rd.failedReads) {
+      this.reads.fail(
+        context,
+        () => new LeadershipLostError("the read could not be confirmed by a leader"),
+      );
+    }
+    for (const { to, snapshot } of rd.snapshotsToSend) this.sender.start(to, snapshot);
+    for (const chunk of rd.snapshotChunks) this.receiver.onChunk(chunk);
+    for (const response of rd.snapshotResponses) this.sender.onResponse(response);
+  }
+
+  /**
+   * Issues the Ready's writes at once (stores apply calls in order) and, once they and every
+   * earlier Ready's writes are durable, tells the core and sends what waited for them.
+   */
+  private persist(core: RaftCore, rd: Ready): void {
+    const writes: Promise<unknown>[] = [];
+    const o = this.o;
+    if (rd.snapshot !== undefined) {
+      writes.push(o.logStore.reset(rd.snapshot.index));
+      this.storeLastIndex = rd.snapshot.index;
+      this.applier.enqueueRestore(rd.snapshot);
+    }
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined) {
+      const first = (rd.entries[0] as Entry).index;
+      if (first <= this.storeLastIndex) writes.push(o.logStore.truncateAfter(first - 1));
+      writes.push(o.logStore.append(rd.entries));
+      this.storeLastIndex = last.index;
+    }
+    if (rd.hardState !== undefined) writes.push(o.stableStore.save(rd.hardState));
+    const after = rd.messagesAfterPersist;
+    if (writes.length === 0 && after.length === 0) return;
+    const previous = this.persistTail;
+    const durable = writes.length === 0 ? previous : Promise.all([previous, ...writes]);
+    this.persistTail = durable.then(() => {
+      if (this.lifecycle !== "running") return;
+      if (last !== undefined) core.persisted(last.index, last.term);
+      for (const m of after) this.send(m);
+      this.schedulePump();
+    });
+    this.persistTail.catch((error: unknown) => this.fail(error));
+  }
+
+  /** Issues a store write after every write issued before it; its failure stops the node. */
+  private persistInOrder(write: () => Promise<unknown>): void {
+    this.persistTail = Promise.all([this.persistTail, write()]).then(() => undefined);
+    this.persistTail.catch((error: unknown) => this.fail(error));
+  }
+
+  private send(message: Message): void {
+    try {
+      this.o.transport.send(message);
+    } catch (error) {
+      // The protocol survives a lost message; a transport that throws is a bug to report.
+      this.o.logger.error({ node: this.id, to: message.to, err: error }, "transport.send threw");
+    }
+  }
+
+  private onSoftState(core: RaftCore, soft: SoftState): void {
+    const previous = this.softState;
+    this.softState = soft;
+    if (previous.leader !== soft.leader) {
+      this.observers.emit({ type: "leaderChange", leader: soft.leader, term: soft.term });
+    }
+    if (previous.leader !== soft.leader || previous.term !== soft.term) {
+      // Reads forwarded to the leader of an earlier term will not be answered by the leader of
+      // this one, even when it is the same node: fail them, the caller retries.
+      this.reads.failUnconfirmed(
+        () => new LeadershipLostError("the leader changed before the read was confirmed"),
+      );
+    }
+    if (previous.state !== soft.state) {
+      this.observers.emit({ type: "stateChange", state: soft.state, term: soft.term });
+    }
+    if (previous.state === "leader" && soft.state !== "leader") {
+      const term = previous.term;
+      this.proposals.failRange(
+        core.log.committed,
+        Number.POSITIVE_INFINITY,
+        () => new LeadershipLostError(`term ${term} ended before the entry committed`),
+      );
+      for (const b of this.batch) b.reject(new NotLeaderError(soft.leader));
+      this.batch = [];
+      this.sender.stopAll();
+    }
+    const transfer = this.transfer;
+    if (transfer !== undefined && soft.leader !== undefined && soft.leader !== this.id) {
+      this.transfer = undefined;
+      if (soft.leader === transfer.target) transfer.waiter.resolve(soft.leader);
+      else {
+        transfer.waiter.reject(
+          new LeadershipTransferError(transfer.target, `${soft.leader} became leader instead`),
+        );
+      }
+    }
+  }
+
+  private checkTransfer(): void {
+    const transfer = this.transfer;
+    const core = this.core;
+    if (transfer === undefined || core === undefined) return;
+    const aborted = core.state === "leader" && core.leadTransferee === undefined;
+    if (aborted || this.ticks > transfer.deadlineTick) {
+      this.transfer = undefined;
+      transfer.waiter.reject(
+        new LeadershipTransferError(
+          transfer.target,
+          "the target did not take over within an election timeout",
+        ),
+      );
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Applying (callbacks of the applier)
+  // -------------------------------------------------------------------------------------------
+
+  private entryApplied(entry: Entry, result: unknown): void {
+    const replaced = this.proposals.applied(entry.index, entry.term, result);
+    replaced?.reject(
+      new LeadershipLostError(`entry ${entry.index} was replaced by a newer leader's entry`),
+    );
+  }
+
+  private batchApplied(index: number, bytes: number): void {
+    this.core?.applied(index);
+    this.reads.appliedTo(index);
+    this.snapshotter.bytesSinceSnapshot += bytes;
+    this.snapshotter.maybeSnapshot();
+    this.schedulePump();
+  }
+
+  private restored(snapshot: SnapshotMeta): void {
+    this.snapshotter.bytesSinceSnapshot = 0;
+    this.proposals.failRange(
+      Number.NEGATIVE_INFINITY,
+      snapshot.index,
+      () =>
+        new LeadershipLostError(
+          "a snapshot from the leader replaced the entry before it was applied here",
+        ),
+    );
+    this.core?.applied(snapshot.index);
+    this.reads.appliedTo(snapshot.index);
+    this.receiver.installed(snapshot);
+    this.observers.emit({ type: "snapshotInstalled", snapshot });
+    this.o.logger.info(
+      { node: this.id, snapshot: snapshot.index },
+      "installed a snapshot from the leader",
+    );
+    this.schedulePump();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Lifecycle
+  // -------------------------------------------------------------------------------------------
+
+  private active(): boolean {
+    return this.lifecycle === "running";
+  }
+
+  private requireRunning(): RaftCore {
+    if (this.lifecycle === "failed") {
+      throw new ShutdownError("the raft node stopped after a failure", { cause: this.failure });
+    }
+    if (this.stopping || this.lifecycle === "stopped") throw new ShutdownError();
+    if (this.core === undefined || this.lifecycle !== "running") {
+      throw new ShutdownError("the raft node is not started");
+    }
+    return this.core;
+  }
+
+  /** Fail-stop: a store or the state machine failed, so the node stops rather than guess. */
+  private fail(error: unknown): void {
+    if (this.lifecycle === "failed" || this.lifecycle === "stopped") return;
+    this.failure = error;
+    this.lifecycle = "failed";
+    this.o.logger.error({ node: this.id, err: error }, "the raft node failed and stopped");
+    this.stop(() => new ShutdownError("the raft node stopped after a failure", { cause: error }));
+    void this.receiver.close();
+    void this.o.transport.close().catch(() => undefined);
+    this.observers.emit({
+      type: "failed",
+      error: error instanceof Error ? error : new Error(String(error)),
+    });
+  }
+
+  /** Stops timers and rejects every pending call. */
+  private stop(error: () => Error): void {
+    if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
+    this.tickTimer = undefined;
+    for (const b of this.batch) b.reject(error());
+    this.batch = [];
+    this.proposals.failRange(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, error);
+    this.reads.failAll(error);
+    this.transfer?.waiter.reject(error());
+    this.transfer = undefined;
+    this.sender.stopAll();
+    this.applier.clear();
+  }
+}

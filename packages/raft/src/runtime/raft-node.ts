@@ -1,0 +1,70 @@
+import type { PeerStatus } from "../core/raft.js";
+import type { NodeState } from "../core/ready.js";
+import type { NodeId, SnapshotMeta } from "../log-types.js";
+import type { CallOptions } from "./call-guard.js";
+import type { RaftEventListener } from "./events.js";
+
+/** A snapshot of a node's replication state. */
+export interface RaftStats {
+  readonly id: NodeId;
+  readonly state: NodeState;
+  readonly term: number;
+  readonly leader: NodeId | undefined;
+  readonly commitIndex: number;
+  /** The last index the state machine applied. */
+  readonly appliedIndex: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  /** The last index durable in the log store. */
+  readonly persistedIndex: number;
+  /** The index of the newest stored snapshot (0 for none). */
+  readonly snapshotIndex: number;
+  readonly uncommittedBytes: number;
+  readonly pendingProposals: number;
+  readonly pendingReads: number;
+  readonly snapshotTransfers: number;
+  /** The leader's view of each follower; empty on a follower. */
+  readonly peers: Readonly<Record<NodeId, PeerStatus>>;
+}
+
+/** A member of a Raft cluster, in the shape of hashicorp/raft's API. */
+export interface RaftNode {
+  readonly id: NodeId;
+  /** The leader this node knows of (itself when leader). */
+  readonly leader: NodeId | undefined;
+  readonly term: number;
+  readonly state: NodeState;
+  /** Recovers the stores, restores the state machine, and joins the cluster. */
+  start(): Promise<void>;
+  /**
+   * Proposes `data` (leader only). Resolves with the state machine's result once the entry is
+   * committed and applied on this node. Rejects with NotLeaderError (with the leader's id),
+   * ProposalTooLargeError, ProposalDroppedError (backpressure, transfer), LeadershipLostError
+   * (outcome unknown), TimeoutError (outcome unknown), or ShutdownError.
+   */
+  apply(data: Uint8Array, options?: CallOptions): Promise<unknown>;
+  /** Resolves once every entry proposed before it is applied (leader only). */
+  barrier(options?: CallOptions): Promise<void>;
+  /** Resolves once a quorum confirms this node is still the leader. */
+  verifyLeader(options?: CallOptions): Promise<void>;
+  /**
+   * A linearizable read point: resolves with an index once the state machine of this node has
+   * applied at least that far, and a quorum confirmed the leader's commit index after the call.
+   * State read from the local state machine afterwards is linearizable. Works on followers (the
+   * leader is asked).
+   */
+  readIndex(options?: CallOptions): Promise<number>;
+  /** Hands leadership to `to` (or the most up-to-date follower); resolves with the new leader. */
+  transferLeadership(to?: NodeId): Promise<NodeId>;
+  /** Takes a snapshot of the applied state now and compacts the log; resolves with its metadata. */
+  snapshot(): Promise<SnapshotMeta>;
+  stats(): RaftStats;
+  /** Subscribes to events; returns the unsubscribe function. */
+  observe(listener: RaftEventListener): () => void;
+  /**
+   * Stops the node: pending calls reject with ShutdownError, in-flight writes finish, the
+   * transport is closed. The stores are left open (the caller owns them). With
+   * `transferLeadership`, a leader first hands over leadership (best effort, bounded).
+   */
+  shutdown(options?: { readonly transferLeadership?: boolean }): Promise<void>;
+}

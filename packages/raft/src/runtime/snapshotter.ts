@@ -1,0 +1,153 @@
+import type { RaftCore } from "../core/raft.js";
+import { InconsistentStateError } from "../errors.js";
+import type { SnapshotMeta } from "../log-types.js";
+import type { SnapshotSink } from "../stores.js";
+import type { RaftEvent } from "./events.js";
+import type { ResolvedOptions } from "./options.js";
+
+/** What the snapshotter needs from its node. */
+export interface SnapshotterHost {
+  readonly options: ResolvedOptions;
+  /** The running core, or undefined once the node stopped. */
+  core(): RaftCore | undefined;
+  /** The index the state machine has applied (its state is at exactly this index). */
+  appliedIndex(): number;
+  /** The lowest index of a snapshot being sent to a follower, if any. */
+  sendingFloor(): number | undefined;
+  /** Issues a log store write after every write issued before it; failure stops the node. */
+  persistInOrder(write: () => Promise<unknown>): void;
+  emit(event: RaftEvent): void;
+}
+
+/**
+ * The node's own snapshots and log compaction, and the lane that orders every snapshot-store
+ * operation: taking a snapshot, committing one received from the leader, and restoring the
+ * state machine from one run one at a time, so the newest snapshot in the store always has the
+ * highest index (a restart then never finds a snapshot older than its compacted log).
+ */
+export class Snapshotter {
+  /** The newest snapshot in the store (taken here or received), or undefined. */
+  stored: SnapshotMeta | undefined;
+  /** Bytes of entries applied since the last snapshot (the bytes threshold). */
+  bytesSinceSnapshot = 0;
+  private inFlight: Promise<SnapshotMeta> | undefined;
+  private lane: Promise<unknown> = Promise.resolve();
+  private readonly host: SnapshotterHost;
+
+  constructor(host: SnapshotterHost, stored: SnapshotMeta | undefined) {
+    this.host = host;
+    this.stored = stored;
+  }
+
+  /** Runs `fn` alone among snapshot-store operations. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(fn, fn);
+    this.lane = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Takes a snapshot if the entries or bytes applied since the last one reached a threshold. */
+  maybeSnapshot(): void {
+    if (this.inFlight !== undefined) return;
+    const o = this.host.options;
+    const since = this.host.appliedIndex() - (this.stored?.index ?? 0);
+    if (since >= o.snapshotThreshold || this.bytesSinceSnapshot >= o.snapshotThresholdBytes) {
+      this.take().catch((error: unknown) => {
+        o.logger.error({ node: o.id, err: error }, "taking a snapshot failed; the log is kept");
+      });
+    }
+  }
+
+  /** Takes a snapshot of the applied state (or joins the one in progress). */
+  take(): Promise<SnapshotMeta> {
+    if (this.inFlight !== undefined) return this.inFlight;
+    const run = this.exclusive(() => this.write());
+    this.inFlight = run;
+    const clear = () => {
+      if (this.inFlight === run) this.inFlight = undefined;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  /** Waits for the snapshot in progress, if any. */
+  async settled(): Promise<void> {
+    await this.inFlight?.catch(() => undefined);
+  }
+
+  /**
+   * Commits a snapshot received from the leader, unless it is no longer needed (the log has
+   * committed that far, or a newer snapshot is stored): then it is aborted and false returned.
+   */
+  commitReceived(snapshot: SnapshotMeta, sink: SnapshotSink): Promise<boolean> {
+    return this.exclusive(async () => {
+      const core = this.host.core();
+      const committed = core?.log.committed ?? Number.POSITIVE_INFINITY;
+      if (snapshot.index <= committed || snapshot.index <= (this.stored?.index ?? 0)) {
+        await sink.abort();
+        return false;
+      }
+      await sink.commit();
+      this.stored = snapshot;
+      return true;
+    });
+  }
+
+  private async write(): Promise<SnapshotMeta> {
+    const o = this.host.options;
+    const core = this.host.core();
+    if (core === undefined) throw new InconsistentStateError("the node stopped");
+    const index = this.host.appliedIndex();
+    const stored = this.stored;
+    if (stored !== undefined && index <= stored.index) return stored;
+    const term = core.log.term(index);
+    if (term === undefined) {
+      throw new InconsistentStateError(`the applied index ${index} is not in the log`);
+    }
+    const meta: SnapshotMeta = { index, term, config: core.configAt(index) };
+    // The state machine captures its state now, at `index`; it is read while applying goes on.
+    const contents = o.fsm.snapshot();
+    const bytesCaptured = this.bytesSinceSnapshot;
+    const sink = await o.snapshotStore.create(meta);
+    let size: number;
+    try {
+      for await (const chunk of contents) await sink.write(chunk);
+      size = await sink.commit();
+    } catch (error) {
+      await sink.abort().catch(() => undefined);
+      throw error;
+    }
+    this.stored = meta;
+    this.bytesSinceSnapshot = Math.max(0, this.bytesSinceSnapshot - bytesCaptured);
+    this.compact(core, meta);
+    this.host.emit({ type: "snapshotTaken", snapshot: meta, size });
+    o.logger.info({ node: o.id, snapshot: index, size }, "took a snapshot");
+    return meta;
+  }
+
+  /**
+   * Compacts the log behind a new snapshot, keeping: trailing entries for followers slightly
+   * behind; everything after a snapshot still being sent (its receiver continues from the log
+   * once installed); and what followers replicating normally, a few entries behind, still need
+   * (they would otherwise need the snapshot themselves, and could keep chasing ever newer ones,
+   * etcd-io/etcd#4055) unless they are more than a snapshot interval behind (then they are
+   * slow, and a snapshot is the cheaper way to catch them up).
+   */
+  private compact(core: RaftCore, meta: SnapshotMeta): void {
+    if (this.host.core() !== core || core.log.snapshot.index >= meta.index) return;
+    const o = this.host.options;
+    let compactTo = Math.min(meta.index - o.trailingEntries, core.log.persisted);
+    const sending = this.host.sendingFloor();
+    if (sending !== undefined) compactTo = Math.min(compactTo, sending);
+    for (const status of core.peerStatus().values()) {
+      if (status.state === "replicate" && status.match >= meta.index - o.snapshotThreshold) {
+        compactTo = Math.min(compactTo, status.match);
+      }
+    }
+    compactTo = Math.max(0, compactTo);
+    core.snapshotTaken(meta, compactTo);
+    if (compactTo > 0 && compactTo >= core.log.firstIndex() - 1) {
+      this.host.persistInOrder(() => o.logStore.compact(compactTo));
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import { createEntry } from "../checksum.js";
+import { encodeConfig } from "../config-codec.js";
+import { isInconsistentStateError, isInvalidOptionsError } from "../errors.js";
+import { EntryType, type SnapshotMeta } from "../log-types.js";
+import type { Logger } from "../logger.js";
+import { encodeCommand, KvStateMachine } from "../testing/kv-fsm.js";
+import { MemoryLogStore } from "./memory-log-store.js";
+import { MemorySnapshotStore } from "./memory-snapshot-store.js";
+import { MemoryStableStore } from "./memory-stable-store.js";
+import { createMemoryNetwork } from "./memory-transport.js";
+import { resolveOptions } from "./options.js";
+import { recoverState } from "./startup.js";
+
+const voters = ["n1", "n2", "n3"];
+const config = { voters, learners: [] };
+
+function options(
+  parts: {
+    logStore?: MemoryLogStore;
+    snapshotStore?: MemorySnapshotStore;
+    fsm?: KvStateMachine;
+    logger?: Logger;
+    voters?: string[];
+  } = {},
+) {
+  return resolveOptions({
+    id: "n1",
+    voters: parts.voters ?? voters,
+    logStore: parts.logStore ?? new MemoryLogStore(),
+    stableStore: new MemoryStableStore(),
+    snapshotStore: parts.snapshotStore ?? new MemorySnapshotStore(),
+    transport: createMemoryNetwork().transport("n1"),
+    fsm: parts.fsm ?? new KvStateMachine(),
+    logger: parts.logger,
+  });
+}
+
+async function snapshotStoreWith(meta: SnapshotMeta, state: KvStateMachine) {
+  const store = new MemorySnapshotStore();
+  const sink = await store.create(meta);
+  for await (const chunk of state.snapshot()) await sink.write(chunk);
+  await sink.commit();
+  return store;
+}
+
+describe("recovering a node's state at start", () => {
+  it("bootstraps a new node with the same configuration entry on every member", async () => {
+    const a = await recoverState(options());
+    const b = await recoverState(options({ voters: ["n3", "n1", "n2"] }));
+    expect(a.bootstrapped).toBe(true);
+    expect(a.storage.entries).toEqual(b.storage.entries);
+    expect(a.storage.entries[0]).toMatchObject({ index: 1, term: 1, type: EntryType.Config });
+    expect(a.storage.hardState.term).toBe(1);
+  });
+
+  it("refuses to bootstrap without initial voters", async () => {
+    const error = await recoverState(options({ voters: [] })).catch((e: unknown) => e);
+    expect(isInvalidOptionsError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/needs its initial voters/);
+  });
+
+  it("restores the state machine from the latest snapshot and keeps the log that continues it", async () => {
+    const source = new KvStateMachine();
+    source.apply(
+      createEntry(2, 1, EntryType.Normal, encodeCommand({ op: "put", key: "k", value: "v" })),
+    );
+    const meta: SnapshotMeta = { index: 2, term: 1, config };
+    const snapshotStore = await snapshotStoreWith(meta, source);
+    const logStore = new MemoryLogStore();
+    await logStore.append([
+      createEntry(1, 1, EntryType.Config, encodeConfig(config)),
+      createEntry(2, 1, EntryType.Normal, encodeCommand({ op: "put", key: "k", value: "v" })),
+      createEntry(3, 1, EntryType.Normal, encodeCommand({ op: "put", key: "k", value: "w" })),
+    ]);
+    const fsm = new KvStateMachine();
+    const state = await recoverState(options({ logStore, snapshotStore, fsm }));
+    expect(fsm.get("k")).toBe("v");
+    expect(state.storage.entries.map((e) => e.index)).toEqual([1, 2, 3]);
+  });
+
+  it("resets a log that does not continue the latest snapshot (a crash before the reset)", async () => {
+    const meta: SnapshotMeta = { index: 3, term: 4, config };
+    const snapshotStore = await snapshotStoreWith(meta, new KvStateMachine());
+    const logStore = new MemoryLogStore();
+    await logStore.append([
+      createEntry(1, 1, EntryType.Config, encodeConfig(config)),
+      createEntry(2, 2, EntryType.Normal, new Uint8Array([1])),
+      createEntry(3, 2, EntryType.Normal, new Uint8Array([2])), // term 2, but the snapshot says 4
+      createEntry(4, 2, EntryType.Normal, new Uint8Array([3])),
+    ]);
+    const warnings: string[] = [];
+    const logger: Logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn: (_f, m) => warnings.push(m ?? ""),
+    };
+    const state = await recoverState(options({ logStore, snapshotStore, logger }));
+    expect(state.storage.entries).toEqual([]);
+    expect(state.storage.compactedIndex).toBe(3);
+    expect((await logStore.load()).compactedIndex).toBe(3);
+    expect(warnings.join()).toMatch(/does not continue the latest snapshot/);
+  });
+
+  it("refuses a log compacted past the latest snapshot", async () => {
+    const snapshotStore = await snapshotStoreWith(
+      { index: 3, term: 1, config },
+      new KvStateMachine(),
+    );
+    const logStore = new MemoryLogStore();
+    await logStore.reset(5);
+    const error = await recoverState(options({ logStore, snapshotStore })).catch((e: unknown) => e);
+    expect(isInconsistentStateError(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      "the log is compacted through 5, past the latest snapshot at 3",
+    );
+  });
+
+  it("refuses a compacted log without any snapshot", async () => {
+    const logStore = new MemoryLogStore();
+    await logStore.reset(7);
+    const error = await recoverState(options({ logStore })).catch((e: unknown) => e);
+    expect(isInconsistentStateError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/compacted through 7, but there is no snapshot/);
+  });
+});

@@ -1,0 +1,82 @@
+import type { UnsafeSwitches } from "../core/core-config.js";
+import { Prng } from "./prng.js";
+
+/**
+ * Everything one simulation run does, derived from its seed: cluster size, fault mix, timing
+ * and engine limits. The same seed always gives the same scenario, so a seed alone replays a
+ * run; a few fields may be overridden from the command line (then the replay command says so).
+ */
+export interface Scenario {
+  readonly seed: number;
+  readonly nodes: number;
+  /** Virtual milliseconds of faults, then of healed liveness checking. */
+  readonly chaosMs: number;
+  readonly livenessMs: number;
+  readonly faultIntervalMs: number;
+  // Network.
+  readonly loss: number;
+  readonly duplicate: number;
+  readonly longDelay: number;
+  readonly corrupt: number;
+  readonly maxLatencyMs: number;
+  // What the fault injector may do at each interval, with these probabilities.
+  readonly partitionRate: number;
+  readonly crashRate: number;
+  readonly pauseRate: number;
+  readonly slowApplyRate: number;
+  readonly snapshotRate: number;
+  readonly transferRate: number;
+  readonly diskStall: number;
+  readonly clockDrift: number;
+  // Engine limits, small so that snapshots, flow control and backpressure happen often.
+  readonly snapshotThreshold: number;
+  readonly trailingEntries: number;
+  readonly snapshotChunkSize: number;
+  readonly snapshotWindow: number;
+  readonly maxUncommittedBytes: number;
+  readonly maxInflightMessages: number;
+  readonly maxBytesPerAppend: number;
+  // Workload.
+  readonly clients: number;
+  readonly clientTimeoutMs: number;
+  readonly unsafe: UnsafeSwitches | undefined;
+}
+
+export type ScenarioOverrides = Partial<Omit<Scenario, "seed">>;
+
+/** The scenario of `seed`. */
+export function scenarioFor(seed: number, overrides: ScenarioOverrides = {}): Scenario {
+  const rng = new Prng(seed ^ 0x5eed);
+  const pick = <T>(items: readonly T[]) => rng.pick(items);
+  const base: Scenario = {
+    seed,
+    nodes: pick([3, 3, 5]),
+    chaosMs: 3000,
+    livenessMs: 3000,
+    faultIntervalMs: pick([50, 100, 200]),
+    loss: pick([0, 0.01, 0.05, 0.15]),
+    duplicate: pick([0, 0.02, 0.1]),
+    longDelay: pick([0, 0.01, 0.05]),
+    corrupt: pick([0, 0, 0.005]),
+    maxLatencyMs: pick([2, 5, 15]),
+    partitionRate: pick([0, 0.1, 0.3]),
+    crashRate: pick([0, 0.05, 0.15]),
+    pauseRate: pick([0, 0.05, 0.1]),
+    slowApplyRate: pick([0, 0.05]),
+    snapshotRate: pick([0, 0.05, 0.2]),
+    transferRate: pick([0, 0.03]),
+    diskStall: pick([0, 0.01, 0.05]),
+    clockDrift: pick([0, 0.02, 0.1]),
+    snapshotThreshold: pick([16, 50, 200]),
+    trailingEntries: pick([0, 4, 32]),
+    snapshotChunkSize: pick([61, 256, 4096]),
+    snapshotWindow: pick([1, 2, 4]),
+    maxUncommittedBytes: pick([2000, 20000, 1 << 20]),
+    maxInflightMessages: pick([1, 4, 64]),
+    maxBytesPerAppend: pick([100, 1000, 1 << 16]),
+    clients: pick([3, 5]),
+    clientTimeoutMs: pick([300, 1000]),
+    unsafe: undefined,
+  };
+  return { ...base, ...overrides, seed };
+}
