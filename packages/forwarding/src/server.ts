@@ -1,3 +1,4 @@
+import { Socket } from "node:net";
 import * as http2 from "node:http2";
 import type { Duplex } from "node:stream";
 import type { Interceptor } from "@connectrpc/connect";
@@ -80,6 +81,8 @@ export function createForwardingServer(
         socket.destroy();
         return;
       }
+      // Small gRPC frames must not wait for Nagle's algorithm (up to 40 ms with delayed ACKs).
+      if (socket instanceof Socket) socket.setNoDelay(true);
       // The documented way to serve a connection accepted elsewhere: the http2 server wraps it
       // in a session exactly as if its own listener had accepted it.
       http2Server.emit("connection", socket);

@@ -1,6 +1,7 @@
 import type * as http2 from "node:http2";
 import type { Interceptor, Transport } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { GuardedSessionManager } from "./guarded-session-manager.js";
 
 /** Options of `createForwardingTransport`. */
 export interface ForwardingTransportOptions {
@@ -46,7 +47,7 @@ export interface ForwardingTransport {
 export function createForwardingTransport(
   options: ForwardingTransportOptions,
 ): ForwardingTransport {
-  const sessionManager = new Http2SessionManager(
+  const sessionManager = new GuardedSessionManager(
     options.baseUrl,
     {
       pingIntervalMs: options.pingIntervalMs,

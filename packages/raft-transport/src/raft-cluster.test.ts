@@ -9,7 +9,7 @@ import {
 } from "@raftstore/raft";
 import { encodeCommand, KvStateMachine } from "@raftstore/raft/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { createClusterCertificates } from "./test-support/certificates.js";
+import { createClusterCertificates } from "./testing/certificates.js";
 import { waitFor } from "./test-support/cluster.js";
 import { type NodeServer, startNodeServer } from "./test-support/node-server.js";
 import type { TransportTlsOptions } from "./tls.js";

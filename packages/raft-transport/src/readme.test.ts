@@ -4,7 +4,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Message } from "@raftstore/raft";
 import { describe, expect, it } from "vitest";
 import { createRaftServiceRoutes } from "./routes.js";
-import { createClusterCertificates } from "./test-support/certificates.js";
+import { createClusterCertificates } from "./testing/certificates.js";
 import { raftContextValues, serverTlsOptions } from "./tls.js";
 import { createRaftTransport, type RaftTransport } from "./transport.js";
 

@@ -10,7 +10,7 @@ import {
   createCertificateAuthority,
   createClusterCertificates,
   createNodeCertificate,
-} from "./test-support/certificates.js";
+} from "./testing/certificates.js";
 import { Inbox, startTestNodes, type TestNodes, waitFor } from "./test-support/cluster.js";
 import { startSilentListener } from "./test-support/freezable-proxy.js";
 import { heartbeat } from "./test-support/messages.js";

@@ -56,6 +56,16 @@ async function openAfterSnapshot(
   }
 }
 
+/**
+ * Waits until an eventual read on `backend` returns `res`, version included. A lagging replica
+ * has then applied it, so a watch opened afterwards has it in its snapshot, not as a later event.
+ */
+async function settled(ctx: SuiteContext, backend: Backend, res: Resource): Promise<void> {
+  await eventually(ctx.timing, async () => {
+    expectResource(await backend.read(ReadConsistency.Eventual, idOf(res)), res);
+  });
+}
+
 /** The contract's promises that Consul's suite does not test. */
 export function contractTests(ctx: SuiteContext): void {
   describe("Contract", () => {
@@ -118,6 +128,7 @@ export function contractTests(ctx: SuiteContext): void {
       async () => {
         const backend = await ctx.newBackend();
         const existing = await backend.writeCAS(resource(typeAv1, tenancyDefault, "existing"));
+        await settled(ctx, backend, existing);
         using watch = await openAfterSnapshot(ctx, backend);
 
         await expectRejection(
@@ -167,6 +178,7 @@ export function contractTests(ctx: SuiteContext): void {
       async () => {
         const backend = await ctx.newBackend();
         const v1 = await backend.writeCAS(resource(typeAv1, tenancyDefault, "web"));
+        await settled(ctx, backend, v1);
         using watch = await openAfterSnapshot(ctx, backend);
         const status = create(StatusSchema, { observedGeneration: "01HZZZZZZZZZZZZZZZZZZZZZZZ" });
         const v2 = await backend.writeCAS(withResource(v1, { status: { controller: status } }));
@@ -363,6 +375,7 @@ export function contractTests(ctx: SuiteContext): void {
       async () => {
         const backend = await ctx.newBackend();
         const existing = await backend.writeCAS(resource(typeAv1, tenancyDefault, "existing"));
+        await settled(ctx, backend, existing);
         using watch = await openAfterSnapshot(ctx, backend);
         const valid = resource(typeAv1, tenancyDefault, "web");
         const bad = <T = Resource>(value: unknown) => value as T;
