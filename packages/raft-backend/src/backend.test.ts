@@ -1,0 +1,273 @@
+import { createServer, type Server, type Socket } from "node:net";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { IDSchema, ResourceSchema } from "@raftstore/proto";
+import {
+  InconsistentError,
+  isCASFailureError,
+  isInconsistentError,
+  isWatchClosedError,
+  isWrongUidError,
+  ReadConsistency,
+} from "@raftstore/storage";
+import { afterEach, describe, expect, it } from "vitest";
+import { Backend } from "./backend.js";
+import type { Handle } from "./handle.js";
+import { encodeDeleteEntry, encodeWriteEntry } from "./log-entry.js";
+import { silentLogger } from "./logger.js";
+import { encodeStoreSnapshot, restoreStoreSnapshot } from "./snapshot.js";
+
+const resource = (name: string, init: MessageInitShape<typeof ResourceSchema> = {}) => {
+  const res = create(ResourceSchema, init);
+  res.id ??= create(IDSchema, {
+    uid: "u1",
+    name,
+    type: { group: "demo", groupVersion: "v1", kind: "Artist" },
+    tenancy: { partition: "default", namespace: "default" },
+  });
+  return res;
+};
+
+const typeArtist = { group: "demo", kind: "Artist" };
+const everywhere = { partition: "*", namespace: "*" } as never;
+
+/** A backend whose handle is never used: for apply, snapshot and restore. */
+const fsmOnly = () => new Backend(undefined, silentLogger);
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+describe("apply", () => {
+  it("uses the entry's index as the new version, identically on every node", () => {
+    const nodes = [fsmOnly(), fsmOnly(), fsmOnly()];
+    const entries = [
+      encodeWriteEntry(resource("a")),
+      encodeWriteEntry(resource("a", { version: "1" })),
+      encodeWriteEntry(resource("b")),
+      encodeDeleteEntry(resource("b").id as never, "3"),
+    ];
+    for (const node of nodes) {
+      for (const [i, e] of entries.entries()) node.apply(e, BigInt(i + 1));
+    }
+    for (const node of nodes) {
+      const stored = node.store.read(resource("a").id as never);
+      expect(stored.version).toBe("2");
+      expect(node.store.list(typeArtist, everywhere, "")).toHaveLength(1);
+    }
+  });
+
+  it("fails a stale compare-and-swap the same way everywhere, using up its index", () => {
+    const nodes = [fsmOnly(), fsmOnly()];
+    for (const node of nodes) {
+      node.apply(encodeWriteEntry(resource("a")), 1n);
+      const stale = node.apply(encodeWriteEntry(resource("a", { version: "9" })), 2n);
+      expect(isCASFailureError(stale)).toBe(true);
+      const wrongUid = node.apply(
+        encodeWriteEntry(
+          resource("a", { version: "1", id: { ...resource("a").id, uid: "u2" } as never }),
+        ),
+        3n,
+      );
+      expect(isWrongUidError(wrongUid)).toBe(true);
+      const next = node.apply(encodeWriteEntry(resource("a", { version: "1" })), 4n);
+      expect(next).not.toBeInstanceOf(Error);
+      expect(node.store.read(resource("a").id as never).version).toBe("4");
+    }
+  });
+
+  it("answers a malformed entry with an error and keeps applying", () => {
+    const node = fsmOnly();
+    const garbage = node.apply(new Uint8Array([0xff, 0xff, 0xff]), 1n);
+    expect(garbage).toBeInstanceOf(Error);
+    expect((garbage as Error).name).toBe("MalformedEntryError");
+    const empty = node.apply(new Uint8Array(), 2n);
+    expect((empty as Error).name).toBe("MalformedEntryError");
+    const invalid = node.apply(encodeWriteEntry(resource("")), 3n);
+    expect((invalid as Error).name).toBe("InvalidArgumentError");
+    expect(node.apply(encodeWriteEntry(resource("a")), 4n)).not.toBeInstanceOf(Error);
+  });
+});
+
+describe("snapshot and restore", () => {
+  it("round-trip through the codec into a fresh backend and end its watches", async () => {
+    const source = fsmOnly();
+    for (let i = 1; i <= 50; i++) source.apply(encodeWriteEntry(resource(`r${i}`)), BigInt(i));
+    const chunks = encodeStoreSnapshot(source.store, { index: 50n, term: 3n });
+    // Writes after the snapshot was taken are not in it.
+    source.apply(encodeWriteEntry(resource("late")), 51n);
+
+    const target = fsmOnly();
+    target.apply(encodeWriteEntry(resource("doomed")), 1n);
+    const watch = await target.watchList(typeArtist, everywhere, "");
+    expect((await watch.next()).event.case).toBe("upsert");
+    expect((await watch.next()).event.case).toBe("endOfSnapshot");
+
+    const { count } = await restoreStoreSnapshot(target.store, chunks);
+    expect(count).toBe(50);
+    await expect(watch.next()).rejects.toSatisfy(isWatchClosedError);
+    const restored = await target.list(ReadConsistency.Eventual, typeArtist, everywhere, "");
+    expect(restored.map((r) => r.id?.name).sort()).toEqual(
+      Array.from({ length: 50 }, (_, i) => `r${i + 1}`).sort(),
+    );
+    expect(restored.find((r) => r.id?.name === "r7")?.version).toBe("7");
+  });
+
+  it("keeps the store and its watches when the snapshot is damaged", async () => {
+    const source = fsmOnly();
+    source.apply(encodeWriteEntry(resource("a")), 1n);
+    const bytes: Uint8Array[] = [];
+    for await (const chunk of encodeStoreSnapshot(source.store, { index: 1n, term: 1n })) {
+      bytes.push(chunk);
+    }
+    const whole = Buffer.concat(bytes);
+    whole[whole.length - 3] ^= 0xff;
+
+    const target = fsmOnly();
+    target.apply(encodeWriteEntry(resource("kept")), 1n);
+    const watch = await target.watchList(typeArtist, everywhere, "");
+    await expect(restoreStoreSnapshot(target.store, [whole])).rejects.toThrow();
+    expect(target.store.read(resource("kept").id as never).id?.name).toBe("kept");
+    expect((await watch.next()).event.case).toBe("upsert");
+  });
+
+  it("exposes Consul's record iteration: protobuf resources, then null", () => {
+    const node = fsmOnly();
+    node.apply(encodeWriteEntry(resource("a")), 1n);
+    node.apply(encodeWriteEntry(resource("b")), 2n);
+    const snapshot = node.snapshot();
+    const records = [snapshot.next(), snapshot.next(), snapshot.next()];
+    expect(records[0]).toBeInstanceOf(Uint8Array);
+    expect(records[2]).toBeNull();
+
+    const copy = fsmOnly();
+    const restoration = copy.restore();
+    for (const record of records.slice(0, 2)) restoration.apply(record as Uint8Array);
+    restoration.commit();
+    restoration.abort();
+    expect(copy.store.read(resource("b").id as never).version).toBe("2");
+  });
+});
+
+describe("forwarding", () => {
+  async function listen(
+    onSocket: (socket: Socket) => void,
+  ): Promise<{ server: Server; url: string }> {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      onSocket(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address();
+    if (address === null || typeof address === "string") throw new Error("no address");
+    cleanups.push(() => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    return { server, url: `http://127.0.0.1:${address.port}` };
+  }
+
+  function follower(dialLeader: () => ReturnType<Handle["dialLeader"]>) {
+    const handle: Handle = {
+      apply: async () => {
+        throw new InconsistentError("not the leader");
+      },
+      isLeader: () => false,
+      ensureStrongConsistency: async () => {
+        throw new InconsistentError("not the leader");
+      },
+      dialLeader,
+    };
+    return new Backend(handle, silentLogger, { forwardingTimeoutMs: 2000 });
+  }
+
+  it("fails with InconsistentError when no leader is known", async () => {
+    const node = follower(() => {
+      throw new Error("leader unknown");
+    });
+    const error = await node.writeCAS(resource("a")).catch((e: unknown) => e);
+    expect(isInconsistentError(error)).toBe(true);
+    await expect(node.read(ReadConsistency.Strong, resource("a").id as never)).rejects.toSatisfy(
+      isInconsistentError,
+    );
+  });
+
+  it("fails with InconsistentError, not a hang, when the leader dies mid-request", async () => {
+    // A "leader" that accepts the connection and then drops it without answering.
+    const { url } = await listen((socket) => {
+      socket.once("data", () => socket.destroy());
+    });
+    const sessions = new Http2SessionManager(url);
+    cleanups.push(() => sessions.abort());
+    const node = follower(() => createGrpcTransport({ baseUrl: url, sessionManager: sessions }));
+    const error = await node.writeCAS(resource("a")).catch((e: unknown) => e);
+    expect(isInconsistentError(error)).toBe(true);
+  });
+
+  it("fails with InconsistentError when the leader stops answering", async () => {
+    const { url } = await listen(() => {
+      // Accept and never speak: a partitioned or frozen leader.
+    });
+    const sessions = new Http2SessionManager(url);
+    cleanups.push(() => sessions.abort());
+    const node = follower(() => createGrpcTransport({ baseUrl: url, sessionManager: sessions }));
+    const error = await node.writeCAS(resource("a")).catch((e: unknown) => e);
+    expect(isInconsistentError(error)).toBe(true);
+  });
+
+  it("re-dials after leaderChanged() and reaches the new leader", async () => {
+    const oldLeader = new Backend(
+      {
+        apply: async () => {
+          throw new InconsistentError("leadership lost");
+        },
+        isLeader: () => false,
+        ensureStrongConsistency: async () => {
+          throw new InconsistentError("leadership lost");
+        },
+        dialLeader: () => {
+          throw new InconsistentError("leader unknown");
+        },
+      },
+      silentLogger,
+    );
+    let applied = 0n;
+    let newLeader: Backend;
+    newLeader = new Backend(
+      {
+        apply: async (msg) => newLeader.apply(msg, ++applied),
+        isLeader: () => true,
+        ensureStrongConsistency: async () => {},
+        dialLeader: () => {
+          throw new InconsistentError("I am the leader");
+        },
+      },
+      silentLogger,
+    );
+    const old = await listen((socket) => oldLeader.handleConnection(socket));
+    const current = await listen((socket) => newLeader.handleConnection(socket));
+    const sessions = [new Http2SessionManager(old.url), new Http2SessionManager(current.url)];
+    cleanups.push(() => {
+      for (const s of sessions) s.abort();
+    });
+    let target = 0;
+    const node = follower(() =>
+      createGrpcTransport({
+        baseUrl: [old.url, current.url][target] as string,
+        sessionManager: sessions[target],
+      }),
+    );
+
+    // The old leader lost leadership between the follower's dial and its request.
+    await expect(node.writeCAS(resource("a"))).rejects.toSatisfy(isInconsistentError);
+    target = 1;
+    node.leaderChanged();
+    const written = await node.writeCAS(resource("a"));
+    expect(written.version).toBe("1");
+    const stop = new AbortController();
+    stop.abort();
+    await Promise.all([oldLeader.run(stop.signal), newLeader.run(stop.signal)]);
+  });
+});

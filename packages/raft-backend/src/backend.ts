@@ -1,0 +1,322 @@
+import type { Duplex } from "node:stream";
+import type { ConnectRouter } from "@connectrpc/connect";
+import {
+  createForwardingClient,
+  createForwardingRoutes,
+  createForwardingServer,
+  type ForwardingClient,
+  type ForwardingServer,
+  type ForwardingTarget,
+} from "@raftstore/forwarding";
+import { Store, type StoreOptions } from "@raftstore/inmem";
+import type { ID, Resource, Tenancy } from "@raftstore/proto";
+import type { LogResponse } from "@raftstore/proto/storage/v1";
+import {
+  type CallOptions,
+  findStorageError,
+  InconsistentError,
+  ReadConsistency,
+  type Backend as StorageBackend,
+  type UnversionedType,
+  validateConsistency,
+  validateId,
+  validateListQuery,
+  validateResource,
+  validateVersion,
+  type Watch,
+} from "@raftstore/storage";
+import type { Handle } from "./handle.js";
+import { applyEntry, encodeDeleteEntry, encodeWriteEntry } from "./log-entry.js";
+import type { Logger } from "./logger.js";
+import { type Restoration, restoreStore, type Snapshot, snapshotStore } from "./snapshot.js";
+
+/** Options of the Raft-backed Backend. */
+export interface BackendOptions extends StoreOptions {
+  /** Per-call timeout of a forwarded request, in ms. Default 10_000. */
+  forwardingTimeoutMs?: number;
+}
+
+/**
+ * The seed's storage Backend: every write goes through the Raft log (on the leader; followers
+ * forward to it), every eventual read, list and watch is served from the local in-memory store,
+ * and strong reads are confirmed by the leader before they are answered.
+ *
+ * The engine is reached only through `Handle`, and the FSM calls `apply` for every committed
+ * entry, so this class never imports the consensus engine.
+ */
+export class Backend implements StorageBackend {
+  readonly #handle: Handle | undefined;
+  readonly #logger: Logger;
+  readonly #store: Store;
+  readonly #options: BackendOptions;
+  #forwardingServer: ForwardingServer | undefined;
+  #leaderClient: ForwardingClient | undefined;
+  #stopped = false;
+
+  constructor(handle: Handle | undefined, logger: Logger, options: BackendOptions = {}) {
+    this.#handle = handle;
+    this.#logger = logger;
+    this.#options = options;
+    this.#store = new Store(options);
+  }
+
+  /** The in-memory store every read is served from (for metrics and tests). */
+  get store(): Store {
+    return this.#store;
+  }
+
+  /**
+   * Runs until `signal` aborts: then stops the forwarding server and ends every watch with
+   * WatchClosedError, so consumers see the shutdown instead of waiting forever.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    if (!signal.aborted) {
+      await new Promise<void>((resolve) =>
+        signal.addEventListener("abort", () => resolve(), { once: true }),
+      );
+    }
+    this.#stopped = true;
+    await this.#forwardingServer?.close();
+    this.#store.close();
+  }
+
+  // --- The FSM side: called by the engine's state machine for every committed entry. ---
+
+  /**
+   * Applies a committed log entry at `index`. Deterministic on every node: the new version of a
+   * written resource is `index` in decimal, and a failed compare-and-swap fails the same way
+   * everywhere. Returns a LogResponse, or the Error the operation failed with (returned, never
+   * thrown, so that a bad entry cannot stop the state machine).
+   */
+  apply(buf: Uint8Array, index: bigint): LogResponse | Error {
+    const response = applyEntry(this.#store, buf, index);
+    if (response instanceof Error && response.name === "MalformedEntryError") {
+      this.#logger.error({ index: index.toString(), err: response }, "malformed log entry");
+    }
+    return response;
+  }
+
+  /** A point-in-time iteration of the store: protobuf-encoded resources in key order. */
+  snapshot(): Snapshot {
+    return snapshotStore(this.#store);
+  }
+
+  /** Replaces the store's content; `commit()` ends every watch with WatchClosedError. */
+  restore(): Restoration {
+    return restoreStore(this.#store);
+  }
+
+  // --- Leader side of forwarding. ---
+
+  /** A forwarding connection was opened to this node: serve the ForwardingService on it. */
+  handleConnection(socket: Duplex): void {
+    if (this.#stopped) {
+      socket.destroy();
+      return;
+    }
+    this.#forwardingServer ??= createForwardingServer(this.#leaderTarget());
+    this.#forwardingServer.handleConnection(socket);
+  }
+
+  /**
+   * The ForwardingService routes, for a server that serves forwarding on its own HTTP/2 router
+   * (next to its other services) rather than on sockets handed to `handleConnection`. The
+   * routes only act while this node is the leader; otherwise they answer InconsistentError, so a
+   * forwarded request never hops twice.
+   */
+  forwardingRoutes(): (router: ConnectRouter) => void {
+    return createForwardingRoutes(this.#leaderTarget());
+  }
+
+  /**
+   * The leader changed: forget the cached client of the old one. The connection itself belongs
+   * to the Handle, which closes it (dialLeader hands out a transport per leader).
+   */
+  leaderChanged(): void {
+    this.#leaderClient = undefined;
+  }
+
+  // --- storage.Backend ---
+
+  async read(consistency: ReadConsistency, id: ID, options?: CallOptions): Promise<Resource> {
+    validateConsistency(consistency);
+    validateId(id);
+    if (consistency === ReadConsistency.Eventual) return this.#store.read(id);
+    const handle = this.#requireHandle();
+    if (handle.isLeader()) return this.#leaderRead(id, options);
+    return this.#forward((client) => client.read(id, options));
+  }
+
+  async writeCAS(resource: Resource, options?: CallOptions): Promise<Resource> {
+    validateResource(resource);
+    const handle = this.#requireHandle();
+    if (handle.isLeader()) return this.#leaderWrite(resource, options);
+    return this.#forward((client) => client.writeCAS(resource, options));
+  }
+
+  async deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void> {
+    validateId(id);
+    validateVersion(version);
+    const handle = this.#requireHandle();
+    if (handle.isLeader()) return this.#leaderDelete(id, version, options);
+    return this.#forward((client) => client.deleteCAS(id, version, options));
+  }
+
+  async list(
+    consistency: ReadConsistency,
+    type: UnversionedType,
+    tenancy: Tenancy,
+    namePrefix: string,
+    options?: CallOptions,
+  ): Promise<Resource[]> {
+    validateConsistency(consistency);
+    validateListQuery(type, tenancy, namePrefix);
+    if (consistency === ReadConsistency.Eventual) {
+      return this.#store.list(type, tenancy, namePrefix);
+    }
+    const handle = this.#requireHandle();
+    if (handle.isLeader()) return this.#leaderList(type, tenancy, namePrefix, options);
+    return this.#forward((client) => client.list(type, tenancy, namePrefix, options));
+  }
+
+  async listByOwner(id: ID, _options?: CallOptions): Promise<Resource[]> {
+    validateId(id);
+    return this.#store.listByOwner(id);
+  }
+
+  async watchList(
+    type: UnversionedType,
+    tenancy: Tenancy,
+    namePrefix: string,
+    _options?: CallOptions,
+  ): Promise<Watch> {
+    validateListQuery(type, tenancy, namePrefix);
+    return this.#store.watchList(type, tenancy, namePrefix);
+  }
+
+  // --- What only the leader does. Never forwards again, so a request cannot loop. ---
+
+  async #leaderWrite(resource: Resource, options?: CallOptions): Promise<Resource> {
+    const response = await this.#propose(encodeWriteEntry(resource), options);
+    if (response.response.case !== "write" || response.response.value.resource === undefined) {
+      throw new Error(`unexpected response to a write entry: ${response.response.case}`);
+    }
+    return response.response.value.resource;
+  }
+
+  async #leaderDelete(id: ID, version: string, options?: CallOptions): Promise<void> {
+    const response = await this.#propose(encodeDeleteEntry(id, version), options);
+    if (response.response.case !== "delete") {
+      throw new Error(`unexpected response to a delete entry: ${response.response.case}`);
+    }
+  }
+
+  async #leaderRead(id: ID, options?: CallOptions): Promise<Resource> {
+    await this.#ensureStrongConsistency(options);
+    return this.#store.read(id);
+  }
+
+  async #leaderList(
+    type: UnversionedType,
+    tenancy: Tenancy,
+    namePrefix: string,
+    options?: CallOptions,
+  ): Promise<Resource[]> {
+    await this.#ensureStrongConsistency(options);
+    return this.#store.list(type, tenancy, namePrefix);
+  }
+
+  /** Applies an entry through Raft; an Error response is thrown as the local store would. */
+  async #propose(entry: Uint8Array, options?: CallOptions): Promise<LogResponse> {
+    const response = await this.#requireHandle().apply(entry, options);
+    if (response instanceof Error) throw response;
+    if (!isLogResponse(response)) {
+      throw new Error(`unexpected response from Raft apply: ${describe(response)}`);
+    }
+    return response;
+  }
+
+  async #ensureStrongConsistency(options?: CallOptions): Promise<void> {
+    try {
+      await this.#requireHandle().ensureStrongConsistency(options);
+    } catch (error) {
+      if (options?.signal?.aborted && error === options.signal.reason) throw error;
+      if (findStorageError(error, "InconsistentError") !== undefined) throw error;
+      throw new InconsistentError(`cannot serve a strong read: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  #leaderTarget(): ForwardingTarget {
+    const leaderOnly = async () => {
+      if (!this.#requireHandle().isLeader()) {
+        throw new InconsistentError("this node is no longer the leader; retry");
+      }
+    };
+    return {
+      writeCAS: async (resource, options) => {
+        validateResource(resource);
+        await leaderOnly();
+        return this.#leaderWrite(resource, options);
+      },
+      deleteCAS: async (id, version, options) => {
+        validateId(id);
+        validateVersion(version);
+        await leaderOnly();
+        return this.#leaderDelete(id, version, options);
+      },
+      read: async (_consistency, id, options) => {
+        validateId(id);
+        await leaderOnly();
+        return this.#leaderRead(id, options);
+      },
+      list: async (_consistency, type, tenancy, namePrefix, options) => {
+        validateListQuery(type, tenancy, namePrefix);
+        await leaderOnly();
+        return this.#leaderList(type, tenancy, namePrefix, options);
+      },
+    };
+  }
+
+  // --- Follower side of forwarding. ---
+
+  async #forward<T>(call: (client: ForwardingClient) => Promise<T>): Promise<T> {
+    let client = this.#leaderClient;
+    if (client === undefined) {
+      let transport: ReturnType<Handle["dialLeader"]>;
+      try {
+        transport = this.#requireHandle().dialLeader();
+      } catch (error) {
+        if (findStorageError(error, "InconsistentError") !== undefined) throw error;
+        throw new InconsistentError(`no leader to forward to: ${describe(error)}`, {
+          cause: error,
+        });
+      }
+      client = createForwardingClient(transport, {
+        timeoutMs: this.#options.forwardingTimeoutMs,
+      });
+      this.#leaderClient = client;
+    }
+    return call(client);
+  }
+
+  #requireHandle(): Handle {
+    if (this.#handle === undefined) {
+      throw new InconsistentError("this backend has no Raft handle (restore-only mode)");
+    }
+    return this.#handle;
+  }
+}
+
+function isLogResponse(value: unknown): value is LogResponse {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { $typeName?: unknown }).$typeName === "raftstore.storage.v1.LogResponse"
+  );
+}
+
+function describe(value: unknown): string {
+  return value instanceof Error ? value.message : String(value);
+}

@@ -1,0 +1,29 @@
+import { runConformance } from "@raftstore/storage/conformance";
+import { describe } from "vitest";
+import { type FakeCluster, startFakeCluster } from "./test-support/fake-cluster.js";
+
+// Consul's Raft conformance harness: the suite against the leader, and against a follower that
+// lags behind a random 0–50 ms per entry and forwards writes and strong reads over a real socket.
+const clusters = new WeakMap<object, FakeCluster>();
+
+for (const role of ["leader", "follower"] as const) {
+  describe(role === "leader" ? "Leader" : "Follower", () => {
+    runConformance({
+      async newBackend({ onCleanup }) {
+        const cluster = await startFakeCluster({ seed: 42 });
+        onCleanup(() => cluster.close());
+        const backend = cluster[role];
+        clusters.set(backend, cluster);
+        return backend;
+      },
+      supportsStronglyConsistentList: true,
+      ignoreWatchListSnapshotOperations: role === "follower",
+      restore: async (backend, resources) => {
+        const cluster = clusters.get(backend);
+        if (cluster === undefined) throw new Error("backend of an unknown cluster");
+        await cluster.caughtUp();
+        await cluster.restore(resources);
+      },
+    });
+  });
+}

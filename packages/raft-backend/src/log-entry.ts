@@ -1,0 +1,85 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { Store } from "@raftstore/inmem";
+import type { ID, Resource } from "@raftstore/proto";
+import {
+  type LogResponse,
+  LogResponseSchema,
+  LogSchema,
+  LogType,
+} from "@raftstore/proto/storage/v1";
+
+// The Raft log entries of the resource store: a protobuf `Log` carrying one write or delete
+// request. Applying one is deterministic on every node: the new version of a written resource
+// is the entry's index, and a failed compare-and-swap uses up its index and fails the same way
+// everywhere. Nothing here may depend on the node, the clock or randomness.
+
+/** Encodes a write request: `resource.version` is the expected current version. */
+export function encodeWriteEntry(resource: Resource): Uint8Array {
+  return toBinary(
+    LogSchema,
+    create(LogSchema, {
+      type: LogType.WRITE,
+      request: { case: "write", value: { resource } },
+    }),
+  );
+}
+
+/** Encodes a delete request. */
+export function encodeDeleteEntry(id: ID, version: string): Uint8Array {
+  return toBinary(
+    LogSchema,
+    create(LogSchema, {
+      type: LogType.DELETE,
+      request: { case: "delete", value: { id, version } },
+    }),
+  );
+}
+
+/** A log entry whose bytes are not a valid resource operation. */
+export class MalformedEntryError extends Error {
+  override readonly name = "MalformedEntryError";
+  readonly index: bigint;
+  constructor(index: bigint, problem: string, options?: ErrorOptions) {
+    super(`log entry ${index} is not a resource operation: ${problem}`, options);
+    this.index = index;
+  }
+}
+
+/**
+ * Applies one committed entry to the store and returns the response: a LogResponse on success,
+ * or the Error the operation failed with (CASFailureError, WrongUidError, InvalidArgumentError,
+ * MalformedEntryError). Errors are returned, not thrown, so that one bad entry never stops the
+ * state machine: every node reaches the same verdict and moves on.
+ */
+export function applyEntry(store: Store, buf: Uint8Array, index: bigint): LogResponse | Error {
+  let log: ReturnType<typeof fromBinary<typeof LogSchema>>;
+  try {
+    log = fromBinary(LogSchema, buf);
+  } catch (error) {
+    return new MalformedEntryError(index, "undecodable protobuf", { cause: error });
+  }
+  try {
+    switch (log.request.case) {
+      case "write": {
+        const resource = log.request.value.resource;
+        if (resource === undefined)
+          return new MalformedEntryError(index, "write without a resource");
+        const stored = store.writeCAS(resource, index.toString());
+        return create(LogResponseSchema, {
+          response: { case: "write", value: { resource: stored } },
+        });
+      }
+      case "delete": {
+        const { id, version } = log.request.value;
+        if (id === undefined) return new MalformedEntryError(index, "delete without an id");
+        store.deleteCAS(id, version);
+        return create(LogResponseSchema, { response: { case: "delete", value: {} } });
+      }
+      default:
+        return new MalformedEntryError(index, `unexpected request type ${String(log.type)}`);
+    }
+  } catch (error) {
+    if (error instanceof Error) return error;
+    return new MalformedEntryError(index, String(error));
+  }
+}
