@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Keeps package READMEs honest: every ```ts example in packages/*/README.md must appear, line for
-// line (indentation aside), in one of that package's test files, where it runs as a test.
-// Import lines are left out of the comparison: a test imports at the top of its file.
+// Keeps package READMEs honest: every ```ts example in packages/*/README.md must appear, token for
+// token, in one of that package's test files, where it runs as a test. The comparison ignores
+// white space, line breaks and trailing commas (the formatter wraps a README block and the same
+// code indented in a test differently), and import lines (a test imports at the top of its file).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -21,12 +22,15 @@ function* testFiles(dir) {
   }
 }
 
+/** The code without white space and trailing commas, so that formatting cannot matter. */
+const tokens = (lineList) =>
+  lineList
+    .join("")
+    .replace(/\s+/g, "")
+    .replace(/,([}\])])/g, "$1");
+
 function containsRun(haystack, needle) {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
+  return tokens(haystack).includes(tokens(needle));
 }
 
 const problems = [];

@@ -5,5 +5,11 @@ import { defineProject } from "vitest/config";
 // tests never need a build first. The node environment uses vite's SSR resolver, hence ssr.resolve.
 export default defineProject({
   ssr: { resolve: { conditions: ["@raftstore/source", ...defaultServerConditions] } },
-  test: { name: "@raftstore/server", environment: "node", include: ["src/**/*.test.ts"] },
+  test: {
+    name: "@raftstore/server",
+    environment: "node",
+    include: ["src/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 30_000,
+  },
 });

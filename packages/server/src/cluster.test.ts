@@ -1,0 +1,145 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ReadConsistency } from "@raftstore/proto";
+import { afterEach, describe, expect, it } from "vitest";
+import { startTestCluster, type TestCluster } from "./test-support/cluster.js";
+
+const type = { group: "demo", groupVersion: "v1", kind: "Artist" };
+const tenancy = { partition: "default", namespace: "default" };
+const id = (name: string) => ({ name, type, tenancy });
+
+let cluster: TestCluster | undefined;
+afterEach(async () => {
+  await cluster?.close();
+  cluster = undefined;
+});
+
+async function eventually<T>(fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+describe("a 3-node cluster in one process", () => {
+  it("takes a write through a follower and serves it strongly from every node", async () => {
+    cluster = await startTestCluster();
+    const leader = await cluster.leader();
+    const follower = (leader + 1) % 3;
+    const other = (leader + 2) % 3;
+    const written = await eventually(() =>
+      (cluster as TestCluster).client(follower).write({ resource: { id: id("web") } }),
+    );
+    expect(written.resource?.version).not.toBe("");
+    for (const i of [other, leader, follower]) {
+      const read = await cluster
+        .client(i)
+        .read({ id: id("web"), consistency: ReadConsistency.STRONG });
+      expect(read.resource?.version).toBe(written.resource?.version);
+    }
+    // The Connect protocol with JSON over HTTP/1.1 reaches the same API on the same port.
+    const json = await cluster
+      .jsonClient(other)
+      .read({ id: id("web"), consistency: ReadConsistency.STRONG });
+    expect(json.resource?.generation).toBe(written.resource?.generation);
+  });
+
+  it("keeps serving after a follower restarts, and the restarted node catches up", async () => {
+    cluster = await startTestCluster();
+    const leader = await cluster.leader();
+    const follower = (leader + 1) % 3;
+    await eventually(() =>
+      (cluster as TestCluster).client(leader).write({ resource: { id: id("a") } }),
+    );
+    await cluster.stop(follower);
+    for (let i = 0; i < 20; i++) {
+      await cluster.client(leader).write({ resource: { id: id(`b${i}`) } });
+    }
+    await cluster.start(follower);
+    await eventually(async () => {
+      const list = await (cluster as TestCluster)
+        .client(follower)
+        .list({ type, tenancy, consistency: ReadConsistency.EVENTUAL });
+      expect(list.resources).toHaveLength(21);
+    });
+  });
+
+  it("elects a new leader when the leader stops, and keeps its acknowledged writes", async () => {
+    cluster = await startTestCluster();
+    const leader = await cluster.leader();
+    const written = await eventually(() =>
+      (cluster as TestCluster).client(leader).write({ resource: { id: id("kept") } }),
+    );
+    await cluster.stop(leader);
+    const survivor = (leader + 1) % 3;
+    const read = await eventually(() =>
+      (cluster as TestCluster)
+        .client(survivor)
+        .read({ id: id("kept"), consistency: ReadConsistency.STRONG }),
+    );
+    expect(read.resource?.version).toBe(written.resource?.version);
+    await eventually(() =>
+      (cluster as TestCluster).client(survivor).write({ resource: { id: id("after") } }),
+    );
+  });
+
+  it("reports status and members through the OperatorService", async () => {
+    cluster = await startTestCluster();
+    const leader = await cluster.leader();
+    const status = await cluster.operator(leader).status({});
+    expect(status.state).toBe("leader");
+    expect(status.peers).toHaveLength(2);
+    const members = await cluster.operator((leader + 1) % 3).listMembers({});
+    expect(members.members.map((m) => m.id)).toEqual(["n1", "n2", "n3"]);
+  });
+});
+
+describe("bad requests", () => {
+  it("get the right code, and the node keeps serving", async () => {
+    cluster = await startTestCluster({ flags: { maxResourceBytes: "4096" } });
+    const leader = await cluster.leader();
+    const url = `http://127.0.0.1:${cluster.configs[leader]?.listen.split(":")[1]}`;
+    const post = (path: string, body: string | Uint8Array, contentType = "application/json") =>
+      fetch(`${url}${path}`, { method: "POST", headers: { "content-type": contentType }, body });
+
+    const badJson = await post("/raftstore.resource.v1.ResourceService/Write", "{not json");
+    expect(badJson.status).toBe(400);
+    expect(((await badJson.json()) as { code: string }).code).toBe("invalid_argument");
+
+    const badProto = await post(
+      "/raftstore.resource.v1.ResourceService/Write",
+      new Uint8Array([0xff, 0xff, 0xff, 0xff]),
+      "application/proto",
+    );
+    const badProtoError = (await badProto.json()) as { code: string; message: string };
+    expect(badProtoError.code).toBe("invalid_argument");
+    expect(badProtoError.message).toMatch(/cannot decode the request/);
+
+    const unknown = await post("/raftstore.resource.v1.ResourceService/Explode", "{}");
+    expect(unknown.status).toBe(404);
+
+    const oversized = await cluster
+      .client(leader)
+      .write({ resource: { id: id("big"), metadata: { blob: "x".repeat(10_000) } } })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((oversized as ConnectError).code).toBe(Code.InvalidArgument);
+
+    const health = await fetch(`${url}/healthz`);
+    expect(await health.text()).toBe("ok\n");
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/raftstore_raft_term \d+/);
+    expect(metrics).toMatch(
+      /raftstore_rpc_requests_total\{method="ResourceService.Write",code="InvalidArgument"\}/,
+    );
+    expect(metrics).toMatch(/raftstore_disk_sync_duration_seconds_bucket/);
+
+    const ok = await eventually(() =>
+      (cluster as TestCluster).client(leader).write({ resource: { id: id("fine") } }),
+    );
+    expect(ok.resource?.id?.name).toBe("fine");
+  });
+});

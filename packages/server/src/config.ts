@@ -1,0 +1,274 @@
+import { readFileSync } from "node:fs";
+
+/** Raft timing and sizing knobs of a node. */
+export interface RaftSettings {
+  /** One engine tick, in ms. */
+  tickMs: number;
+  /** Ticks without hearing from a leader before a follower campaigns (randomized up to 2×). */
+  electionTicks: number;
+  /** Ticks between leader heartbeats. */
+  heartbeatTicks: number;
+  /** Entries applied since the last snapshot that trigger a new one. */
+  snapshotThreshold: number;
+  /** Entries kept in the log after a snapshot, for followers that are slightly behind. */
+  trailingEntries: number;
+}
+
+/** Everything a node needs to run, validated. */
+export interface NodeConfig {
+  /** This node's id, unique in the cluster and never reused for another data directory. */
+  id: string;
+  dataDir: string;
+  /** host:port the node listens on (one port for every protocol). */
+  listen: string;
+  /** host:port peers and clients use to reach this node. Defaults to `listen`. */
+  advertise: string;
+  /** Every voter of the initial cluster, id → host:port (this node included). */
+  initialCluster: ReadonlyMap<string, string>;
+  /** TLS for every connection, clients and peers alike. */
+  tls?: { certFile: string; keyFile: string; caFile: string; clientAuth: boolean };
+  /** The largest encoded resource a write may store. */
+  maxResourceBytes: number;
+  raft: RaftSettings;
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+}
+
+/** The configuration is invalid; `problems` lists every problem found, each with its source. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.problems = problems;
+  }
+}
+
+export function isConfigError(error: unknown): error is ConfigError {
+  return error instanceof Error && error.name === "ConfigError";
+}
+
+/** Where each setting comes from, lowest precedence first: file, environment, flags. */
+export interface ConfigSources {
+  /** Parsed command-line flags, camelCase keys (`dataDir`), string values. */
+  flags?: Record<string, string | boolean | undefined>;
+  /** The environment; `RAFTSTORE_DATA_DIR` sets `dataDir`. Default: none. */
+  env?: Record<string, string | undefined>;
+  /** A JSON file with the same camelCase keys as the flags. */
+  file?: string;
+}
+
+export const defaultRaftSettings: RaftSettings = {
+  tickMs: 100,
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  snapshotThreshold: 8192,
+  trailingEntries: 10240,
+};
+
+const keys = [
+  "id",
+  "dataDir",
+  "listen",
+  "advertise",
+  "initialCluster",
+  "tlsCert",
+  "tlsKey",
+  "tlsCa",
+  "tlsClientAuth",
+  "maxResourceBytes",
+  "tickMs",
+  "electionTicks",
+  "heartbeatTicks",
+  "snapshotThreshold",
+  "trailingEntries",
+  "logLevel",
+] as const;
+type Key = (typeof keys)[number];
+
+const envName = (key: Key) => `RAFTSTORE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+const flagName = (key: Key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** The environment variable and flag of each setting, for help texts. */
+export const settingNames: ReadonlyArray<{ key: string; flag: string; env: string }> = keys.map(
+  (key) => ({ key, flag: flagName(key), env: envName(key) }),
+);
+
+interface Raw {
+  value: string;
+  source: string;
+}
+
+function collect(sources: ConfigSources, problems: string[]): Map<Key, Raw> {
+  const raw = new Map<Key, Raw>();
+  if (sources.file !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(sources.file, "utf8"));
+    } catch (error) {
+      problems.push(`config file ${sources.file}: ${(error as Error).message}`);
+    }
+    if (parsed !== undefined) {
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        problems.push(`config file ${sources.file}: must hold a JSON object`);
+      } else {
+        for (const [key, value] of Object.entries(parsed)) {
+          if (!(keys as readonly string[]).includes(key)) {
+            problems.push(`config file ${sources.file}: unknown setting "${key}"`);
+          } else if (value !== null && value !== undefined) {
+            raw.set(key as Key, { value: String(value), source: `config file ${sources.file}` });
+          }
+        }
+      }
+    }
+  }
+  for (const key of keys) {
+    const value = sources.env?.[envName(key)];
+    if (value !== undefined && value !== "") raw.set(key, { value, source: envName(key) });
+  }
+  for (const key of keys) {
+    const value = sources.flags?.[key];
+    if (value !== undefined) raw.set(key, { value: String(value), source: flagName(key) });
+  }
+  return raw;
+}
+
+const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+function checkHostPort(raw: Raw, problems: string[]): string {
+  const match = hostPort.exec(raw.value);
+  const port = match ? Number(match[2]) : Number.NaN;
+  if (!match || port < 1 || port > 65535) {
+    problems.push(`${raw.source}: expected host:port (e.g. 127.0.0.1:7001), got "${raw.value}"`);
+  }
+  return raw.value;
+}
+
+function integer(raw: Raw | undefined, fallback: number, min: number, problems: string[]): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw.value);
+  if (!Number.isInteger(n) || n < min) {
+    problems.push(`${raw.source}: expected an integer ≥ ${min}, got "${raw.value}"`);
+    return fallback;
+  }
+  return n;
+}
+
+/**
+ * Builds a node's configuration from a JSON file, `RAFTSTORE_*` environment variables and
+ * flags (in increasing precedence), and validates it. Throws ConfigError listing every problem,
+ * each with where the bad value came from, so one run shows everything to fix.
+ */
+export function loadConfig(sources: ConfigSources): NodeConfig {
+  const problems: string[] = [];
+  const raw = collect(sources, problems);
+  const required = (key: Key): Raw | undefined => {
+    const value = raw.get(key);
+    if (value === undefined) {
+      problems.push(`${flagName(key)} (or ${envName(key)}) is required`);
+    }
+    return value;
+  };
+
+  const id = required("id");
+  if (id !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(id.value)) {
+    problems.push(`${id.source}: a node id is a lowercase DNS label (e.g. n1), got "${id.value}"`);
+  }
+  const dataDir = required("dataDir");
+  const listenRaw = required("listen");
+  const listen = listenRaw === undefined ? "" : checkHostPort(listenRaw, problems);
+  const advertiseRaw = raw.get("advertise");
+  const advertise = advertiseRaw === undefined ? listen : checkHostPort(advertiseRaw, problems);
+
+  const initialCluster = new Map<string, string>();
+  const clusterRaw = required("initialCluster");
+  if (clusterRaw !== undefined) {
+    for (const member of clusterRaw.value.split(",").filter((m) => m.trim() !== "")) {
+      const [name, address, ...rest] = member.trim().split("=");
+      if (!name || !address || rest.length > 0) {
+        problems.push(`${clusterRaw.source}: expected id=host:port, got "${member}"`);
+        continue;
+      }
+      if (initialCluster.has(name))
+        problems.push(`${clusterRaw.source}: "${name}" is listed twice`);
+      initialCluster.set(
+        name,
+        checkHostPort({ value: address, source: clusterRaw.source }, problems),
+      );
+    }
+    if (id !== undefined && !initialCluster.has(id.value)) {
+      problems.push(
+        `${clusterRaw.source}: must include this node ("${id.value}"), got ${[...initialCluster.keys()].join(", ") || "nothing"}`,
+      );
+    }
+  }
+
+  let tls: NodeConfig["tls"];
+  const [cert, key, ca] = [raw.get("tlsCert"), raw.get("tlsKey"), raw.get("tlsCa")];
+  if (cert !== undefined || key !== undefined || ca !== undefined) {
+    if (cert === undefined || key === undefined || ca === undefined) {
+      problems.push("TLS needs all of --tls-cert, --tls-key and --tls-ca");
+    } else {
+      const clientAuth = raw.get("tlsClientAuth")?.value ?? "true";
+      tls = {
+        certFile: cert.value,
+        keyFile: key.value,
+        caFile: ca.value,
+        clientAuth: clientAuth !== "false",
+      };
+    }
+  }
+
+  const logLevel = raw.get("logLevel")?.value ?? "info";
+  if (!["debug", "info", "warn", "error", "silent"].includes(logLevel)) {
+    problems.push(
+      `${raw.get("logLevel")?.source}: expected debug, info, warn, error or silent, got "${logLevel}"`,
+    );
+  }
+
+  const raft: RaftSettings = {
+    tickMs: integer(raw.get("tickMs"), defaultRaftSettings.tickMs, 1, problems),
+    electionTicks: integer(
+      raw.get("electionTicks"),
+      defaultRaftSettings.electionTicks,
+      2,
+      problems,
+    ),
+    heartbeatTicks: integer(
+      raw.get("heartbeatTicks"),
+      defaultRaftSettings.heartbeatTicks,
+      1,
+      problems,
+    ),
+    snapshotThreshold: integer(
+      raw.get("snapshotThreshold"),
+      defaultRaftSettings.snapshotThreshold,
+      1,
+      problems,
+    ),
+    trailingEntries: integer(
+      raw.get("trailingEntries"),
+      defaultRaftSettings.trailingEntries,
+      0,
+      problems,
+    ),
+  };
+  if (raft.heartbeatTicks >= raft.electionTicks) {
+    problems.push(
+      `heartbeat ticks (${raft.heartbeatTicks}) must be fewer than election ticks (${raft.electionTicks})`,
+    );
+  }
+  const maxResourceBytes = integer(raw.get("maxResourceBytes"), 1024 * 1024, 64, problems);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    id: id?.value ?? "",
+    dataDir: dataDir?.value ?? "",
+    listen,
+    advertise,
+    initialCluster,
+    tls,
+    maxResourceBytes,
+    raft,
+    logLevel: logLevel as NodeConfig["logLevel"],
+  };
+}

@@ -1,0 +1,171 @@
+import { performance } from "node:perf_hooks";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Store } from "@raftstore/inmem";
+import type { RaftNode } from "@raftstore/raft";
+import type { RaftTransport } from "@raftstore/raft-transport";
+import type { DataDir } from "@raftstore/raft-wal";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** What a node exports to Prometheus, and the hooks that feed it. */
+export interface NodeMetrics {
+  /** Counts and times every RPC by method and code. */
+  readonly interceptor: Interceptor;
+  /** Records how long applying one committed entry took. */
+  observeApply(seconds: number): void;
+  /** Connects the gauges that are read at scrape time. */
+  bind(deps: { raft: RaftNode; store: Store; dataDir: DataDir; transport: RaftTransport }): void;
+  /** The exposition, Prometheus text format 0.0.4. */
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+const latencyBuckets = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+
+/** Creates a node's metrics on a registry of its own (several nodes may share a process in tests). */
+export function createNodeMetrics(): NodeMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  let deps: Parameters<NodeMetrics["bind"]>[0] | undefined;
+  const gauge = (name: string, help: string, read: (d: NonNullable<typeof deps>) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (deps !== undefined) this.set(read(deps));
+      },
+    });
+  gauge("raftstore_raft_term", "The current Raft term.", (d) => d.raft.term);
+  gauge(
+    "raftstore_raft_commit_index",
+    "The highest log index known to be committed.",
+    (d) => d.raft.stats().commitIndex,
+  );
+  gauge(
+    "raftstore_raft_applied_index",
+    "The highest log index applied to the store.",
+    (d) => d.raft.stats().appliedIndex,
+  );
+  gauge(
+    "raftstore_raft_last_index",
+    "The last index in this node's log.",
+    (d) => d.raft.stats().lastIndex,
+  );
+  gauge("raftstore_raft_is_leader", "1 if this node is the leader.", (d) =>
+    d.raft.state === "leader" ? 1 : 0,
+  );
+  gauge("raftstore_raft_has_leader", "1 if this node knows a leader.", (d) =>
+    d.raft.leader === undefined ? 0 : 1,
+  );
+  gauge("raftstore_resources", "Resources in the store.", (d) => d.store.size);
+  gauge("raftstore_watches", "Open watches on this node.", (d) => d.store.watchCount);
+  gauge(
+    "raftstore_disk_syncs_in_flight",
+    "Disk syncs in progress.",
+    (d) => d.dataDir.metrics.inFlight,
+  );
+  new Gauge({
+    name: "raftstore_raft_peer_lag_entries",
+    help: "On the leader: how many entries each follower is behind the leader's last index.",
+    labelNames: ["peer"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      if (deps === undefined) return;
+      const stats = deps.raft.stats();
+      for (const [peer, status] of Object.entries(stats.peers)) {
+        this.set({ peer }, Math.max(0, stats.lastIndex - status.match));
+      }
+    },
+  });
+  new Gauge({
+    name: "raftstore_transport_dropped_messages",
+    help: "Messages dropped on the way to each peer (queue full, peer unreachable, too large).",
+    labelNames: ["peer"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      if (deps === undefined) return;
+      for (const [peer, m] of Object.entries(deps.transport.metrics().peers)) {
+        this.set(
+          { peer },
+          Object.values(m.dropped).reduce((a, b) => a + (b ?? 0), 0),
+        );
+      }
+    },
+  });
+  const applyDuration = new Histogram({
+    name: "raftstore_fsm_apply_duration_seconds",
+    help: "Time to apply one committed entry to the store.",
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: "raftstore_rpc_requests_total",
+    help: "RPCs served, by method and result code.",
+    labelNames: ["method", "code"],
+    registers: [registry],
+  });
+  const requestDuration = new Histogram({
+    name: "raftstore_rpc_duration_seconds",
+    help: "Time to answer a unary RPC (to the end of a stream for streaming ones), by method.",
+    labelNames: ["method"],
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+
+  const interceptor: Interceptor = (next) => async (req) => {
+    const method = `${req.service.typeName.split(".").at(-1)}.${req.method.name}`;
+    const started = performance.now();
+    const done = (code: string) => {
+      requests.inc({ method, code });
+      requestDuration.observe({ method }, (performance.now() - started) / 1000);
+    };
+    try {
+      const res = await next(req);
+      if (!res.stream) done("ok");
+      return res;
+    } catch (error) {
+      done(Code[ConnectError.from(error).code] ?? "unknown");
+      throw error;
+    }
+  };
+
+  /** The sync histogram lives in raft-wal; it is rendered here in the exposition format. */
+  function syncHistogram(): string {
+    if (deps === undefined) return "";
+    const m = deps.dataDir.metrics;
+    const name = "raftstore_disk_sync_duration_seconds";
+    const lines = [
+      `# HELP ${name} Time to make a write durable (fdatasync of the log, fsync of files and directories).`,
+      `# TYPE ${name} histogram`,
+    ];
+    for (const { le, count } of m.cumulativeBuckets()) {
+      const bound = le === Number.POSITIVE_INFINITY ? "+Inf" : String(le / 1000);
+      lines.push(`${name}_bucket{le="${bound}"} ${count}`);
+    }
+    lines.push(`${name}_sum ${m.totalMs / 1000}`, `${name}_count ${m.syncs}`);
+    lines.push(
+      "# HELP raftstore_disk_sync_failures_total Disk syncs that failed (each stops the node).",
+      "# TYPE raftstore_disk_sync_failures_total counter",
+      `raftstore_disk_sync_failures_total ${m.failedSyncs}`,
+    );
+    return `${lines.join("\n")}\n`;
+  }
+
+  return {
+    interceptor,
+    observeApply(seconds) {
+      applyDuration.observe(seconds);
+    },
+    bind(d) {
+      deps = d;
+    },
+    async render() {
+      return (await registry.metrics()) + syncHistogram();
+    },
+    contentType: registry.contentType,
+  };
+}

@@ -1,0 +1,229 @@
+import { readFileSync } from "node:fs";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createRaftNode, type RaftNode } from "@raftstore/raft";
+import { Backend, type Handle } from "@raftstore/raft-backend";
+import {
+  createRaftServiceRoutes,
+  createRaftTransport,
+  raftContextValues,
+} from "@raftstore/raft-transport";
+import { type DataDir, openDataDir } from "@raftstore/raft-wal";
+import type { NodeConfig } from "./config.js";
+import { explainDataDirError, NodeStartError } from "./errors.js";
+import { createHttpFallback } from "./http-endpoints.js";
+import { createLogger, type NodeLogger } from "./logger.js";
+import { createNodeMetrics, type NodeMetrics } from "./metrics.js";
+import { createOperatorRoutes } from "./operator-service.js";
+import { withParseErrorsAsInvalidArgument } from "./parse-errors.js";
+import { createPortServer, type PortServer } from "./port-server.js";
+import { createRaftHandle, type RaftHandle } from "./raft-handle.js";
+import { createResourceFsm } from "./resource-fsm.js";
+import { createResourceServiceRoutes } from "./resource-service/resource-service.js";
+
+/** A running node. */
+export interface RaftstoreNode {
+  readonly id: string;
+  /** The base URL clients and peers use (http://host:port or https://…). */
+  readonly url: string;
+  readonly raft: RaftNode;
+  readonly backend: Backend;
+  readonly metrics: NodeMetrics;
+  /**
+   * Stops the node gracefully: hands leadership to another node first (when it leads), lets
+   * requests in flight finish, stops the engine, closes connections and the data directory.
+   */
+  close(options?: { transferLeadership?: boolean; graceMs?: number }): Promise<void>;
+  /** Resolves when the node stopped (close, or a fatal error such as a failed disk). */
+  readonly stopped: Promise<void>;
+}
+
+/** Options that tests and embedders set; the CLI uses the defaults. */
+export interface StartNodeOptions {
+  logger?: NodeLogger;
+  /** Extra engine options (tests shorten timeouts). */
+  raftOverrides?: Partial<Parameters<typeof createRaftNode>[0]>;
+}
+
+/** The node's TLS files, read once at start. */
+interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer;
+}
+
+function tlsMaterial(config: NodeConfig): TlsMaterial | undefined {
+  if (config.tls === undefined) return undefined;
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new NodeStartError(`cannot read the TLS ${what} ${file}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  };
+  return {
+    cert: read(config.tls.certFile, "certificate"),
+    key: read(config.tls.keyFile, "key"),
+    ca: read(config.tls.caFile, "CA"),
+  };
+}
+
+/** Starts one node of a cluster: opens its data directory, joins the cluster, serves its port. */
+export async function startNode(
+  config: NodeConfig,
+  options: StartNodeOptions = {},
+): Promise<RaftstoreNode> {
+  const logger = options.logger ?? createLogger(config.logLevel, { node: config.id });
+  const tls = tlsMaterial(config);
+  const scheme = tls === undefined ? "http" : "https";
+  const urlOf = (id: string) => {
+    const address = config.initialCluster.get(id);
+    return address === undefined ? undefined : `${scheme}://${address}`;
+  };
+  const metrics = createNodeMetrics();
+
+  let dataDir: DataDir;
+  try {
+    dataDir = await openDataDir(config.dataDir, {
+      logger,
+      onSlowSync: (info) => logger.warn({ sync: info }, "slow disk sync"),
+    });
+  } catch (error) {
+    throw explainDataDirError(error, config.dataDir);
+  }
+
+  const peers = new Map<string, string>();
+  for (const id of config.initialCluster.keys()) {
+    if (id !== config.id) peers.set(id, urlOf(id) as string);
+  }
+  const transport = createRaftTransport({ id: config.id, peers, tls, logger });
+
+  // The Backend, the FSM and the engine refer to each other; the handle is bound once the engine exists.
+  let handle: RaftHandle | undefined;
+  const bound = (): RaftHandle => {
+    if (handle === undefined) throw new Error("the Raft handle is used before the engine started");
+    return handle;
+  };
+  const lazyHandle: Handle = {
+    apply: (msg, callOptions) => bound().apply(msg, callOptions),
+    isLeader: () => handle?.isLeader() ?? false,
+    ensureStrongConsistency: (callOptions) => bound().ensureStrongConsistency(callOptions),
+    dialLeader: () => bound().dialLeader(),
+  };
+  const backend = new Backend(lazyHandle, logger);
+  const fsm = createResourceFsm(backend, (seconds) => metrics.observeApply(seconds));
+  const raft = createRaftNode({
+    id: config.id,
+    voters: [...config.initialCluster.keys()],
+    logStore: dataDir.log,
+    stableStore: dataDir.stable,
+    snapshotStore: dataDir.snapshots,
+    transport,
+    fsm,
+    tickIntervalMs: config.raft.tickMs,
+    electionTicks: config.raft.electionTicks,
+    heartbeatTicks: config.raft.heartbeatTicks,
+    snapshotThreshold: config.raft.snapshotThreshold,
+    trailingEntries: config.raft.trailingEntries,
+    maxEntrySize: config.maxResourceBytes + 64 * 1024,
+    logger,
+    ...options.raftOverrides,
+  });
+  handle = createRaftHandle(raft, {
+    urlOf,
+    http2Options: tls === undefined ? undefined : { ca: tls.ca, cert: tls.cert, key: tls.key },
+  });
+  raft.observe((event) => {
+    if (event.type === "leaderChange") {
+      backend.leaderChanged();
+      handle?.leaderChanged();
+      logger.info({ leader: event.leader, term: event.term }, "leader changed");
+    }
+  });
+  metrics.bind({ raft, store: backend.store, dataDir, transport });
+
+  const routes = (router: ConnectRouter) => {
+    createResourceServiceRoutes({ backend, maxResourceBytes: config.maxResourceBytes })(router);
+    backend.forwardingRoutes()(router);
+    createRaftServiceRoutes({ transport })(router);
+    createOperatorRoutes({ raft, backend, config, urlOf })(router);
+  };
+  const handler = connectNodeAdapter({
+    routes: withParseErrorsAsInvalidArgument(routes),
+    interceptors: [metrics.interceptor],
+    contextValues: tls === undefined ? undefined : raftContextValues,
+    fallback: createHttpFallback({ raft, metrics }),
+  });
+  const port: PortServer = createPortServer({
+    handler,
+    tls:
+      tls === undefined
+        ? undefined
+        : { ...tls, requestClientCertificate: config.tls?.clientAuth ?? true },
+    onRefused: (reason, remote) => logger.warn({ remote }, `connection refused: ${reason}`),
+  });
+
+  const [host, portText] = splitHostPort(config.listen);
+  try {
+    await port.listen(host, Number(portText));
+  } catch (error) {
+    await dataDir.close();
+    throw new NodeStartError(
+      `cannot listen on ${config.listen}: ${(error as Error).message}. Is another process using the port?`,
+      { cause: error },
+    );
+  }
+
+  const stop = new AbortController();
+  const backendStopped = backend.run(stop.signal);
+  try {
+    await raft.start();
+  } catch (error) {
+    stop.abort();
+    await port.close(0);
+    await dataDir.close();
+    throw new NodeStartError(`cannot start the Raft engine: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  logger.info({ url: urlOf(config.id), dataDir: config.dataDir }, "node started");
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+  let closing: Promise<void> | undefined;
+  const close = (closeOptions: { transferLeadership?: boolean; graceMs?: number } = {}) => {
+    closing ??= (async () => {
+      logger.info({}, "node stopping");
+      await raft
+        .shutdown({ transferLeadership: closeOptions.transferLeadership ?? true })
+        .catch((error: unknown) => logger.warn({ err: error }, "engine shutdown failed"));
+      stop.abort();
+      await backendStopped;
+      await port.close(closeOptions.graceMs ?? 2000);
+      handle?.close();
+      await transport.close();
+      await dataDir.close();
+      logger.info({}, "node stopped");
+      resolveStopped();
+    })();
+    return closing;
+  };
+  // A failed disk or a corrupt log stops the engine: take the rest of the node down with it.
+  raft.observe((event) => {
+    if (event.type === "failed") {
+      logger.error({ err: event.error }, "the Raft engine failed; stopping the node");
+      void close({ transferLeadership: false, graceMs: 0 });
+    }
+  });
+
+  return { id: config.id, url: urlOf(config.id) as string, raft, backend, metrics, close, stopped };
+}
+
+function splitHostPort(address: string): [string, string] {
+  const at = address.lastIndexOf(":");
+  return [address.slice(0, at).replace(/^\[(.*)\]$/, "$1"), address.slice(at + 1)];
+}

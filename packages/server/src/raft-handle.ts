@@ -1,0 +1,88 @@
+import type { Transport } from "@connectrpc/connect";
+import { createForwardingTransport, type ForwardingTransport } from "@raftstore/forwarding";
+import type { RaftNode } from "@raftstore/raft";
+import type { Handle } from "@raftstore/raft-backend";
+import { type CallOptions, InconsistentError, InvalidArgumentError } from "@raftstore/storage";
+
+/** Options of the Handle a node gives its storage Backend. */
+export interface RaftHandleOptions {
+  /** The base URL (http://host:port or https://…) of a member, or undefined if unknown. */
+  urlOf(id: string): string | undefined;
+  /** Node options for the HTTP/2 sessions to the leader (TLS material). */
+  http2Options?: Parameters<typeof createForwardingTransport>[0]["nodeOptions"];
+}
+
+/** The Backend's Handle, with what the node needs to keep it in step with the engine. */
+export interface RaftHandle extends Handle {
+  /** Closes the connection to a leader that is no longer the leader. */
+  leaderChanged(): void;
+  close(): void;
+}
+
+/**
+ * Maps an engine failure to the storage contract: everything that means "this node cannot
+ * commit or confirm right now" (not leader, leadership lost, timeout, shutdown, backpressure)
+ * is an InconsistentError, which the API reports as Unavailable and clients retry. An aborted
+ * call keeps its abort reason; a proposal too large is the caller's fault.
+ */
+function translate(error: unknown, options?: CallOptions): unknown {
+  if (options?.signal?.aborted && error === options.signal.reason) return error;
+  if (!(error instanceof Error)) return error;
+  switch (error.name) {
+    case "ProposalTooLargeError":
+      return new InvalidArgumentError("resource", error.message, { cause: error });
+    case "NotLeaderError":
+    case "LeadershipLostError":
+    case "ProposalDroppedError":
+    case "TimeoutError":
+    case "ShutdownError":
+    case "LeadershipTransferError":
+      return new InconsistentError(error.message, { cause: error });
+    default:
+      return error;
+  }
+}
+
+/** Creates the Handle through which the storage Backend reaches the engine. */
+export function createRaftHandle(node: RaftNode, options: RaftHandleOptions): RaftHandle {
+  let dialed: { leader: string; transport: ForwardingTransport } | undefined;
+  const forget = () => {
+    const old = dialed;
+    dialed = undefined;
+    // Let calls in flight on the old session fail or finish; nothing new goes there.
+    void old?.transport.close();
+  };
+  return {
+    async apply(msg, callOptions) {
+      try {
+        return await node.apply(msg, { signal: callOptions?.signal });
+      } catch (error) {
+        throw translate(error, callOptions);
+      }
+    },
+    isLeader: () => node.state === "leader",
+    async ensureStrongConsistency(callOptions) {
+      try {
+        await node.readIndex({ signal: callOptions?.signal });
+      } catch (error) {
+        throw translate(error, callOptions);
+      }
+    },
+    dialLeader(): Transport {
+      const leader = node.leader;
+      if (leader === undefined) throw new InconsistentError("no leader is known right now; retry");
+      if (leader === node.id) throw new InconsistentError("this node became the leader; retry");
+      if (dialed?.leader === leader) return dialed.transport.transport;
+      forget();
+      const baseUrl = options.urlOf(leader);
+      if (baseUrl === undefined) {
+        throw new InconsistentError(`the leader ${leader} has no known address`);
+      }
+      const transport = createForwardingTransport({ baseUrl, nodeOptions: options.http2Options });
+      dialed = { leader, transport };
+      return transport.transport;
+    },
+    leaderChanged: forget,
+    close: forget,
+  };
+}

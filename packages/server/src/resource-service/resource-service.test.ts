@@ -1,0 +1,271 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { InmemBackend } from "@raftstore/inmem";
+import { ReadConsistency } from "@raftstore/proto";
+import { afterEach, describe, expect, it } from "vitest";
+import { serviceClient } from "../test-support/service-client.js";
+
+const type = { group: "demo", groupVersion: "v1", kind: "Artist" };
+const tenancy = { partition: "default", namespace: "default" };
+const id = (name: string, uid = "") => ({ name, uid, type, tenancy });
+
+const backends: InmemBackend[] = [];
+afterEach(() => {
+  for (const b of backends.splice(0)) b.close();
+});
+
+function setup(options: Parameters<typeof serviceClient>[1] = {}) {
+  const backend = new InmemBackend();
+  backends.push(backend);
+  return { backend, client: serviceClient(backend, options) };
+}
+
+function must<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error("expected a value");
+  return value;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await promise;
+    return "ok";
+  } catch (error) {
+    return ConnectError.from(error).code;
+  }
+}
+
+describe("ResourceService.Write", () => {
+  it("assigns a ULID uid on create and a new generation on every write", async () => {
+    const { client } = setup();
+    const created = must(
+      (await client.write({ resource: { id: id("web", "chosen-by-caller") } })).resource,
+    );
+    expect(created?.id?.uid).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(created?.id?.uid).not.toBe("chosen-by-caller");
+    expect(created?.generation).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    const updated = must((await client.write({ resource: { ...created, version: "" } })).resource);
+    expect(updated?.id?.uid).toBe(created?.id?.uid);
+    expect(updated?.generation).not.toBe(created?.generation);
+    expect(updated?.version).not.toBe(created?.version);
+  });
+
+  it("fills empty tenancy fields with default", async () => {
+    const { client } = setup();
+    const written = await client.write({ resource: { id: { name: "web", type } } });
+    expect(written.resource?.id?.tenancy).toMatchObject({
+      partition: "default",
+      namespace: "default",
+    });
+  });
+
+  it("treats a write without a version as a blanket write, and one with a version as a CAS", async () => {
+    const { client } = setup();
+    const v1 = must((await client.write({ resource: { id: id("web") } })).resource);
+    const stale = { ...v1, metadata: { a: "1" } };
+    await client.write({ resource: { ...v1, version: "", metadata: { b: "2" } } });
+    expect(await codeOf(client.write({ resource: stale }))).toBe(Code.Aborted);
+    const blanket = await client.write({ resource: { ...stale, version: "" } });
+    expect(blanket.resource?.metadata).toEqual({ a: "1" });
+  });
+
+  it("retries a blanket write until it wins against concurrent writers", async () => {
+    const { client } = setup();
+    await client.write({ resource: { id: id("web") } });
+    const writes = Array.from({ length: 4 }, (_, i) =>
+      client.write({ resource: { id: id("web"), metadata: { writer: String(i) } } }),
+    );
+    const results = await Promise.all(writes);
+    expect(new Set(results.map((r) => r.resource?.version)).size).toBe(4);
+  });
+
+  it("rejects a stale uid with FailedPrecondition", async () => {
+    const { client } = setup();
+    const first = must((await client.write({ resource: { id: id("web") } })).resource);
+    await client.delete({ id: first?.id, version: first?.version ?? "" });
+    await client.write({ resource: { id: id("web") } });
+    expect(await codeOf(client.write({ resource: { ...first, version: "" } }))).toBe(
+      Code.FailedPrecondition,
+    );
+  });
+
+  it("validates names, tenancy and types as lowercase DNS labels and identifiers", async () => {
+    const { backend, client } = setup();
+    for (const bad of [
+      id("Web"),
+      id("a".repeat(64)),
+      id("-web"),
+      { ...id("web"), tenancy: { partition: "Default", namespace: "default" } },
+      { ...id("web"), type: { ...type, kind: "" } },
+      { ...id("web"), type: { ...type, groupVersion: "" } },
+    ]) {
+      expect(await codeOf(client.write({ resource: { id: bad } }))).toBe(Code.InvalidArgument);
+    }
+    expect(await codeOf(client.write({}))).toBe(Code.InvalidArgument);
+    expect(
+      backend.store.list(
+        { group: "demo", kind: "Artist" },
+        { partition: "*", namespace: "*" } as never,
+        "",
+      ),
+    ).toHaveLength(0);
+  });
+
+  it("refuses a resource larger than the limit, saying how large it is", async () => {
+    const { client } = setup({ maxResourceBytes: 1000 });
+    const error = await client
+      .write({ resource: { id: id("big"), metadata: { blob: "x".repeat(2000) } } })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((error as ConnectError).rawMessage).toMatch(/larger than the limit of 1000 bytes/);
+  });
+
+  it("keeps the owner and refuses to change it; rejects statuses on Write", async () => {
+    const { client } = setup();
+    const owner = must((await client.write({ resource: { id: id("owner") } })).resource);
+    const child = must(
+      (await client.write({ resource: { id: id("child"), owner: { ...must(owner.id), uid: "" } } }))
+        .resource,
+    );
+    expect(child?.owner?.uid).toBe(owner?.id?.uid);
+    const updated = await client.write({ resource: { id: id("child") } });
+    expect(updated.resource?.owner?.uid).toBe(owner?.id?.uid);
+    expect(
+      await codeOf(client.write({ resource: { id: id("child"), owner: id("other", "x") } })),
+    ).toBe(Code.InvalidArgument);
+    expect(
+      await codeOf(
+        client.write({ resource: { id: id("s"), status: { c: { observedGeneration: "x" } } } }),
+      ),
+    ).toBe(Code.InvalidArgument);
+    expect(
+      await codeOf(client.write({ resource: { id: id("orphan"), owner: id("missing") } })),
+    ).toBe(Code.InvalidArgument);
+  });
+});
+
+describe("ResourceService.WriteStatus", () => {
+  it("sets one controller's status, keeps the generation and changes the version", async () => {
+    const fixed = new Date("2026-01-02T03:04:05Z");
+    const { client } = setup({ now: () => fixed });
+    const res = must((await client.write({ resource: { id: id("web") } })).resource);
+    const status = {
+      observedGeneration: res?.generation ?? "",
+      conditions: [{ type: "Ready", state: 1, reason: "OK" }],
+    };
+    const written = must((await client.writeStatus({ id: res?.id, key: "ctl", status })).resource);
+    expect(written?.generation).toBe(res?.generation);
+    expect(written?.version).not.toBe(res?.version);
+    expect(written?.status.ctl?.updatedAt?.seconds).toBe(BigInt(fixed.getTime() / 1000));
+    expect(
+      await codeOf(client.writeStatus({ id: res?.id, key: "ctl", status, version: res?.version })),
+    ).toBe(Code.Aborted);
+  });
+
+  it("requires a uid, a key, a ULID observed generation and typed conditions", async () => {
+    const { client } = setup();
+    const res = must((await client.write({ resource: { id: id("web") } })).resource);
+    const ok = { observedGeneration: res?.generation ?? "" };
+    expect(await codeOf(client.writeStatus({ id: id("web"), key: "k", status: ok }))).toBe(
+      Code.InvalidArgument,
+    );
+    expect(await codeOf(client.writeStatus({ id: res?.id, key: "", status: ok }))).toBe(
+      Code.InvalidArgument,
+    );
+    expect(
+      await codeOf(
+        client.writeStatus({ id: res?.id, key: "k", status: { observedGeneration: "no" } }),
+      ),
+    ).toBe(Code.InvalidArgument);
+    expect(
+      await codeOf(
+        client.writeStatus({
+          id: res?.id,
+          key: "k",
+          status: { ...ok, conditions: [{ type: "" }] },
+        }),
+      ),
+    ).toBe(Code.InvalidArgument);
+    expect(
+      await codeOf(
+        client.writeStatus({ id: { ...must(res.id), uid: "other" }, key: "k", status: ok }),
+      ),
+    ).toBe(Code.NotFound);
+  });
+});
+
+describe("ResourceService.Read, Delete and List", () => {
+  it("reads with either consistency and maps a group version mismatch to InvalidArgument", async () => {
+    const { client } = setup();
+    await client.write({ resource: { id: id("web") } });
+    for (const consistency of [ReadConsistency.EVENTUAL, ReadConsistency.STRONG]) {
+      const read = await client.read({ id: id("web"), consistency });
+      expect(read.resource?.id?.name).toBe("web");
+    }
+    expect(
+      await codeOf(client.read({ id: { ...id("web"), type: { ...type, groupVersion: "v2" } } })),
+    ).toBe(Code.InvalidArgument);
+    expect(await codeOf(client.read({ id: id("missing") }))).toBe(Code.NotFound);
+    expect(await codeOf(client.read({ id: id("web"), consistency: 7 as ReadConsistency }))).toBe(
+      Code.InvalidArgument,
+    );
+  });
+
+  it("deletes idempotently, with or without a version and uid", async () => {
+    const { client } = setup();
+    const res = must((await client.write({ resource: { id: id("web") } })).resource);
+    expect(await codeOf(client.delete({ id: id("web"), version: "nope" }))).toBe(Code.Aborted);
+    await client.delete({ id: id("web") });
+    await client.delete({ id: id("web") });
+    await client.delete({ id: res?.id, version: res?.version ?? "" });
+    expect(await codeOf(client.read({ id: id("web") }))).toBe(Code.NotFound);
+  });
+
+  it("lists one group version, or all of them when none is given", async () => {
+    const { client } = setup();
+    await client.write({ resource: { id: id("a1") } });
+    await client.write({
+      resource: { id: { ...id("a2"), type: { ...type, groupVersion: "v2" } } },
+    });
+    const v1 = await client.list({ type, tenancy, namePrefix: "a" });
+    expect(v1.resources.map((r) => r.id?.name)).toEqual(["a1"]);
+    const all = await client.list({
+      type: { ...type, groupVersion: "" },
+      tenancy: { partition: "*", namespace: "*" },
+    });
+    expect(all.resources.map((r) => r.id?.name).sort()).toEqual(["a1", "a2"]);
+    expect(await codeOf(client.list({ type, tenancy, namePrefix: "A" }))).toBe(
+      Code.InvalidArgument,
+    );
+  });
+
+  it("lists by owner, and requires the owner's uid", async () => {
+    const { client } = setup();
+    const owner = must((await client.write({ resource: { id: id("owner") } })).resource);
+    await client.write({ resource: { id: id("child"), owner: owner?.id } });
+    const owned = await client.listByOwner({ owner: owner?.id });
+    expect(owned.resources.map((r) => r.id?.name)).toEqual(["child"]);
+    expect(await codeOf(client.listByOwner({ owner: id("owner") }))).toBe(Code.InvalidArgument);
+  });
+});
+
+describe("ResourceService.WatchList", () => {
+  it("streams the snapshot, end of snapshot and changes, and ends with Aborted on a restore", async () => {
+    const { backend, client } = setup();
+    await client.write({ resource: { id: id("before") } });
+    const controller = new AbortController();
+    const stream = client.watchList({ type, tenancy }, { signal: controller.signal });
+    const iterator = stream[Symbol.asyncIterator]();
+    const next = async () => (await iterator.next()).value?.event?.event;
+    expect((await next())?.case).toBe("upsert");
+    expect((await next())?.case).toBe("endOfSnapshot");
+    await client.write({ resource: { id: id("after") } });
+    const upsert = await next();
+    expect(upsert?.case === "upsert" && upsert.value.resource?.id?.name).toBe("after");
+
+    const restoration = backend.store.restore();
+    restoration.commit();
+    const error = await iterator.next().catch((e: unknown) => ConnectError.from(e));
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as ConnectError).code).toBe(Code.Aborted);
+  });
+});

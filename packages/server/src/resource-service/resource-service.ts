@@ -1,0 +1,335 @@
+import { create, equals, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import {
+  type DeleteRequest,
+  type ID,
+  type ListByOwnerRequest,
+  type ListRequest,
+  ReadConsistency as ProtoConsistency,
+  type ReadRequest,
+  type Resource,
+  ResourceSchema,
+  ResourceService,
+  StatusSchema,
+  type WatchListRequest,
+  type WatchListResponse,
+  type WriteRequest,
+  type WriteStatusRequest,
+} from "@raftstore/proto";
+import {
+  type Backend,
+  CASFailureError,
+  InvalidArgumentError,
+  isGroupVersionMismatchError,
+  isNotFoundError,
+  ownerKey,
+  ReadConsistency,
+} from "@raftstore/storage";
+import { isValid as isValidUlid, monotonicFactory } from "ulid";
+import { toConnectError } from "./errors.js";
+import { defaultRetryPolicy, type RetryPolicy, retryCAS } from "./retry.js";
+import {
+  checkNamePrefix,
+  checkSize,
+  checkType,
+  normalizeId,
+  normalizeQueryTenancy,
+  normalizeResource,
+} from "./validation.js";
+
+/** Options of the public ResourceService. */
+export interface ResourceServiceOptions {
+  backend: Backend;
+  /** The largest encoded resource a write may store. Default 1 MiB. */
+  maxResourceBytes?: number;
+  retryPolicy?: RetryPolicy;
+  /** The clock for Status.updatedAt (tests pin it). */
+  now?: () => Date;
+  /** ULIDs for uids and generations (tests pin them). */
+  newUlid?: () => string;
+}
+
+export const DEFAULT_MAX_RESOURCE_BYTES = 1024 * 1024;
+
+function consistencyOf(value: ProtoConsistency): ReadConsistency {
+  switch (value) {
+    case ProtoConsistency.UNSPECIFIED:
+    case ProtoConsistency.EVENTUAL:
+      return ReadConsistency.Eventual;
+    case ProtoConsistency.STRONG:
+      return ReadConsistency.Strong;
+    default:
+      throw new InvalidArgumentError("consistency", `is not a known value: ${String(value)}`);
+  }
+}
+
+function isEmptyStatus(status: Resource["status"] | undefined): boolean {
+  return status === undefined || Object.keys(status).length === 0;
+}
+
+function sameStatus(a: Resource["status"], b: Resource["status"]): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) {
+    const x = a[key];
+    const y = b[key];
+    if (x === undefined || y === undefined || !equals(StatusSchema, x, y)) return false;
+  }
+  return true;
+}
+
+/**
+ * The public API (raftstore.resource.v1.ResourceService) over any storage Backend: validation,
+ * uid and generation assignment, blanket writes and deletes with retry, status writes, group
+ * version filtering, and error codes clients can act on.
+ *
+ * Not ported from Consul on purpose: ACLs, the type registry and its hooks, tombstones with
+ * cascading deletion, and deferred deletion with finalizers.
+ */
+export function createResourceServiceRoutes(
+  options: ResourceServiceOptions,
+): (router: ConnectRouter) => void {
+  const { backend } = options;
+  const maxBytes = options.maxResourceBytes ?? DEFAULT_MAX_RESOURCE_BYTES;
+  const policy = options.retryPolicy ?? defaultRetryPolicy;
+  const now = options.now ?? (() => new Date());
+  const newUlid = options.newUlid ?? monotonicFactory();
+
+  /** Reads what is stored under the id's key, whatever its group version; undefined if nothing. */
+  async function readStored(id: ID, consistency: ReadConsistency, signal: AbortSignal) {
+    try {
+      return await backend.read(consistency, id, { signal });
+    } catch (error) {
+      if (isNotFoundError(error)) return undefined;
+      if (isGroupVersionMismatchError(error)) return error.stored;
+      throw error;
+    }
+  }
+
+  async function prepareCreate(input: Resource, signal: AbortSignal): Promise<Resource> {
+    if (!isEmptyStatus(input.status)) {
+      throw new InvalidArgumentError("resource.status", "cannot be set on create; use WriteStatus");
+    }
+    let owner = input.owner;
+    if (owner !== undefined && owner.uid === "") {
+      const stored = await readStored(owner, ReadConsistency.Strong, signal);
+      if (stored?.id === undefined) {
+        throw new InvalidArgumentError("resource.owner", "does not exist");
+      }
+      owner = { ...owner, uid: stored.id.uid };
+    }
+    return {
+      ...input,
+      id: { ...(input.id as ID), uid: newUlid() },
+      owner,
+      generation: newUlid(),
+      status: {},
+    };
+  }
+
+  function prepareUpdate(input: Resource, stored: Resource): Resource {
+    if (input.version !== "" && input.version !== stored.version) throw new CASFailureError();
+    let owner = input.owner;
+    if (owner === undefined) owner = stored.owner;
+    else if (owner.uid === "" && stored.owner !== undefined)
+      owner = { ...owner, uid: stored.owner.uid };
+    const key = (ref: ID | undefined) => (ref === undefined ? "" : ownerKey(ref));
+    if (key(owner) !== key(stored.owner)) {
+      throw new InvalidArgumentError("resource.owner", "cannot be changed after creation");
+    }
+    if (!isEmptyStatus(input.status) && !sameStatus(input.status, stored.status)) {
+      throw new InvalidArgumentError(
+        "resource.status",
+        "cannot be changed by Write; use WriteStatus",
+      );
+    }
+    return {
+      ...input,
+      // The stored incarnation's uid; the caller's type, so a write can move the stored form
+      // to another group version.
+      id: { ...(input.id as ID), uid: (stored.id as ID).uid },
+      owner,
+      version: stored.version,
+      generation: newUlid(),
+      status: stored.status,
+    };
+  }
+
+  const handlers = {
+    async read(req: ReadRequest, ctx: HandlerContext) {
+      const consistency = consistencyOf(req.consistency);
+      const id = normalizeId(req.id, "id");
+      return { resource: await backend.read(consistency, id, { signal: ctx.signal }) };
+    },
+
+    async write(req: WriteRequest, ctx: HandlerContext) {
+      const input = normalizeResource(req.resource, "resource");
+      checkSize(
+        toBinary(ResourceSchema, create(ResourceSchema, input)).length,
+        maxBytes,
+        "resource",
+      );
+      const resource = await retryCAS(
+        input.version === "",
+        async () => {
+          const stored = await readStored(input.id as ID, ReadConsistency.Eventual, ctx.signal);
+          const next =
+            stored === undefined
+              ? await prepareCreate(input, ctx.signal)
+              : prepareUpdate(input, stored);
+          return backend.writeCAS(create(ResourceSchema, next), { signal: ctx.signal });
+        },
+        policy,
+        ctx.signal,
+      );
+      return { resource };
+    },
+
+    async writeStatus(req: WriteStatusRequest, ctx: HandlerContext) {
+      const id = normalizeId(req.id, "id");
+      if (id.uid === "") throw new InvalidArgumentError("id.uid", "is required");
+      if (req.key === "") throw new InvalidArgumentError("key", "is required");
+      const status = req.status;
+      if (status === undefined) throw new InvalidArgumentError("status", "is required");
+      if (!isValidUlid(status.observedGeneration)) {
+        throw new InvalidArgumentError("status.observedGeneration", "must be a ULID");
+      }
+      if (status.updatedAt !== undefined) {
+        throw new InvalidArgumentError("status.updatedAt", "is set by the server; leave it empty");
+      }
+      status.conditions.forEach((condition, i) => {
+        if (condition.type === "") {
+          throw new InvalidArgumentError(`status.conditions[${i}].type`, "is required");
+        }
+        const ref = condition.resource;
+        if (ref !== undefined) {
+          checkType(ref.type, `status.conditions[${i}].resource.type`);
+          if (ref.name === "") {
+            throw new InvalidArgumentError(`status.conditions[${i}].resource.name`, "is required");
+          }
+        }
+      });
+      const resource = await retryCAS(
+        req.version === "",
+        async () => {
+          const stored = await backend.read(ReadConsistency.Eventual, id, { signal: ctx.signal });
+          if (req.version !== "" && req.version !== stored.version) throw new CASFailureError();
+          const next = create(ResourceSchema, {
+            ...stored,
+            status: {
+              ...stored.status,
+              [req.key]: { ...status, updatedAt: timestampFromDate(now()) },
+            },
+          });
+          checkSize(toBinary(ResourceSchema, next).length, maxBytes, "resource");
+          return backend.writeCAS(next, { signal: ctx.signal });
+        },
+        policy,
+        ctx.signal,
+      );
+      return { resource };
+    },
+
+    async delete(req: DeleteRequest, ctx: HandlerContext) {
+      const id = normalizeId(req.id, "id");
+      await retryCAS(
+        req.version === "",
+        async () => {
+          // Without a uid and a version to check against, find out what is stored, strongly.
+          const consistency =
+            req.version !== "" && id.uid !== "" ? ReadConsistency.Eventual : ReadConsistency.Strong;
+          const stored = await readStored(id, consistency, ctx.signal);
+          if (stored?.id === undefined) return;
+          const target = id.uid === "" ? { ...id, uid: stored.id.uid } : id;
+          const version = req.version === "" ? stored.version : req.version;
+          await backend.deleteCAS(target, version, { signal: ctx.signal });
+        },
+        policy,
+        ctx.signal,
+      );
+      return {};
+    },
+
+    async list(req: ListRequest, ctx: HandlerContext) {
+      const consistency = consistencyOf(req.consistency);
+      const type = checkType(req.type, "type", { requireVersion: false });
+      const tenancy = normalizeQueryTenancy(req.tenancy, "tenancy");
+      checkNamePrefix(req.namePrefix, "namePrefix");
+      const all = await backend.list(consistency, type, tenancy, req.namePrefix, {
+        signal: ctx.signal,
+      });
+      const wanted = type.groupVersion;
+      return {
+        resources: wanted === "" ? all : all.filter((r) => r.id?.type?.groupVersion === wanted),
+      };
+    },
+
+    async listByOwner(req: ListByOwnerRequest, ctx: HandlerContext) {
+      const owner = normalizeId(req.owner, "owner");
+      if (owner.uid === "") throw new InvalidArgumentError("owner.uid", "is required");
+      return { resources: await backend.listByOwner(owner, { signal: ctx.signal }) };
+    },
+
+    async *watchList(
+      req: WatchListRequest,
+      ctx: HandlerContext,
+    ): AsyncGenerator<Partial<WatchListResponse>> {
+      const type = checkType(req.type, "type", { requireVersion: false });
+      const tenancy = normalizeQueryTenancy(req.tenancy, "tenancy");
+      checkNamePrefix(req.namePrefix, "namePrefix");
+      const watch = await backend.watchList(type, tenancy, req.namePrefix, { signal: ctx.signal });
+      try {
+        for (;;) {
+          const event = await watch.next({ signal: ctx.signal });
+          const e = event.event;
+          if (
+            type.groupVersion !== "" &&
+            (e.case === "upsert" || e.case === "delete") &&
+            e.value.resource?.id?.type?.groupVersion !== type.groupVersion
+          ) {
+            continue;
+          }
+          yield { event };
+        }
+      } finally {
+        watch.close();
+      }
+    },
+  };
+
+  return (router) => {
+    router.service(ResourceService, {
+      read: unary(handlers.read),
+      write: unary(handlers.write),
+      writeStatus: unary(handlers.writeStatus),
+      delete: unary(handlers.delete),
+      list: unary(handlers.list),
+      listByOwner: unary(handlers.listByOwner),
+      watchList: serverStream(handlers.watchList),
+    });
+  };
+}
+
+/** A unary handler whose errors reach the client as the codes of toConnectError. */
+function unary<Req, Res>(handler: (req: Req, ctx: HandlerContext) => Promise<Res>) {
+  return async (req: Req, ctx: HandlerContext): Promise<Res> => {
+    try {
+      return await handler(req, ctx);
+    } catch (error) {
+      throw toConnectError(error, ctx.signal);
+    }
+  };
+}
+
+/** A server-streaming handler whose errors reach the client as the codes of toConnectError. */
+function serverStream<Req, Res>(handler: (req: Req, ctx: HandlerContext) => AsyncGenerator<Res>) {
+  return async function* (req: Req, ctx: HandlerContext): AsyncGenerator<Res> {
+    try {
+      yield* handler(req, ctx);
+    } catch (error) {
+      // The client went away: there is nobody to tell.
+      if (ctx.signal.aborted) return;
+      throw toConnectError(error, ctx.signal);
+    }
+  };
+}

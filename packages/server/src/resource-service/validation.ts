@@ -1,0 +1,112 @@
+import { clone, create } from "@bufbuild/protobuf";
+import {
+  type ID,
+  IDSchema,
+  type Resource,
+  ResourceSchema,
+  type Tenancy,
+  TenancySchema,
+  type Type,
+} from "@raftstore/proto";
+import { InvalidArgumentError, Wildcard } from "@raftstore/storage";
+
+// What the public API accepts, which is stricter than what storage accepts: names, partitions
+// and namespaces are lowercase DNS labels, so they are safe in URLs, logs and file names, and
+// cannot collide with the query wildcard "*".
+
+const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const typePart = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+
+/** The tenancy applied where a request leaves a field empty. */
+export const DEFAULT_TENANCY_VALUE = "default";
+
+function checkLabel(value: string, field: string): void {
+  if (!dnsLabel.test(value)) {
+    throw new InvalidArgumentError(
+      field,
+      `must be a lowercase DNS label (a–z, 0–9 and "-", 1 to 63 characters, starting and ending with a letter or digit), got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+/** Validates a type: group, group version and kind are identifiers of up to 63 characters. */
+export function checkType(type: Type | undefined, field: string, { requireVersion = true } = {}) {
+  if (type === undefined) throw new InvalidArgumentError(field, "is required");
+  if (!typePart.test(type.group)) {
+    throw new InvalidArgumentError(
+      `${field}.group`,
+      `must be an identifier, got ${JSON.stringify(type.group)}`,
+    );
+  }
+  if (requireVersion || type.groupVersion !== "") {
+    if (!typePart.test(type.groupVersion)) {
+      throw new InvalidArgumentError(
+        `${field}.groupVersion`,
+        `must be an identifier such as "v1", got ${JSON.stringify(type.groupVersion)}`,
+      );
+    }
+  }
+  if (!typePart.test(type.kind)) {
+    throw new InvalidArgumentError(
+      `${field}.kind`,
+      `must be an identifier, got ${JSON.stringify(type.kind)}`,
+    );
+  }
+  return type;
+}
+
+/** A tenancy with empty fields set to "default"; each field then a DNS label. */
+export function normalizeTenancy(tenancy: Tenancy | undefined, field: string): Tenancy {
+  const partition = tenancy?.partition || DEFAULT_TENANCY_VALUE;
+  const namespace = tenancy?.namespace || DEFAULT_TENANCY_VALUE;
+  checkLabel(partition, `${field}.partition`);
+  checkLabel(namespace, `${field}.namespace`);
+  return create(TenancySchema, { partition, namespace });
+}
+
+/** A tenancy for List and WatchList: "*" per field matches any value; empty means "default". */
+export function normalizeQueryTenancy(tenancy: Tenancy | undefined, field: string): Tenancy {
+  const partition = tenancy?.partition || DEFAULT_TENANCY_VALUE;
+  const namespace = tenancy?.namespace || DEFAULT_TENANCY_VALUE;
+  if (partition !== Wildcard) checkLabel(partition, `${field}.partition`);
+  if (namespace !== Wildcard) checkLabel(namespace, `${field}.namespace`);
+  return create(TenancySchema, { partition, namespace });
+}
+
+/** An id with a valid type, a normalized tenancy and a DNS-label name. */
+export function normalizeId(id: ID | undefined, field: string): ID {
+  if (id === undefined) throw new InvalidArgumentError(field, "is required");
+  const type = checkType(id.type, `${field}.type`);
+  const tenancy = normalizeTenancy(id.tenancy, `${field}.tenancy`);
+  checkLabel(id.name, `${field}.name`);
+  return create(IDSchema, { uid: id.uid, name: id.name, type, tenancy });
+}
+
+/** A name prefix must be lowercase, since names are. */
+export function checkNamePrefix(prefix: string, field: string): void {
+  if (prefix !== prefix.toLowerCase()) {
+    throw new InvalidArgumentError(field, `must be lowercase, got ${JSON.stringify(prefix)}`);
+  }
+}
+
+/** Rejects a resource whose encoding is larger than the limit. */
+export function checkSize(size: number, limit: number, field: string): void {
+  if (size > limit) {
+    throw new InvalidArgumentError(
+      field,
+      `is ${size} bytes encoded, larger than the limit of ${limit} bytes (--max-resource-bytes)`,
+    );
+  }
+}
+
+/** The resource's id and owner validated and normalized; the rest is left to the handlers. */
+export function normalizeResource(resource: Resource | undefined, field: string): Resource {
+  if (resource === undefined) throw new InvalidArgumentError(field, "is required");
+  const id = normalizeId(resource.id, `${field}.id`);
+  const owner =
+    resource.owner === undefined ? undefined : normalizeId(resource.owner, `${field}.owner`);
+  const normalized = clone(ResourceSchema, resource);
+  normalized.id = id;
+  normalized.owner = owner;
+  return normalized;
+}
