@@ -1,5 +1,5 @@
-import { Socket } from "node:net";
 import * as http2 from "node:http2";
+import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";

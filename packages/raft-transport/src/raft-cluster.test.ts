@@ -9,9 +9,9 @@ import {
 } from "@raftstore/raft";
 import { encodeCommand, KvStateMachine } from "@raftstore/raft/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { createClusterCertificates } from "./testing/certificates.js";
 import { waitFor } from "./test-support/cluster.js";
 import { type NodeServer, startNodeServer } from "./test-support/node-server.js";
+import { createClusterCertificates } from "./testing/certificates.js";
 import type { TransportTlsOptions } from "./tls.js";
 import { createRaftTransport, type RaftTransport } from "./transport.js";
 

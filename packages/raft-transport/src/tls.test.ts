@@ -5,18 +5,18 @@ import { Code } from "@connectrpc/connect";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isInvalidTransportOptionsError, isPeerIdentityError } from "./errors.js";
 import { serializeMessage } from "./serialize-message.js";
-import {
-  type ClusterCertificates,
-  createCertificateAuthority,
-  createClusterCertificates,
-  createNodeCertificate,
-} from "./testing/certificates.js";
 import { Inbox, startTestNodes, type TestNodes, waitFor } from "./test-support/cluster.js";
 import { startSilentListener } from "./test-support/freezable-proxy.js";
 import { heartbeat } from "./test-support/messages.js";
 import { startNodeServer } from "./test-support/node-server.js";
 import { sendBatches } from "./test-support/raw-client.js";
 import { RecordingLogger } from "./test-support/recording-logger.js";
+import {
+  type ClusterCertificates,
+  createCertificateAuthority,
+  createClusterCertificates,
+  createNodeCertificate,
+} from "./testing/certificates.js";
 import {
   clientTlsOptions,
   nodeIdentityUri,
