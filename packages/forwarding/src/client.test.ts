@@ -9,12 +9,12 @@ import {
   type UnversionedType,
   Wildcard,
 } from "@raftstore/storage";
+import { ReferenceBackend as MemoryBackend } from "@raftstore/storage/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createForwardingClient, type ForwardingClient } from "./client.js";
 import type { ForwardingTarget } from "./routes.js";
 import { artistV1, artistV2, defaultTenancy, idOf, newResource } from "./test-support/fixtures.js";
 import { clientOf, type Loopback, startLoopback } from "./test-support/loopback.js";
-import { MemoryBackend } from "./test-support/memory-backend.js";
 
 /** Asserts a value and everything reachable from it is frozen (typed arrays excepted). */
 function expectDeepFrozen(value: unknown, path = "value"): void {

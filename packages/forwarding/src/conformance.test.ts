@@ -1,7 +1,7 @@
 import { runConformance } from "@raftstore/storage/conformance";
+import { ReferenceBackend as MemoryBackend } from "@raftstore/storage/testing";
 import { ForwardedBackend } from "./test-support/forwarded-backend.js";
 import { clientOf, startLoopback } from "./test-support/loopback.js";
-import { MemoryBackend } from "./test-support/memory-backend.js";
 
 // The whole storage contract, with every write, delete and strong read and list crossing a real
 // loopback socket: each error kind, the group-version mismatch's stored resource, frozen results

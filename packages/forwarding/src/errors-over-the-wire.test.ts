@@ -16,6 +16,7 @@ import {
   ReadConsistency,
   WrongUidError,
 } from "@raftstore/storage";
+import { ReferenceBackend as MemoryBackend } from "@raftstore/storage/testing";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ForwardingClient } from "./client.js";
@@ -23,7 +24,6 @@ import { errorHeader } from "./error-wire.js";
 import type { ForwardingTarget } from "./routes.js";
 import { artistV1, artistV2, defaultTenancy, idOf, newResource } from "./test-support/fixtures.js";
 import { clientOf, type Loopback, startLoopback } from "./test-support/loopback.js";
-import { MemoryBackend } from "./test-support/memory-backend.js";
 import { failingTarget } from "./test-support/stub-targets.js";
 
 // One leader whose target each test swaps: every error crosses a real loopback socket.

@@ -4,6 +4,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ForwardingService } from "@raftstore/proto/storage/v1";
 import { isInconsistentError, isInvalidArgumentError, ReadConsistency } from "@raftstore/storage";
+import { ReferenceBackend as MemoryBackend } from "@raftstore/storage/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { createForwardingClient } from "./client.js";
 import { connectErrorToStorageError } from "./connect-error-to-storage-error.js";
@@ -11,7 +12,6 @@ import { errorHeader, fieldHeader } from "./error-wire.js";
 import { createForwardingServer } from "./server.js";
 import { artistV1, defaultTenancy, idOf, newResource } from "./test-support/fixtures.js";
 import { clientOf, freePort, type Loopback, startLoopback } from "./test-support/loopback.js";
-import { MemoryBackend } from "./test-support/memory-backend.js";
 import { HangingTarget } from "./test-support/stub-targets.js";
 import { createForwardingTransport, type ForwardingTransport } from "./transport.js";
 

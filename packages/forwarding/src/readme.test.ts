@@ -3,12 +3,12 @@ import * as net from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ID } from "@raftstore/proto";
 import { isCASFailureError, isNotFoundError, ReadConsistency } from "@raftstore/storage";
+import { ReferenceBackend as MemoryBackend } from "@raftstore/storage/testing";
 import { describe, expect, it } from "vitest";
 import { createForwardingClient } from "./client.js";
 import { createForwardingRoutes } from "./routes.js";
 import { createForwardingServer } from "./server.js";
 import { idOf, newResource } from "./test-support/fixtures.js";
-import { MemoryBackend } from "./test-support/memory-backend.js";
 import { createForwardingTransport } from "./transport.js";
 
 describe("the README examples", () => {

@@ -2,12 +2,12 @@ import * as net from "node:net";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Resource } from "@raftstore/proto";
 import { isInconsistentError, ReadConsistency } from "@raftstore/storage";
+import { ReferenceBackend as MemoryBackend } from "@raftstore/storage/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { createForwardingClient } from "./client.js";
 import { createForwardingServer, type ForwardingServer } from "./server.js";
 import { idOf, newResource } from "./test-support/fixtures.js";
 import { clientOf, type Loopback, startLoopback } from "./test-support/loopback.js";
-import { MemoryBackend } from "./test-support/memory-backend.js";
 import { HangingTarget } from "./test-support/stub-targets.js";
 import { createForwardingTransport } from "./transport.js";
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import type { Bugs } from "./test-support/reference-backend.js";
+import type { Bugs } from "./testing/reference-backend.js";
 
 // A suite that passes everything proves nothing. Each deliberately broken reference backend
 // runs the whole suite in a child vitest, and the cases that guard against its bug must fail.

@@ -1,5 +1,5 @@
 import { runConformance } from "./conformance/index.js";
-import { ReferenceBackend } from "./test-support/reference-backend.js";
+import { ReferenceBackend } from "./testing/reference-backend.js";
 
 // The suite must pass against the simplest correct backend; conformance-teeth.test.ts proves it
 // fails against broken ones.

@@ -3,7 +3,7 @@ import { type ID, IDSchema, type Resource, ResourceSchema } from "@raftstore/pro
 import { describe, expect, it } from "vitest";
 import { type Backend, ReadConsistency } from "./backend.js";
 import { isCASFailureError } from "./errors.js";
-import { ReferenceBackend } from "./test-support/reference-backend.js";
+import { ReferenceBackend } from "./testing/reference-backend.js";
 
 describe("the README example", () => {
   it("retries a blanket write until its compare-and-swap wins", async () => {

@@ -8,10 +8,10 @@ import * as net from "node:net";
 import { availableParallelism } from "node:os";
 import type { ID } from "@raftstore/proto";
 import { ReadConsistency } from "@raftstore/storage";
+import { ReferenceBackend as MemoryBackend } from "@raftstore/storage/testing";
 import { createForwardingClient } from "../client.js";
 import { createForwardingServer } from "../server.js";
 import { idOf, newResource } from "../test-support/fixtures.js";
-import { MemoryBackend } from "../test-support/memory-backend.js";
 import { createForwardingTransport } from "../transport.js";
 
 const SEQUENTIAL = Number(process.env.FORWARDING_BENCH_SEQUENTIAL ?? 3000);

@@ -1,5 +1,5 @@
 import { runConformance } from "../conformance/index.js";
-import { type Bugs, ReferenceBackend } from "./reference-backend.js";
+import { type Bugs, ReferenceBackend } from "../testing/reference-backend.js";
 
 // Run by conformance-teeth.test.ts in a child vitest: the conformance suite against a
 // reference backend with the bug named in RAFTSTORE_BUG. Short timeouts, because the failing
