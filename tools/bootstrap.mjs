@@ -4,7 +4,7 @@
 // with --build builds every package (cached by Nx, so a second run costs about a second).
 // Uses only Node's standard library, because nothing else is installed yet when it runs.
 import { execFileSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { chmodSync, existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -25,4 +25,8 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
 if (process.argv.includes("--build")) {
   console.error("raftstore: building packages (nx run-many -t build)…");
   run(npm, ["exec", "--no-install", "--", "nx", "run-many", "-t", "build", "--outputStyle=static"]);
+  // npm ci links node_modules/.bin/raftstore before the build writes its target, and tsc writes
+  // it without the executable bit: set it, so that `npx raftstore …` works.
+  const bin = join(root, "packages", "cli", "dist", "bin.js");
+  if (existsSync(bin)) chmodSync(bin, 0o755);
 }

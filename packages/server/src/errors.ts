@@ -16,7 +16,7 @@ export function explainDataDirError(error: unknown, dataDir: string): NodeStartE
   const message = error instanceof Error ? error.message : String(error);
   const advice: Record<string, string> = {
     DataDirLockedError: `another raftstore process is using ${dataDir}. Stop it first, or give this node its own --data-dir.`,
-    UnsupportedFormatError: `${dataDir} was written by another version of raftstore. Run that version, or start this node with an empty --data-dir and let it catch up from its peers.`,
+    UnsupportedFormatError: `${dataDir} is not a data directory this version of raftstore can use (${message}). If it holds other files, choose another --data-dir; if another raftstore version wrote it, run that version, or start this node with an empty --data-dir and let it catch up from its peers.`,
     WalCorruptionError: `the write-ahead log in ${dataDir} is damaged (${message}). Do not delete files by hand: move the directory aside, start this node with an empty --data-dir under a NEW --id, and add it to the cluster; it will catch up from its peers.`,
     StableStateCorruptionError: `the term/vote file in ${dataDir} is damaged (${message}). The node cannot safely vote with it. Move the directory aside and rejoin under a NEW --id.`,
     SnapshotCorruptionError: `a snapshot in ${dataDir} is damaged (${message}). Move the directory aside and rejoin under a NEW --id.`,

@@ -128,7 +128,7 @@ export async function startNode(
     snapshotThreshold: config.raft.snapshotThreshold,
     trailingEntries: config.raft.trailingEntries,
     maxEntrySize: config.maxResourceBytes + 64 * 1024,
-    logger,
+    logger: withoutNodeKey(logger),
     ...options.raftOverrides,
   });
   handle = createRaftHandle(raft, {
@@ -226,4 +226,22 @@ export async function startNode(
 function splitHostPort(address: string): [string, string] {
   const at = address.lastIndexOf(":");
   return [address.slice(0, at).replace(/^\[(.*)\]$/, "$1"), address.slice(at + 1)];
+}
+
+/**
+ * The engine names the node in every log line itself; the node's logger already binds it, and
+ * pino would print the key twice.
+ */
+function withoutNodeKey(logger: NodeLogger) {
+  const strip = (obj: object) => {
+    if (!("node" in obj)) return obj;
+    const { node: _node, ...rest } = obj as Record<string, unknown>;
+    return rest;
+  };
+  return {
+    debug: (obj: object, msg?: string) => logger.debug(strip(obj), msg),
+    info: (obj: object, msg?: string) => logger.info(strip(obj), msg),
+    warn: (obj: object, msg?: string) => logger.warn(strip(obj), msg),
+    error: (obj: object, msg?: string) => logger.error(strip(obj), msg),
+  };
 }

@@ -1,0 +1,185 @@
+import { randomBytes } from "node:crypto";
+import { open, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Command } from "commander";
+import { addConnectionOptions, runClient } from "../client-command.js";
+import { type CommandContext, examples, printJson } from "../command-context.js";
+import { confirm } from "../confirm.js";
+import type { ConnectionFlags } from "../connections.js";
+import { CommandFailedError, InvalidInputError, UsageError } from "../errors.js";
+import { ExitCode } from "../exit-codes.js";
+import { createProgress } from "../progress.js";
+import { renderSnapshotReport, snapshotReport } from "../snapshot-report.js";
+
+interface InspectFlags {
+  json?: boolean;
+}
+
+/** The snapshot codec, loaded by the snapshot commands only: other commands start faster. */
+const codec = () => import("@raftstore/snapshot");
+
+/** Reads and verifies a whole snapshot file; a missing or unreadable file is invalid input. */
+async function inspectFile(context: CommandContext, file: string) {
+  const path = resolve(context.io.cwd, file);
+  const { inspectSnapshot, readSnapshotFile } = await codec();
+  try {
+    return snapshotReport(file, await inspectSnapshot(readSnapshotFile(path)));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "EACCES" || code === "EISDIR") {
+      throw new InvalidInputError(`cannot read ${file}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+function printReport(
+  context: CommandContext,
+  report: ReturnType<typeof snapshotReport>,
+  json?: boolean,
+) {
+  if (json === true) printJson(context.io, report);
+  else context.io.stdout.write(renderSnapshotReport(report));
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `raftstore snapshot save|restore|inspect`. */
+export function registerSnapshot(program: Command, context: CommandContext): void {
+  const snapshot = program
+    .command("snapshot")
+    .description("Back up, restore and check snapshots of every resource in the cluster");
+
+  const save = snapshot
+    .command("save")
+    .description(
+      "Save a consistent point-in-time snapshot of every resource to FILE (written atomically, verified before it replaces FILE)",
+    )
+    .argument("<file>", "where to write the snapshot")
+    .option("--json", "print the snapshot's description as JSON");
+  addConnectionOptions(save);
+  save.addHelpText(
+    "after",
+    `${examples("raftstore snapshot save backup.snap", "raftstore snapshot save /backups/$(date +%F).snap --endpoint http://10.0.0.2:7001")}
+The snapshot holds everything acknowledged before the command started. FILE is replaced only
+by a complete, verified snapshot; an interrupted or failed save leaves it as it was.
+--timeout does not apply: a large snapshot takes as long as it takes (Ctrl-C stops it).
+`,
+  );
+  save.action(async (file: string, flags: ConnectionFlags & InspectFlags) => {
+    const target = resolve(context.io.cwd, file);
+    const partial = join(
+      dirname(target),
+      `.${basename(target)}.${randomBytes(6).toString("hex")}.partial`,
+    );
+    await runClient(context, flags, async ({ connections, signal }) => {
+      const progress = createProgress(context.io.stderr, "saving snapshot");
+      let received = 0;
+      async function* chunks() {
+        for await (const response of connections.operator().snapshotSave({}, { signal })) {
+          received += response.chunk.byteLength;
+          progress.update(received);
+          yield response.chunk;
+        }
+      }
+      const { writeSnapshotFile } = await codec();
+      try {
+        await writeSnapshotFile(partial, chunks(), { signal });
+        progress.stop();
+        // Verified before it replaces FILE: a backup that cannot be restored is worse than none.
+        const report = await inspectFile(context, partial);
+        await rename(partial, target);
+        await syncDirectory(dirname(target));
+        printReport(context, { ...report, file }, flags.json);
+      } catch (error) {
+        progress.stop();
+        await unlink(partial).catch((cleanupError: NodeJS.ErrnoException) => {
+          if (cleanupError.code !== "ENOENT") throw cleanupError;
+        });
+        throw error;
+      }
+    });
+  });
+
+  const restore = snapshot
+    .command("restore")
+    .description(
+      "Replace every resource of the cluster with a snapshot's content. The whole file is verified first (every checksum, the count); a damaged one is refused",
+    )
+    .argument("<file>", "a snapshot written by `raftstore snapshot save`")
+    .option("-y, --yes", "do not ask for confirmation (required when there is no terminal)");
+  addConnectionOptions(restore);
+  restore.addHelpText(
+    "after",
+    `${examples("raftstore snapshot restore backup.snap", "raftstore snapshot restore backup.snap --yes   # in scripts")}
+Every open watch ends with a reset (exit code 4, or a re-list with \`watch --follow\`).
+--timeout does not apply to the upload.
+`,
+  );
+  restore.action(async (file: string, flags: ConnectionFlags & { yes?: boolean }) => {
+    const report = await inspectFile(context, file);
+    if (flags.yes !== true) {
+      const question = `Replace every resource of the cluster with the ${report.count} resources of ${file} (index ${report.index}, taken ${report.createdAt})?`;
+      if (!(await confirm(context.io, question, "--yes"))) {
+        throw new UsageError("not confirmed: nothing was restored");
+      }
+    }
+    const path = resolve(context.io.cwd, file);
+    const size = (await stat(path)).size;
+    const { readSnapshotFile } = await codec();
+    await runClient(context, flags, async ({ connections, signal }) => {
+      const progress = createProgress(context.io.stderr, "restoring snapshot", size);
+      let sent = 0;
+      async function* requests() {
+        for await (const chunk of readSnapshotFile(path)) {
+          sent += chunk.byteLength;
+          progress.update(sent);
+          yield { chunk };
+        }
+      }
+      try {
+        const response = await connections.operator().snapshotRestore(requests(), { signal });
+        progress.stop();
+        context.io.stdout.write(
+          `restored ${response.resources} resources from ${file}; the restore took effect at index ${response.index}\n`,
+        );
+      } catch (error) {
+        progress.stop();
+        if (error instanceof ConnectError && error.code === Code.Unimplemented) {
+          throw new CommandFailedError(
+            `the cluster at ${connections.options.endpoint} cannot restore snapshots: its OperatorService does not implement SnapshotRestore (${error.rawMessage}).\nNothing was changed. ${file} is intact and verified (${report.count} resources).`,
+            { exitCode: ExitCode.Failure, cause: error },
+          );
+        }
+        throw error;
+      }
+    });
+  });
+
+  const inspect = snapshot
+    .command("inspect")
+    .description(
+      "Verify a snapshot file completely (every checksum, the count) and describe it: header, resources, bytes, resources per type",
+    )
+    .argument("<file>", "a snapshot file")
+    .option("--json", "print the description as JSON");
+  inspect.addHelpText(
+    "after",
+    `${examples("raftstore snapshot inspect backup.snap", "raftstore snapshot inspect backup.snap --json | jq .count")}
+A damaged file ends with exit code 6 and says where the damage is.
+`,
+  );
+  inspect.action(async (file: string, flags: InspectFlags) => {
+    printReport(context, await inspectFile(context, file), flags.json);
+  });
+}

@@ -1,0 +1,89 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ConfigError, NodeStartError } from "@raftstore/server";
+import { SnapshotFormatError } from "@raftstore/snapshot";
+import { describe, expect, it } from "vitest";
+import { describeError } from "./describe-error.js";
+import { CommandFailedError, InvalidInputError, UsageError } from "./errors.js";
+import { ExitCode, exitCodeForRpc } from "./exit-codes.js";
+
+const context = { command: "raftstore read", endpoint: "http://127.0.0.1:7001" };
+
+describe("exit codes", () => {
+  it("tells retry-later from re-read from fix-the-request", () => {
+    expect(exitCodeForRpc(Code.NotFound)).toBe(3);
+    expect(exitCodeForRpc(Code.Aborted)).toBe(4);
+    expect(exitCodeForRpc(Code.FailedPrecondition)).toBe(4);
+    expect(exitCodeForRpc(Code.Unavailable)).toBe(5);
+    expect(exitCodeForRpc(Code.DeadlineExceeded)).toBe(5);
+    expect(exitCodeForRpc(Code.Canceled)).toBe(5); // by the other end: ours exit with 130
+    expect(exitCodeForRpc(Code.InvalidArgument)).toBe(6);
+    expect(exitCodeForRpc(Code.Internal)).toBe(1);
+    expect(exitCodeForRpc(Code.Unimplemented)).toBe(1);
+  });
+
+  it.each([
+    [
+      new UsageError("bad flag"),
+      ExitCode.Usage,
+      "bad flag\nRun `raftstore read --help` for usage.",
+    ],
+    [new ConfigError(["--id is required"]), ExitCode.Usage, "--id is required"],
+    [
+      new InvalidInputError("stdin is not valid JSON"),
+      ExitCode.InvalidArgument,
+      "stdin is not valid JSON",
+    ],
+    [new CommandFailedError("port busy"), ExitCode.Failure, "port busy"],
+    [new CommandFailedError("interrupted", { exitCode: 130 }), 130, "interrupted"],
+    [new NodeStartError("cannot open data directory /d: locked"), ExitCode.Failure, "locked"],
+    [
+      new SnapshotFormatError("truncated", 40, "ended"),
+      ExitCode.InvalidArgument,
+      "the snapshot is damaged",
+    ],
+    [new Error("something odd"), ExitCode.Failure, "something odd"],
+  ])("reports %s with its exit code", (error, exitCode, message) => {
+    const report = describeError(error, context);
+    expect(report.exitCode).toBe(exitCode);
+    expect(report.message).toContain(message);
+  });
+
+  it("says what to do about an unreachable node, a cluster without leader, a timeout", () => {
+    const refused = describeError(
+      new ConnectError("connect ECONNREFUSED 127.0.0.1:7001", Code.Unavailable),
+      context,
+    );
+    expect(refused.message).toContain("cannot reach http://127.0.0.1:7001 (connect ECONNREFUSED");
+    const noLeader = describeError(
+      new ConnectError("cannot satisfy consistency requirements", Code.Unavailable),
+      context,
+    );
+    expect(noLeader.message).toContain("no leader or no quorum right now: retry");
+    const timeout = describeError(
+      new ConnectError("the operation timed out", Code.DeadlineExceeded),
+      context,
+    );
+    expect(timeout.message).toContain("did not answer within --timeout");
+  });
+
+  it("says the kind of a storage error once", () => {
+    const error = new ConnectError(
+      "invalid argument: status.observedGeneration must be a ULID",
+      Code.InvalidArgument,
+    );
+    expect(describeError(error, context).message).toBe(
+      "invalid argument: status.observedGeneration must be a ULID",
+    );
+  });
+
+  it("prefers the command's own words, and shows the server's only with --debug", () => {
+    const error = new ConnectError("resource not found", Code.NotFound);
+    const hints = { [Code.NotFound]: 'demo.v1.Artist "web" in default/default does not exist' };
+    expect(describeError(error, { ...context, hints }).message).toBe(
+      'not found: demo.v1.Artist "web" in default/default does not exist',
+    );
+    expect(describeError(error, { ...context, hints, debug: true }).message).toContain(
+      "(the server said: resource not found)",
+    );
+  });
+});

@@ -1,0 +1,2 @@
+// Real multi-process clusters for fault tests and benchmarks (in progress).
+export {};
