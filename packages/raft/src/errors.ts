@@ -14,7 +14,9 @@ export type RaftErrorName =
   | "LeadershipTransferError"
   | "CorruptEntryError"
   | "InconsistentStateError"
-  | "InvalidOptionsError";
+  | "InvalidOptionsError"
+  | "RestoreInProgressError"
+  | "RestoreRejectedError";
 
 function hasName(error: unknown, name: RaftErrorName): boolean {
   return error instanceof Error && error.name === name;
@@ -51,22 +53,25 @@ export class ProposalTooLargeError extends Error {
 }
 
 /** Why a leader refused a proposal it could otherwise take. */
-export type DropReason = "uncommitted-limit" | "leadership-transfer";
+export type DropReason = "uncommitted-limit" | "leadership-transfer" | "restore";
+
+const dropAdvice: Record<DropReason, string> = {
+  "uncommitted-limit": "retry once the cluster has caught up",
+  "leadership-transfer": "retry on the new leader",
+  restore: "retry once the restore is over (it replaces the state anyway)",
+};
 
 /**
  * The leader refused the proposal for now: too many bytes are proposed but not yet committed
- * (backpressure: slow followers or a slow disk), or leadership is being transferred. The
- * proposal was not appended; retry later (after a transfer, on the new leader).
+ * (backpressure: slow followers or a slow disk), leadership is being transferred, or a snapshot
+ * is being restored onto the cluster. The proposal was not appended; retry later (after a
+ * transfer, on the new leader).
  */
 export class ProposalDroppedError extends Error {
   override readonly name = "ProposalDroppedError";
   readonly reason: DropReason;
   constructor(reason: DropReason, detail: string) {
-    super(
-      reason === "uncommitted-limit"
-        ? `proposal dropped: ${detail}; retry once the cluster has caught up`
-        : `proposal dropped: ${detail}; retry on the new leader`,
-    );
+    super(`proposal dropped: ${detail}; ${dropAdvice[reason]}`);
     this.reason = reason;
   }
 }
@@ -135,6 +140,35 @@ export class InvalidOptionsError extends Error {
   override readonly name = "InvalidOptionsError";
 }
 
+/**
+ * `restore` was called on a leader that is already restoring a snapshot. Nothing was written;
+ * wait for the other restore to finish.
+ */
+export class RestoreInProgressError extends Error {
+  override readonly name = "RestoreInProgressError";
+  constructor() {
+    super("a snapshot restore is already in progress on this leader; wait for it to finish");
+  }
+}
+
+/**
+ * The state machine refused the restored contents (its `restore` threw on every node, `cause`
+ * says why): the state is unchanged everywhere. Check the snapshot file; retrying the same
+ * bytes fails the same way.
+ */
+export class RestoreRejectedError extends Error {
+  override readonly name = "RestoreRejectedError";
+  /** The log index of the restore entry that was rejected. */
+  readonly index: number;
+  constructor(index: number, detail: string, options?: ErrorOptions) {
+    super(
+      `the state machine rejected the restored snapshot (entry ${index}): ${detail}; the state is unchanged`,
+      options,
+    );
+    this.index = index;
+  }
+}
+
 export const isNotLeaderError = (e: unknown): e is NotLeaderError => hasName(e, "NotLeaderError");
 export const isProposalTooLargeError = (e: unknown): e is ProposalTooLargeError =>
   hasName(e, "ProposalTooLargeError");
@@ -152,3 +186,7 @@ export const isInconsistentStateError = (e: unknown): e is InconsistentStateErro
   hasName(e, "InconsistentStateError");
 export const isInvalidOptionsError = (e: unknown): e is InvalidOptionsError =>
   hasName(e, "InvalidOptionsError");
+export const isRestoreInProgressError = (e: unknown): e is RestoreInProgressError =>
+  hasName(e, "RestoreInProgressError");
+export const isRestoreRejectedError = (e: unknown): e is RestoreRejectedError =>
+  hasName(e, "RestoreRejectedError");

@@ -28,6 +28,8 @@ export {
   isNotLeaderError,
   isProposalDroppedError,
   isProposalTooLargeError,
+  isRestoreInProgressError,
+  isRestoreRejectedError,
   isShutdownError,
   isTimeoutError,
   LeadershipLostError,
@@ -36,6 +38,8 @@ export {
   ProposalDroppedError,
   ProposalTooLargeError,
   type RaftErrorName,
+  RestoreInProgressError,
+  RestoreRejectedError,
   ShutdownError,
   TimeoutError,
 } from "./errors.js";

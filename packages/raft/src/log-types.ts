@@ -11,6 +11,12 @@ export enum EntryType {
   NoOp = 1,
   /** A cluster configuration (`encodeConfig`). Part of the log like any other entry. */
   Config = 2,
+  /**
+   * Part of a user snapshot restored onto the cluster (`RaftNode.restore`): a chunk of its
+   * contents, or the commit that replaces the state machine's state with them. Never reaches the
+   * FSM's `apply`; the commit calls its `restore`.
+   */
+  Restore = 3,
 }
 
 /**

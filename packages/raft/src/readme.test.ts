@@ -79,6 +79,14 @@ describe("README examples", () => {
     const seen = counters.get(follower.id)?.total;
     expect(seen).toBe(42);
 
+    async function* backup(): AsyncIterable<Uint8Array> {
+      yield new TextEncoder().encode("1000");
+    }
+    const restoredAt = await leader.restore(backup());
+    expect(restoredAt).toBeGreaterThan(2);
+    await follower.readIndex();
+    expect(counters.get(follower.id)?.total).toBe(1000);
+
     await Promise.all(nodes.map((node) => node.shutdown({ transferLeadership: true })));
   });
 });

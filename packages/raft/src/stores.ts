@@ -85,17 +85,25 @@ export interface SnapshotStore {
 /**
  * The application state machine the log drives. `apply` is called for every committed Normal
  * entry, in index order, exactly once per incarnation of the FSM (after a restore, it continues
- * from the snapshot's index).
+ * from the snapshot's index). Other entry types never reach `apply`.
  */
 export interface FSM {
   /** Applies one committed entry and returns the response handed to the proposer. */
   apply(entry: Entry): unknown;
   /**
    * Captures the current state at once (a point-in-time view) and returns it as a stream of
-   * bytes that may be read later, while entries continue to be applied.
+   * bytes that may be read later, while entries continue to be applied. (An async generator
+   * captures when its first chunk is asked for; the runtime asks at once.)
    */
   snapshot(): AsyncIterable<Uint8Array>;
-  /** Replaces the whole state with a snapshot's contents. */
+  /**
+   * Replaces the whole state with a snapshot's contents; the state then stands at `meta.index`.
+   * Called at start, for a snapshot installed from the leader, and for a snapshot restored onto
+   * the cluster (`RaftNode.restore`, at the index of its commit entry). For the last, it must
+   * be deterministic like `apply` (every node gets the same bytes) and atomic when it refuses
+   * them: if it throws, the state must be left as it was, and the restore is refused on every
+   * node alike. Elsewhere a throw stops the node.
+   */
   restore(contents: AsyncIterable<Uint8Array>, meta: SnapshotMeta): Promise<void>;
 }
 

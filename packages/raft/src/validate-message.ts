@@ -6,6 +6,7 @@ import { EntryType } from "./log-types.js";
 // memory). A message that fails here is dropped and logged; it never reaches the state machine.
 
 const statuses = new Set(["receiving", "installing", "installed", "rejected"]);
+const entryTypes = new Set([EntryType.Normal, EntryType.NoOp, EntryType.Config, EntryType.Restore]);
 
 function isIndex(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
@@ -105,7 +106,7 @@ function validateEntries(m: Record<string, unknown>): string | undefined {
     if (!isIndex(e.index) || !isIndex(e.term) || !isIndex(e.checksum)) {
       return `append entry ${i} with a missing or invalid index, term or checksum`;
     }
-    if (e.type !== EntryType.Normal && e.type !== EntryType.NoOp && e.type !== EntryType.Config) {
+    if (!entryTypes.has(e.type as EntryType)) {
       return `append entry ${e.index} with unknown type ${JSON.stringify(e.type)}`;
     }
     if (!(e.data instanceof Uint8Array)) return `append entry ${e.index} without Uint8Array data`;

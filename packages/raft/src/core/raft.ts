@@ -259,6 +259,16 @@ export class RaftCore {
     return undefined;
   }
 
+  /**
+   * A leader gives up leadership at once and follows no one, like a leader that lost its quorum
+   * (check-quorum): the followers elect another leader once their election timeout passes.
+   */
+  stepDown(reason: string): void {
+    if (this.state !== "leader") return;
+    this.cfg.logger.warn({ node: this.id, term: this.term }, `stepped down: ${reason}`);
+    this.becomeFollower(this.term, undefined);
+  }
+
   /** Starts an election now (as a timeout would). For tests and operators. */
   campaign(): void {
     if (this.state !== "leader") this.startCampaign(this.cfg.preVote ? "pre-vote" : "election");

@@ -74,4 +74,25 @@ describe("leadership transfer", () => {
     expect(net.core("n1").transferLeadership("n1")).toMatch(/already the leader/);
     expect(net.core("n2").transferLeadership("n3")).toMatch(/not the leader/);
   });
+
+  it("a leader that steps down follows no one in the same term, and another node is elected", () => {
+    const net = cluster();
+    net.elect("n1");
+    const term = net.core("n1").term;
+    net.core("n1").stepDown("its disk is stalled");
+    expect(net.core("n1")).toMatchObject({ state: "follower", term, leader: undefined });
+    expect(proposeText(net.core("n1"), "x")).toMatchObject({ ok: false, reason: "not-leader" });
+    // Silence the old leader (as a stalled disk would) and let the others time out.
+    net.isolate("n1");
+    for (
+      let i = 0;
+      i < 40 && net.core("n2").state !== "leader" && net.core("n3").state !== "leader";
+      i++
+    ) {
+      net.core("n2").tick();
+      net.core("n3").tick();
+      net.stabilize();
+    }
+    expect([net.core("n2").state, net.core("n3").state]).toContain("leader");
+  });
 });

@@ -10,6 +10,19 @@ export type RaftEvent =
   | { readonly type: "peerRecovered"; readonly peer: NodeId }
   | { readonly type: "snapshotTaken"; readonly snapshot: SnapshotMeta; readonly size: number }
   | { readonly type: "snapshotInstalled"; readonly snapshot: SnapshotMeta }
+  /** A user snapshot restored onto the cluster replaced this node's state at `index`. */
+  | {
+      readonly type: "restored";
+      readonly index: number;
+      readonly term: number;
+      readonly size: number;
+    }
+  /**
+   * A log or stable store write has been unfinished for `diskStallTicks` (completed false; a
+   * leader then hands leadership over), or the stalled write finished (completed true).
+   * `elapsedMs` is how long it had been running.
+   */
+  | { readonly type: "diskStall"; readonly elapsedMs: number; readonly completed: boolean }
   | { readonly type: "failed"; readonly error: Error };
 
 export type RaftEventListener = (event: RaftEvent) => void;

@@ -8,6 +8,7 @@ import {
   NotLeaderError,
   ProposalDroppedError,
   ProposalTooLargeError,
+  RestoreInProgressError,
   ShutdownError,
   TimeoutError,
 } from "../errors.js";
@@ -16,11 +17,13 @@ import type { Message } from "../messages.js";
 import { Applier } from "./applier.js";
 import { type CallOptions, guardCall } from "./call-guard.js";
 import type { Clock, TimerHandle } from "./clock.js";
+import { DiskWatch } from "./disk-watch.js";
 import { Observers, type RaftEventListener } from "./events.js";
 import { type RaftNodeOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { type Pending, ProposalTracker, type Waiter } from "./proposals.js";
 import type { RaftNode, RaftStats } from "./raft-node.js";
 import { ReadWaiters } from "./read-waiters.js";
+import { type DirectProposal, Restorer } from "./restorer.js";
 import { SnapshotReceiver } from "./snapshot-receiver.js";
 import { SnapshotSender } from "./snapshot-sender.js";
 import { Snapshotter } from "./snapshotter.js";
@@ -39,6 +42,8 @@ export interface NodeInternals {
   readonly appliedIndex: number;
   readonly lifecycle: Lifecycle;
   readonly storedSnapshot: SnapshotMeta | undefined;
+  /** Starts an election now, as a timeout would (scripted scenarios). */
+  campaign(): void;
 }
 
 /** Reads a node's internals, for the simulation's invariant checks. */
@@ -65,6 +70,11 @@ class RaftNodeImpl implements RaftNode {
   private lifecycle: Lifecycle = "new";
   private failure: unknown;
   private stopping = false;
+  private shuttingDown: Promise<void> | undefined;
+  private appliedWaiters: { readonly index: number; readonly resolve: () => void }[] = [];
+  /** The restore this leader is running, if any: other proposals are refused meanwhile. */
+  private restorer: Restorer | undefined;
+  private readonly diskWatch: DiskWatch;
   private started: Promise<void> | undefined;
   private readonly observers: Observers;
   private readonly proposals = new ProposalTracker();
@@ -90,6 +100,13 @@ class RaftNodeImpl implements RaftNode {
     this.clock = options.clock;
     this.observers = new Observers(options.logger);
     this.reads = new ReadWaiters(options.random);
+    this.diskWatch = new DiskWatch({
+      id: this.id,
+      clock: options.clock,
+      logger: options.logger,
+      stallTicks: options.diskStallTicks,
+      emit: (event) => this.observers.emit(event),
+    });
     const send = (m: Message) => this.send(m);
     const term = () => this.core?.term ?? 0;
     this.sender = new SnapshotSender(
@@ -129,6 +146,8 @@ class RaftNodeImpl implements RaftNode {
         options,
         core: () => (this.active() ? this.core : undefined),
         appliedIndex: () => this.applier.appliedIndex,
+        snapshotPoint: () => this.applier.snapshotPoint(),
+        lastRestoreIndex: () => this.applier.lastRestoreIndex,
         sendingFloor: () => this.sender.minSnapshotIndex(),
         persistInOrder: (write) => this.persistInOrder(write),
         emit: (event) => this.observers.emit(event),
@@ -140,7 +159,9 @@ class RaftNodeImpl implements RaftNode {
         options,
         running: () => this.active(),
         exclusive: (fn) => this.snapshotter.exclusive(fn),
+        configAt: (index) => this.core?.configAt(index) ?? { voters: [], learners: [] },
         entryApplied: (entry, result) => this.entryApplied(entry, result),
+        userRestored: (meta, size) => this.userRestored(meta, size),
         batchApplied: (index, bytes) => this.batchApplied(index, bytes),
         restored: (snapshot) => this.restored(snapshot),
         fail: (error) => this.fail(error),
@@ -256,6 +277,14 @@ class RaftNodeImpl implements RaftNode {
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.beginTransfer(core, to);
+  }
+
+  /**
+   * Starts a leadership transfer and waits (a bounded time) for its outcome. Callers check that
+   * the node runs; shutdown calls it after refusing new calls, while the node still runs.
+   */
+  private beginTransfer(core: RaftCore, to: NodeId | undefined): Promise<NodeId> {
     if (core.state !== "leader") return Promise.reject(new NotLeaderError(core.leader));
     const target = to ?? this.pickTransferTarget(core);
     if (target === undefined) {
@@ -281,6 +310,32 @@ class RaftNodeImpl implements RaftNode {
     return this.snapshotter.take();
   }
 
+  restore(contents: AsyncIterable<Uint8Array>, options: CallOptions = {}): Promise<number> {
+    let core: RaftCore;
+    try {
+      core = this.requireRunning();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (core.state !== "leader") return Promise.reject(new NotLeaderError(core.leader));
+    if (this.restorer !== undefined) return Promise.reject(new RestoreInProgressError());
+    const term = core.term;
+    // From here on other proposals are refused (flushProposals): the run must be contiguous.
+    const restorer = new Restorer({
+      options: this.o,
+      propose: (t, type, data) => this.proposeDirect(t, type, data),
+      leaderTerm: () =>
+        this.active() && this.core?.state === "leader" ? this.core.term : undefined,
+      leader: () => this.core?.leader,
+      finished: (leftRunOpen) => {
+        if (this.restorer === restorer) this.restorer = undefined;
+        if (leftRunOpen) this.closeRestoreRun(term);
+      },
+    });
+    this.restorer = restorer;
+    return restorer.start(contents, term, options);
+  }
+
   stats(): RaftStats {
     const core = this.core;
     const peers: Record<NodeId, PeerStatus> = {};
@@ -300,6 +355,9 @@ class RaftNodeImpl implements RaftNode {
       pendingProposals: this.proposals.size + this.batch.length,
       pendingReads: this.reads.pending,
       snapshotTransfers: this.sender.active,
+      restoreInProgress: this.restorer !== undefined,
+      oldestWriteMs: this.diskWatch.oldestInFlightMs(),
+      diskStalls: this.diskWatch.stalls,
       peers,
     };
   }
@@ -308,28 +366,64 @@ class RaftNodeImpl implements RaftNode {
     return this.observers.add(listener);
   }
 
-  async shutdown(options: { readonly transferLeadership?: boolean } = {}): Promise<void> {
-    if (this.stopping || this.lifecycle === "stopped" || this.lifecycle === "failed") return;
+  shutdown(options: { readonly transferLeadership?: boolean } = {}): Promise<void> {
+    this.shuttingDown ??= this.doShutdown(options.transferLeadership === true);
+    return this.shuttingDown;
+  }
+
+  private async doShutdown(transferLeadership: boolean): Promise<void> {
+    if (this.lifecycle === "stopped" || this.lifecycle === "failed") return;
+    // From here on user calls are refused with ShutdownError, but the node keeps running (ticks,
+    // messages, disk writes) until the handover below is over: `stopping` is not `stopped`.
     this.stopping = true;
     if (this.lifecycle === "starting") await this.started?.catch(() => undefined);
     const core = this.core;
     if (
-      options.transferLeadership === true &&
+      transferLeadership &&
       this.lifecycle === "running" &&
       core?.state === "leader" &&
       core.config.voters.length > 1
     ) {
       try {
-        await this.transferLeadership();
+        // Proposals made before the shutdown go into the log first: the transfer catches the
+        // target up to them, and they commit with its first entry.
+        this.pump();
+        // Bounded: a transfer that does not finish within two election timeouts is abandoned.
+        const leader = await this.beginTransfer(core, undefined);
+        this.o.logger.info(
+          { node: this.id, leader },
+          "handed leadership over before shutting down",
+        );
+        // Give the callers of entries committed here their results (applying needs no peer).
+        await this.appliedUpTo(core.log.committed);
       } catch (error) {
         this.o.logger.warn({ node: this.id, err: error }, "leadership transfer on shutdown failed");
       }
     }
+    // The node may have failed while handing over: fail() already stopped everything.
+    if ((this.lifecycle as Lifecycle) === "failed" && this.failure !== undefined) return;
     this.lifecycle = "stopped";
     this.stop(() => new ShutdownError());
     await this.persistTail.catch(() => undefined);
     await this.receiver.close();
     await this.o.transport.close();
+  }
+
+  /** Resolves once the state machine applied `index`, or the node stopped. */
+  private appliedUpTo(index: number): Promise<void> {
+    if (this.applier.appliedIndex >= index || !this.active()) return Promise.resolve();
+    return new Promise((resolve) => this.appliedWaiters.push({ index, resolve }));
+  }
+
+  private releaseAppliedWaiters(all: boolean): void {
+    if (this.appliedWaiters.length === 0) return;
+    const applied = this.applier.appliedIndex;
+    const waiting: typeof this.appliedWaiters = [];
+    for (const w of this.appliedWaiters) {
+      if (all || w.index <= applied) w.resolve();
+      else waiting.push(w);
+    }
+    this.appliedWaiters = waiting;
   }
 
   internals(): NodeInternals {
@@ -338,6 +432,11 @@ class RaftNodeImpl implements RaftNode {
       appliedIndex: this.applier.appliedIndex,
       lifecycle: this.lifecycle,
       storedSnapshot: this.snapshotter.stored,
+      campaign: () => {
+        if (!this.active()) return;
+        this.core?.campaign();
+        this.schedulePump();
+      },
     };
   }
 
@@ -384,10 +483,53 @@ class RaftNodeImpl implements RaftNode {
     });
   }
 
+  /**
+   * Appends one entry now (a restore's), after any batched proposals are dealt with, and tracks
+   * it like a proposal: `applied` settles with its apply result.
+   */
+  private proposeDirect(term: number, type: EntryType, data: Uint8Array): DirectProposal {
+    const core = this.core;
+    if (!this.active() || core === undefined || core.state !== "leader" || core.term !== term) {
+      throw new NotLeaderError(core?.leader);
+    }
+    this.flushProposals(core);
+    const result = core.propose([{ type, data }]);
+    if (!result.ok) throw new NotLeaderError(result.leader);
+    if (result.accepted === 0) {
+      const refused = result.refused ?? { reason: "uncommitted-limit" as const, detail: "" };
+      return { appended: false, reason: refused.reason, detail: refused.detail };
+    }
+    const applied = new Promise<unknown>((resolve, reject) => {
+      this.proposals.add({ index: result.firstIndex, term, resolve, reject });
+    });
+    this.schedulePump();
+    return { appended: true, index: result.firstIndex, applied };
+  }
+
+  /**
+   * A restore that stopped before its commit leaves a run of chunks open at the end of the
+   * log; an empty entry ends it, so that nodes stop holding its contents.
+   */
+  private closeRestoreRun(term: number): void {
+    const core = this.core;
+    if (!this.active() || core?.state !== "leader" || core.term !== term) return;
+    this.flushProposals(core);
+    core.propose([{ type: EntryType.NoOp, data: new Uint8Array(0) }]);
+    this.schedulePump();
+  }
+
   private flushProposals(core: RaftCore): void {
     if (this.batch.length === 0) return;
     const batch = this.batch;
     this.batch = [];
+    if (this.restorer !== undefined) {
+      const refused = new ProposalDroppedError(
+        "restore",
+        "a snapshot is being restored onto the cluster",
+      );
+      for (const b of batch) b.reject(refused);
+      return;
+    }
     const result = core.propose(batch);
     if (!result.ok) {
       for (const b of batch) b.reject(new NotLeaderError(result.leader));
@@ -466,6 +608,7 @@ class RaftNodeImpl implements RaftNode {
     this.core?.tick();
     this.sender.tick();
     this.checkTransfer();
+    this.checkDisk();
     // A read unconfirmed after two election timeouts lost its request or its answer.
     this.reads.expire(
       this.ticks - 2 * this.o.electionTicks,
@@ -538,8 +681,10 @@ class RaftNodeImpl implements RaftNode {
     const after = rd.messagesAfterPersist;
     if (writes.length === 0 && after.length === 0) return;
     const previous = this.persistTail;
+    const write = writes.length === 0 ? undefined : this.diskWatch.begin(this.ticks);
     const durable = writes.length === 0 ? previous : Promise.all([previous, ...writes]);
     this.persistTail = durable.then(() => {
+      if (write !== undefined) this.diskWatch.end(write);
       if (this.lifecycle !== "running") return;
       if (last !== undefined) core.persisted(last.index, last.term);
       for (const m of after) this.send(m);
@@ -550,7 +695,10 @@ class RaftNodeImpl implements RaftNode {
 
   /** Issues a store write after every write issued before it; its failure stops the node. */
   private persistInOrder(write: () => Promise<unknown>): void {
-    this.persistTail = Promise.all([this.persistTail, write()]).then(() => undefined);
+    const id = this.diskWatch.begin(this.ticks);
+    this.persistTail = Promise.all([this.persistTail, write()]).then(() => {
+      this.diskWatch.end(id);
+    });
     this.persistTail.catch((error: unknown) => this.fail(error));
   }
 
@@ -602,6 +750,33 @@ class RaftNodeImpl implements RaftNode {
     }
   }
 
+  /**
+   * A leader whose disk stalls cannot make new entries durable here, and holds on to leadership
+   * with heartbeats all the same (hashicorp/raft#503): it hands leadership to the most
+   * up-to-date follower (which it can still catch up from memory), and if it still leads once
+   * the write has been stuck twice the bound, it steps down so the followers elect someone.
+   * (It cannot win an election meanwhile: its vote requests wait for its own disk.)
+   */
+  private checkDisk(): void {
+    const verdict = this.diskWatch.tick(this.ticks);
+    const core = this.core;
+    if (verdict === undefined || core?.state !== "leader" || core.config.voters.length < 2) return;
+    if (verdict === "stalled") {
+      const target = this.pickTransferTarget(core);
+      const problem = target === undefined ? "no other voter" : core.transferLeadership(target);
+      if (problem === undefined) {
+        this.o.logger.warn(
+          { node: this.id, target },
+          "handing leadership over: this node's disk is stalled",
+        );
+        this.schedulePump();
+        return;
+      }
+    }
+    core.stepDown("this node's disk is stalled");
+    this.schedulePump();
+  }
+
   private checkTransfer(): void {
     const transfer = this.transfer;
     const core = this.core;
@@ -634,6 +809,7 @@ class RaftNodeImpl implements RaftNode {
     this.reads.appliedTo(index);
     this.snapshotter.bytesSinceSnapshot += bytes;
     this.snapshotter.maybeSnapshot();
+    this.releaseAppliedWaiters(false);
     this.schedulePump();
   }
 
@@ -655,7 +831,30 @@ class RaftNodeImpl implements RaftNode {
       { node: this.id, snapshot: snapshot.index },
       "installed a snapshot from the leader",
     );
+    this.releaseAppliedWaiters(false);
     this.schedulePump();
+  }
+
+  private userRestored(meta: SnapshotMeta, size: number): void {
+    this.snapshotter.bytesSinceSnapshot = 0;
+    this.observers.emit({ type: "restored", index: meta.index, term: meta.term, size });
+    this.o.logger.info(
+      { node: this.id, index: meta.index, size },
+      "restored a user snapshot committed at this index",
+    );
+    // The restored state becomes a snapshot at once: the log before it (the contents, once
+    // more) can then go, and a lagging follower is sent the restored state. (A snapshot still
+    // in flight was taken before the restore: wait for it rather than join it.)
+    const snapshotter = this.snapshotter;
+    void snapshotter
+      .settled()
+      .then(() => snapshotter.take())
+      .catch((error: unknown) => {
+        this.o.logger.error(
+          { node: this.id, err: error },
+          "taking a snapshot after a restore failed; the log is kept",
+        );
+      });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -704,5 +903,6 @@ class RaftNodeImpl implements RaftNode {
     this.transfer = undefined;
     this.sender.stopAll();
     this.applier.clear();
+    this.releaseAppliedWaiters(true);
   }
 }

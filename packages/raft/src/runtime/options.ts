@@ -2,6 +2,7 @@ import type { UnsafeSwitches } from "../core/core-config.js";
 import { InvalidOptionsError } from "../errors.js";
 import type { NodeId } from "../log-types.js";
 import { type Logger, silentLogger } from "../logger.js";
+import { restoreChunkOverhead } from "../restore-entry.js";
 import type { FSM, LogStore, SnapshotStore, StableStore } from "../stores.js";
 import type { Transport } from "../transport.js";
 import { type Clock, systemClock, systemRandom } from "./clock.js";
@@ -32,6 +33,12 @@ export interface RaftNodeOptions {
   readonly preVote?: boolean;
   /** A leader steps down when a quorum is silent for an election timeout. Default true. */
   readonly checkQuorum?: boolean;
+  /**
+   * Ticks a log or stable store write may stay unfinished before the disk counts as stalled:
+   * observers get `diskStall`, and a leader hands leadership to a follower (or, if that does
+   * not work within as long again, steps down). Default: electionTicks.
+   */
+  readonly diskStallTicks?: number;
   /** The largest proposal in bytes. Default 1 MiB. */
   readonly maxEntrySize?: number;
   /** Append messages in flight per follower. Default 256. */
@@ -54,6 +61,11 @@ export interface RaftNodeOptions {
   readonly snapshotWindow?: number;
   /** Bytes of committed entries applied per batch before yielding the event loop. Default 4 MiB. */
   readonly maxApplyBatchBytes?: number;
+  /**
+   * Bytes of snapshot contents per log entry when a snapshot is restored onto the cluster
+   * (`restore`). Default 256 KiB, or less to fit `maxEntrySize`.
+   */
+  readonly restoreChunkSize?: number;
   readonly logger?: Logger;
   /** Time source and timers (a simulation passes virtual time). Default: the system's. */
   readonly clock?: Clock;
@@ -105,6 +117,10 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     tickIntervalMs: positiveInteger("tickIntervalMs", options.tickIntervalMs ?? 100),
     electionTicks: positiveInteger("electionTicks", options.electionTicks ?? 10),
     heartbeatTicks: positiveInteger("heartbeatTicks", options.heartbeatTicks ?? 1),
+    diskStallTicks: positiveInteger(
+      "diskStallTicks",
+      options.diskStallTicks ?? options.electionTicks ?? 10,
+    ),
     preVote: options.preVote ?? true,
     checkQuorum: options.checkQuorum ?? true,
     maxEntrySize: positiveInteger("maxEntrySize", options.maxEntrySize ?? 1 << 20),
@@ -127,11 +143,21 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
       "maxApplyBatchBytes",
       options.maxApplyBatchBytes ?? 4 << 20,
     ),
+    restoreChunkSize: positiveInteger(
+      "restoreChunkSize",
+      options.restoreChunkSize ??
+        Math.max(1, Math.min(256 << 10, (options.maxEntrySize ?? 1 << 20) - restoreChunkOverhead)),
+    ),
     logger: options.logger ?? silentLogger,
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,
     unsafe: options.unsafe,
   };
+  if (resolved.restoreChunkSize + restoreChunkOverhead > resolved.maxEntrySize) {
+    throw new InvalidOptionsError(
+      `expected restoreChunkSize (${resolved.restoreChunkSize}) plus ${restoreChunkOverhead} bytes of framing to fit maxEntrySize (${resolved.maxEntrySize})`,
+    );
+  }
   if (resolved.heartbeatTicks >= resolved.electionTicks) {
     throw new InvalidOptionsError(
       `expected heartbeatTicks (${resolved.heartbeatTicks}) to be less than electionTicks (${resolved.electionTicks})`,

@@ -23,6 +23,12 @@ export interface RaftStats {
   readonly pendingProposals: number;
   readonly pendingReads: number;
   readonly snapshotTransfers: number;
+  /** Whether this leader is restoring a snapshot onto the cluster (proposals are refused). */
+  readonly restoreInProgress: boolean;
+  /** How long the oldest unfinished log or stable store write has been running (0: none). */
+  readonly oldestWriteMs: number;
+  /** Disk stalls noticed since the node started (writes unfinished for diskStallTicks). */
+  readonly diskStalls: number;
   /** The leader's view of each follower; empty on a follower. */
   readonly peers: Readonly<Record<NodeId, PeerStatus>>;
 }
@@ -58,6 +64,21 @@ export interface RaftNode {
   transferLeadership(to?: NodeId): Promise<NodeId>;
   /** Takes a snapshot of the applied state now and compacts the log; resolves with its metadata. */
   snapshot(): Promise<SnapshotMeta>;
+  /**
+   * Replaces the state of every member with `contents` (leader only): the bytes of a state
+   * machine snapshot, as its `snapshot()` produces them and its `restore()` consumes them.
+   * Resolves with the log index at which the restore took effect, once it is committed
+   * (durable on a quorum) and applied here; every member's state machine restores the same
+   * bytes when it applies that index, and entries after it apply on top. Other proposals are
+   * refused with ProposalDroppedError (reason "restore") while it runs.
+   *
+   * Rejects with NotLeaderError (nothing was restored), RestoreInProgressError (another restore
+   * runs on this leader), RestoreRejectedError (every state machine refused the contents; the
+   * state is unchanged), ProposalDroppedError (a leadership transfer began; nothing was
+   * restored), LeadershipLostError or TimeoutError (the outcome is unknown: it may still take
+   * effect), ShutdownError, or the error `contents` threw while being read.
+   */
+  restore(contents: AsyncIterable<Uint8Array>, options?: CallOptions): Promise<number>;
   stats(): RaftStats;
   /** Subscribes to events; returns the unsubscribe function. */
   observe(listener: RaftEventListener): () => void;

@@ -38,6 +38,8 @@ interface Transfer {
   generation: number;
   idleTicks: number;
   filling: boolean;
+  /** The offset last resent because the receiver repeated it (see onResponse). */
+  resentFrom: number | undefined;
 }
 
 /**
@@ -93,6 +95,7 @@ export class SnapshotSender {
       generation: 0,
       idleTicks: 0,
       filling: false,
+      resentFrom: undefined,
     };
     this.transfers.set(peer, t);
     this.openSnapshot(snapshot).then(
@@ -142,6 +145,12 @@ export class SnapshotSender {
           // The receiver restarted (asks for less than it had), or already holds more than this
           // pass sent (a transfer resumed after an interruption): continue where it is.
           t.acked = Math.min(r.nextOffset, t.size);
+          this.readFrom(t, t.acked);
+        } else if (r.nextOffset === t.acked && t.sent > t.acked && t.resentFrom !== t.acked) {
+          // A repeated offset: the receiver got a later chunk but not the one at that offset,
+          // which was lost (or is late). Resend from it now, once, rather than wait a timeout
+          // per lost chunk.
+          t.resentFrom = t.acked;
           this.readFrom(t, t.acked);
         } else {
           t.acked = r.nextOffset;

@@ -95,17 +95,17 @@ describe("snapshot transfer", () => {
     expect(Buffer.from(await stored(s.followerStore)).equals(Buffer.from(contents))).toBe(true);
   });
 
-  it("resumes from the last acknowledged offset after lost chunks, not from zero", async () => {
+  it("resumes from the last acknowledged offset after a timeout when a whole window is lost, not from zero", async () => {
     const s = await setup({ window: 2 });
     const receiver = s.makeReceiver();
     s.sender.start("b", meta);
     const sentOffsets: number[] = [];
-    let dropped = false;
-    // Lose the chunk at offset 300 once.
+    const dropped = new Set<number>();
+    // Lose the chunks at offsets 300 and 400 once: nothing comes back to tell the sender.
     await exchange(s, receiver, 10, (m) => {
       sentOffsets.push(m.offset);
-      if (m.offset === 300 && !dropped) {
-        dropped = true;
+      if ((m.offset === 300 || m.offset === 400) && !dropped.has(m.offset)) {
+        dropped.add(m.offset);
         return true;
       }
       return false;
@@ -120,6 +120,27 @@ describe("snapshot transfer", () => {
     expect(sentOffsets[beforeTimeout]).toBe(300);
     expect(sentOffsets.filter((o) => o === 0)).toHaveLength(1);
     expect(s.installs).toEqual([meta]);
+  });
+
+  it("resends a lost chunk as soon as the receiver repeats its offset, without waiting for a timeout", async () => {
+    const s = await setup({ window: 2 });
+    const receiver = s.makeReceiver();
+    s.sender.start("b", meta);
+    const sentOffsets: number[] = [];
+    let dropped = false;
+    // Lose the chunk at offset 300 once; the one at 400 still arrives, and is answered "300".
+    await exchange(s, receiver, 20, (m) => {
+      sentOffsets.push(m.offset);
+      if (m.offset === 300 && !dropped) {
+        dropped = true;
+        return true;
+      }
+      return false;
+    });
+    expect(s.installs).toEqual([meta]);
+    expect(sentOffsets.filter((o) => o === 300)).toHaveLength(2);
+    expect(sentOffsets.filter((o) => o === 0)).toHaveLength(1);
+    expect(Buffer.from(await stored(s.followerStore)).equals(Buffer.from(contents))).toBe(true);
   });
 
   it("starts over when the receiver restarted and lost its partial snapshot", async () => {

@@ -10,8 +10,15 @@ export interface SnapshotterHost {
   readonly options: ResolvedOptions;
   /** The running core, or undefined once the node stopped. */
   core(): RaftCore | undefined;
-  /** The index the state machine has applied (its state is at exactly this index). */
+  /** The index the state machine has applied. */
   appliedIndex(): number;
+  /**
+   * The index the state machine's current state belongs to for a snapshot: the applied index,
+   * or the index before a restore being applied (see Applier.snapshotPoint).
+   */
+  snapshotPoint(): number;
+  /** The latest restore commit applied here (0 for none): the log up to it may go at once. */
+  lastRestoreIndex(): number;
   /** The lowest index of a snapshot being sent to a follower, if any. */
   sendingFloor(): number | undefined;
   /** Issues a log store write after every write issued before it; failure stops the node. */
@@ -97,7 +104,7 @@ export class Snapshotter {
     const o = this.host.options;
     const core = this.host.core();
     if (core === undefined) throw new InconsistentStateError("the node stopped");
-    const index = this.host.appliedIndex();
+    const index = this.host.snapshotPoint();
     const stored = this.stored;
     if (stored !== undefined && index <= stored.index) return stored;
     const term = core.log.term(index);
@@ -105,16 +112,25 @@ export class Snapshotter {
       throw new InconsistentStateError(`the applied index ${index} is not in the log`);
     }
     const meta: SnapshotMeta = { index, term, config: core.configAt(index) };
-    // The state machine captures its state now, at `index`; it is read while applying goes on.
-    const contents = o.fsm.snapshot();
+    // The state machine captures its state now, at `index`. The first chunk is asked for at
+    // once, before anything is awaited: an FSM written as an async generator runs its body
+    // (and captures its state) only then, and entries applied meanwhile would otherwise end up
+    // in a snapshot that claims to stop at `index`.
+    const contents = o.fsm.snapshot()[Symbol.asyncIterator]();
+    const first = contents.next();
+    first.catch(() => undefined);
     const bytesCaptured = this.bytesSinceSnapshot;
-    const sink = await o.snapshotStore.create(meta);
     let size: number;
+    let sink: SnapshotSink | undefined;
     try {
-      for await (const chunk of contents) await sink.write(chunk);
+      sink = await o.snapshotStore.create(meta);
+      for (let next = await first; next.done !== true; next = await contents.next()) {
+        await sink.write(next.value);
+      }
       size = await sink.commit();
     } catch (error) {
-      await sink.abort().catch(() => undefined);
+      await contents.return?.().catch(() => undefined);
+      await sink?.abort().catch(() => undefined);
       throw error;
     }
     this.stored = meta;
@@ -131,19 +147,28 @@ export class Snapshotter {
    * once installed); and what followers replicating normally, a few entries behind, still need
    * (they would otherwise need the snapshot themselves, and could keep chasing ever newer ones,
    * etcd-io/etcd#4055) unless they are more than a snapshot interval behind (then they are
-   * slow, and a snapshot is the cheaper way to catch them up).
+   * slow, and a snapshot is the cheaper way to catch them up). The trailing entries never
+   * include the chunks of a restore the snapshot covers: they are the snapshot's size again,
+   * and a follower that needs them later is better served by the snapshot.
+   *
+   * "Keeping what comes after index i" keeps entry i itself too: the next append to that
+   * follower names i's term as its previous term, and a compacted entry's term is lost (only
+   * the snapshot's own is remembered), which would send the follower a snapshot after all.
    */
   private compact(core: RaftCore, meta: SnapshotMeta): void {
     if (this.host.core() !== core || core.log.snapshot.index >= meta.index) return;
     const o = this.host.options;
-    let compactTo = Math.min(meta.index - o.trailingEntries, core.log.persisted);
-    const sending = this.host.sendingFloor();
-    if (sending !== undefined) compactTo = Math.min(compactTo, sending);
+    let compactTo = meta.index - o.trailingEntries;
+    const restored = this.host.lastRestoreIndex();
+    if (restored <= meta.index) compactTo = Math.max(compactTo, restored);
     for (const status of core.peerStatus().values()) {
       if (status.state === "replicate" && status.match >= meta.index - o.snapshotThreshold) {
-        compactTo = Math.min(compactTo, status.match);
+        compactTo = Math.min(compactTo, status.match - 1);
       }
     }
+    compactTo = Math.min(compactTo, core.log.persisted);
+    const sending = this.host.sendingFloor();
+    if (sending !== undefined) compactTo = Math.min(compactTo, sending - 1);
     compactTo = Math.max(0, compactTo);
     core.snapshotTaken(meta, compactTo);
     if (compactTo > 0 && compactTo >= core.log.firstIndex() - 1) {

@@ -79,8 +79,9 @@ export class KvStateMachine implements FSM {
     return this.data.size;
   }
 
-  async *snapshot(): AsyncIterable<Uint8Array> {
-    // Captured now: later applies do not change what this stream yields.
+  snapshot(): AsyncIterable<Uint8Array> {
+    // Captured now, when called (not when first read): later applies do not change what this
+    // stream yields.
     const bytes = encoder.encode(
       JSON.stringify({
         lastIndex: this.lastIndex,
@@ -89,10 +90,17 @@ export class KvStateMachine implements FSM {
       }),
     );
     const size = this.options.snapshotChunkSize ?? 64 * 1024;
-    for (let at = 0; at < bytes.byteLength; at += size) yield bytes.subarray(at, at + size);
+    return (async function* () {
+      for (let at = 0; at < bytes.byteLength; at += size) yield bytes.subarray(at, at + size);
+    })();
   }
 
-  async restore(contents: AsyncIterable<Uint8Array>, _meta: SnapshotMeta): Promise<void> {
+  /**
+   * Replaces the state with a snapshot's, atomically: contents that are not a snapshot of this
+   * state machine are refused with an error and change nothing. The state then stands at
+   * `meta.index` (for a user restore, the restore's own index, whatever the snapshot's origin).
+   */
+  async restore(contents: AsyncIterable<Uint8Array>, meta: SnapshotMeta): Promise<void> {
     const chunks: Uint8Array[] = [];
     for await (const chunk of contents) chunks.push(chunk.slice());
     const all = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
@@ -101,14 +109,15 @@ export class KvStateMachine implements FSM {
       all.set(c, at);
       at += c.byteLength;
     }
-    const state = JSON.parse(decoder.decode(all)) as {
-      lastIndex: number;
-      stateHash: number;
-      data: [string, string][];
-    };
+    const state = parseSnapshot(all);
     this.data = new Map(state.data);
-    this.lastIndex = state.lastIndex;
+    this.lastIndex = meta.index;
     this.stateHash = state.stateHash;
+  }
+
+  /** The snapshot of a given state, as `snapshot()` would write it (for tests and simulations). */
+  static encodeSnapshot(data: ReadonlyMap<string, string>, stateHash = 0): Uint8Array {
+    return encoder.encode(JSON.stringify({ lastIndex: 0, stateHash, data: [...data] }));
   }
 
   private execute(command: KvCommand): KvResult {
@@ -128,4 +137,40 @@ export class KvStateMachine implements FSM {
       }
     }
   }
+}
+
+interface KvSnapshot {
+  readonly lastIndex: number;
+  readonly stateHash: number;
+  readonly data: [string, string][];
+}
+
+/** Parses a snapshot, refusing anything that is not one (the restore is then a no-op). */
+function parseSnapshot(bytes: Uint8Array): KvSnapshot {
+  let state: unknown;
+  try {
+    state = JSON.parse(decoder.decode(bytes));
+  } catch (error) {
+    throw new Error(`expected a key-value snapshot (JSON), found ${bytes.byteLength} other bytes`, {
+      cause: error,
+    });
+  }
+  const s = state as Partial<KvSnapshot> | null;
+  const valid =
+    typeof s === "object" &&
+    s !== null &&
+    Number.isSafeInteger(s.lastIndex) &&
+    Number.isSafeInteger(s.stateHash) &&
+    Array.isArray(s.data) &&
+    s.data.every(
+      (pair) =>
+        Array.isArray(pair) &&
+        pair.length === 2 &&
+        typeof pair[0] === "string" &&
+        typeof pair[1] === "string",
+    );
+  if (!valid) {
+    throw new Error("expected a key-value snapshot {lastIndex, stateHash, data}, found other JSON");
+  }
+  return s as KvSnapshot;
 }

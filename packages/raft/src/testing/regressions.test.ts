@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { describeFailure } from "../test-support/simulation.js";
+import type { ScenarioOverrides } from "./scenario.js";
 import { runSimulation } from "./simulation.js";
 
 // Every seed that once failed stays here, with what it found. They run in addition to the
 // seed ranges of simulation-a/b.test.ts, whatever those ranges become.
 
-const regressions: [seed: number, found: string][] = [
+const heavyRestores: ScenarioOverrides = { restoreRate: 0.2, crashRate: 0.15, partitionRate: 0.3 };
+
+const regressions: [seed: number, found: string, overrides?: ScenarioOverrides][] = [
   [20, "harness: the final write raced a leadership transfer started just before healing"],
   [
     258,
@@ -19,12 +22,22 @@ const regressions: [seed: number, found: string][] = [
     24,
     "harness: dozens of timed-out CAS operations on one key made the linearizability search give up; clients now back off and keys rotate",
   ],
+  [
+    5071,
+    "engine: a snapshot transfer losing a chunk waited a whole timeout per lost chunk, so a follower never caught up on a lossy link; a repeated offset now resends at once",
+    heavyRestores,
+  ],
+  [
+    5231,
+    "engine: compaction kept the entries after a follower's match but not the one at it, whose term the next append names, so the follower was sent snapshot after snapshot",
+    heavyRestores,
+  ],
 ];
 
 describe("regression seeds", () => {
-  for (const [seed, found] of regressions) {
+  for (const [seed, found, overrides] of regressions) {
     it(`seed ${seed} passes (${found.split(":")[0]}: ${found.slice(found.indexOf(":") + 2, found.indexOf(":") + 60)}…)`, async () => {
-      const result = await runSimulation(seed);
+      const result = await runSimulation(seed, overrides);
       expect(result.ok, describeFailure(result)).toBe(true);
       expect(result.stats.linearizability).toBe("linearizable");
     }, 60_000);

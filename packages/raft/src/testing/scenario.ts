@@ -40,6 +40,16 @@ export interface Scenario {
   readonly clients: number;
   readonly clientTimeoutMs: number;
   readonly unsafe: UnsafeSwitches | undefined;
+  // Drawn after everything above, so adding them left the earlier fields of every seed as
+  // they were.
+  /** Probability, per fault interval, that a client restores a snapshot through the leader. */
+  readonly restoreRate: number;
+  /** Bytes of snapshot contents per log entry of a restore. */
+  readonly restoreChunkSize: number;
+  /** Probability, per fault interval, that the leader's disk stalls for 0.8 to 2.5 seconds. */
+  readonly leaderDiskStallRate: number;
+  /** The engine's diskStallTicks (a leader whose write is stuck this long hands over). */
+  readonly diskStallTicks: number;
 }
 
 export type ScenarioOverrides = Partial<Omit<Scenario, "seed">>;
@@ -77,6 +87,10 @@ export function scenarioFor(seed: number, overrides: ScenarioOverrides = {}): Sc
     clients: pick([3, 5]),
     clientTimeoutMs: pick([300, 1000]),
     unsafe: undefined,
+    restoreRate: pick([0, 0.02, 0.05]),
+    restoreChunkSize: pick([61, 256, 4096]),
+    leaderDiskStallRate: pick([0, 0, 0.02]),
+    diskStallTicks: 10,
   };
   return { ...base, ...overrides, seed };
 }

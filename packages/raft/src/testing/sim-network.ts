@@ -34,6 +34,11 @@ export class SimNetwork {
   private readonly onSend: (m: Message) => void;
   sent = 0;
   delivered = 0;
+  /**
+   * A scripted scenario's hand on the wire: sees every message that gets past the cuts, and
+   * returns what to deliver instead (a changed copy), or undefined to lose it.
+   */
+  tamper: ((m: Message) => Message | undefined) | undefined;
 
   constructor(
     scheduler: Scheduler,
@@ -83,10 +88,12 @@ export class SimNetwork {
     return this.blocked.size > 0;
   }
 
-  private route(m: Message): void {
+  private route(sent: Message): void {
     this.sent++;
-    this.onSend(m);
-    if (this.blocked.has(`${m.from}>${m.to}`)) return;
+    this.onSend(sent);
+    if (this.blocked.has(`${sent.from}>${sent.to}`)) return;
+    const m = this.tamper === undefined ? sent : this.tamper(structuredClone(sent));
+    if (m === undefined) return;
     if (this.rng.chance(this.faults.loss)) return;
     const copies = this.rng.chance(this.faults.duplicate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {

@@ -7,6 +7,7 @@ import type {
   SnapshotStore,
   StableStore,
 } from "../stores.js";
+import type { DiskStall } from "./disk-stall.js";
 import type { Prng } from "./prng.js";
 import type { SimProcess } from "./sim-process.js";
 
@@ -42,6 +43,8 @@ export class SimDisk {
   private pending: PendingOp[] = [];
   private lastCompletion = 0;
   readonly faults: DiskFaults;
+  /** Holds back completed syncs while the disk is stalled. */
+  gate: DiskStall | undefined;
   syncs = 0;
   private readonly process: SimProcess;
   private readonly rng: Prng;
@@ -63,7 +66,7 @@ export class SimDisk {
     this.lastCompletion = completion;
     const incarnation = this.process.incarnation;
     return new Promise<void>((resolve) => {
-      this.schedulerAfter(completion - this.now(), () => {
+      const complete = () => {
         if (this.process.incarnation !== incarnation) return; // the crash decided its fate
         const at = this.pending.indexOf(op);
         // Syncs complete in order: everything queued before is durable too.
@@ -71,6 +74,10 @@ export class SimDisk {
         this.syncs++;
         // The disk finishes even while the process is paused; the process learns it when it runs.
         this.process.guard(resolve)();
+      };
+      this.schedulerAfter(completion - this.now(), () => {
+        if (this.gate === undefined) complete();
+        else this.gate.run(complete);
       });
     });
   }

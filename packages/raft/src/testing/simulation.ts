@@ -17,12 +17,18 @@ import {
   isInvariantViolation,
 } from "./invariants.js";
 import { encodeCommand, KvStateMachine } from "./kv-fsm.js";
+import { type LeaderDiskStall, LeaderStalls } from "./leader-stalls.js";
 import { Prng } from "./prng.js";
 import { type Scenario, type ScenarioOverrides, scenarioFor } from "./scenario.js";
 import { Scheduler } from "./scheduler.js";
 import { SimNetwork } from "./sim-network.js";
 import { SimProcess } from "./sim-process.js";
-import { SimDisk, SimLogStore, SimSnapshotStore, SimStableStore } from "./sim-stores.js";
+import {
+  type SimStorage,
+  type SimStorageFactory,
+  type SimStores,
+  simDiskStorage,
+} from "./sim-storage.js";
 import { Workload, type WorkloadStats } from "./workload.js";
 
 /** The outcome of one simulation run. */
@@ -43,6 +49,8 @@ export interface SimulationResult {
   readonly history: readonly Operation<KvInput, KvOutput>[];
 }
 
+export type { LeaderDiskStall };
+
 export interface SimulationStats {
   nodes: number;
   events: number;
@@ -60,6 +68,8 @@ export interface SimulationStats {
   workload: WorkloadStats;
   linearizability: "linearizable" | "illegal" | "unknown" | "not checked";
   operations: number;
+  /** Each stall of a leader's disk: when, how long, and how soon another node led. */
+  leaderDiskStalls: LeaderDiskStall[];
 }
 
 const tickIntervalMs = 10;
@@ -67,16 +77,29 @@ const electionTicks = 10;
 const maxEntrySize = 64 * 1024;
 const maxInflightBytes = 1 << 20;
 
+/** How to run the simulation beyond its scenario. */
+export interface SimulationOptions {
+  /** The nodes' storage. Default: the simulation's own stores on a modelled disk. */
+  readonly storage?: SimStorageFactory;
+  /** The npm workspace whose `sim` script replays a run. Default "@raftstore/raft". */
+  readonly workspace?: string;
+}
+
 /** Runs the simulation of `seed` (its scenario, with any overrides) and reports what happened. */
 export async function runSimulation(
   seed: number,
   overrides: ScenarioOverrides = {},
+  options: SimulationOptions = {},
 ): Promise<SimulationResult> {
-  return new Simulation(scenarioFor(seed, overrides), overrides).run();
+  return new Simulation(scenarioFor(seed, overrides), overrides, options).run();
 }
 
 /** The command line that replays a run. */
-export function replayCommand(seed: number, overrides: ScenarioOverrides = {}): string {
+export function replayCommand(
+  seed: number,
+  overrides: ScenarioOverrides = {},
+  workspace = "@raftstore/raft",
+): string {
   const flags = Object.entries(overrides)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) =>
@@ -86,17 +109,15 @@ export function replayCommand(seed: number, overrides: ScenarioOverrides = {}): 
             .join(" ")
         : `--${key} ${String(value)}`,
     );
-  return ["npm run sim -w @raftstore/raft -- --seed", String(seed), ...flags].join(" ");
+  return [`npm run sim -w ${workspace} -- --seed`, String(seed), ...flags].join(" ");
 }
 
 interface SimNode {
   readonly id: NodeId;
   readonly process: SimProcess;
-  readonly disk: SimDisk;
-  readonly logStore: SimLogStore;
-  readonly stableStore: SimStableStore;
-  readonly snapshotStore: SimSnapshotStore;
+  readonly storage: SimStorage;
   fsm: KvStateMachine;
+  /** Undefined (despite the type) until the first incarnation opened its stores. */
   node: RaftNode;
   running: boolean;
 }
@@ -107,6 +128,9 @@ class Simulation {
   private readonly scheduler = new Scheduler();
   private readonly rng: Prng;
   private readonly faultRng: Prng;
+  /** Restores draw from their own stream (derived from the seed), leaving the others as they were. */
+  private readonly restoreRng: Prng;
+  private readonly stalls: LeaderStalls;
   private readonly checker: InvariantChecker;
   private readonly processes = new Map<NodeId, SimProcess>();
   private readonly nodes = new Map<NodeId, SimNode>();
@@ -119,11 +143,16 @@ class Simulation {
   private steps = 0;
   private pendingError: unknown;
 
-  constructor(scenario: Scenario, overrides: ScenarioOverrides) {
+  private readonly options: SimulationOptions;
+
+  constructor(scenario: Scenario, overrides: ScenarioOverrides, options: SimulationOptions) {
     this.scenario = scenario;
     this.overrides = overrides;
+    this.options = options;
     this.rng = new Prng(scenario.seed);
     this.faultRng = this.rng.fork();
+    this.restoreRng = new Prng(scenario.seed ^ 0x7e5707e);
+    this.stalls = new LeaderStalls(new Prng(scenario.seed ^ 0x57a11ed), this.scheduler);
     this.ids = Array.from({ length: scenario.nodes }, (_, i) => `n${i + 1}`);
     this.checker = new InvariantChecker({
       maxUncommittedBytes: scenario.maxUncommittedBytes,
@@ -200,7 +229,7 @@ class Simulation {
       seed: this.scenario.seed,
       ok: violation === undefined,
       ...(violation === undefined ? {} : { violation }),
-      replay: replayCommand(this.scenario.seed, this.overrides),
+      replay: replayCommand(this.scenario.seed, this.overrides, this.options.workspace),
       stats: {
         nodes: this.scenario.nodes,
         events: this.scheduler.executed,
@@ -209,7 +238,10 @@ class Simulation {
         crashes: this.counts.crashes,
         pauses: this.counts.pauses,
         partitions: this.counts.partitions,
-        snapshotsStored: [...this.nodes.values()].reduce((n, s) => n + s.snapshotStore.taken, 0),
+        snapshotsStored: [...this.nodes.values()].reduce(
+          (n, s) => n + s.storage.snapshotsStored,
+          0,
+        ),
         snapshotsInstalled: this.counts.installs,
         snapshotChunksSent: this.counts.chunks,
         messagesSent: this.network.sent,
@@ -217,6 +249,7 @@ class Simulation {
         workload: { ...this.workload.stats },
         linearizability,
         operations: this.workload.recorder.size,
+        leaderDiskStalls: this.stalls.report(this.workload.history()),
       },
       trace: this.traceLines.slice(),
       history: this.workload.history(),
@@ -240,27 +273,57 @@ class Simulation {
     const process = this.processes.get(id) as SimProcess;
     let sim = this.nodes.get(id);
     if (sim === undefined) {
-      const disk = new SimDisk(
+      const storage = (this.options.storage ?? simDiskStorage)({
+        id,
         process,
-        this.rng.fork(),
-        { minSyncMs: 0.2, maxSyncMs: 2, stall: this.scenario.diskStall },
-        () => this.scheduler.now,
-      );
-      disk.bind((delay, fn) => this.scheduler.after(delay, fn));
+        scheduler: this.scheduler,
+        rng: this.rng.fork(),
+        observer: this.checker,
+        violation: (error) => {
+          this.pendingError ??= error;
+        },
+        stallRate: this.scenario.diskStall,
+        trace: (line) => this.trace(`${id} ${line}`),
+      });
       sim = {
         id,
         process,
-        disk,
-        logStore: new SimLogStore(id, disk, this.checker),
-        stableStore: new SimStableStore(id, disk, this.checker),
-        snapshotStore: new SimSnapshotStore(disk),
-        fsm: undefined as unknown as KvStateMachine,
+        storage,
+        fsm: new KvStateMachine(),
         node: undefined as unknown as RaftNode,
         running: false,
       };
       this.nodes.set(id, sim);
     }
     const s = sim;
+    s.running = false;
+    const incarnation = process.incarnation;
+    let opened: SimStores | Promise<SimStores>;
+    try {
+      opened = s.storage.open();
+    } catch (error) {
+      opened = Promise.reject(error);
+    }
+    if (!(opened instanceof Promise)) {
+      this.startNode(s, opened);
+      return;
+    }
+    opened.then(
+      (stores) => {
+        if (process.incarnation === incarnation && process.alive) this.startNode(s, stores);
+      },
+      (error: unknown) => {
+        if (process.incarnation !== incarnation) return;
+        this.pendingError ??= new InvariantViolation(
+          "no node failure",
+          `${id} could not open its stores: ${String(error)}`,
+        );
+      },
+    );
+  }
+
+  private startNode(s: SimNode, stores: SimStores): void {
+    const { id, process } = s;
     s.fsm = new KvStateMachine({
       snapshotChunkSize: 40,
       onApply: (index, hash) => this.checker.onApply(id, index, hash),
@@ -276,13 +339,12 @@ class Simulation {
         this.checker.onApply(id, s.fsm.lastIndex, s.fsm.stateHash);
       },
     };
-    s.running = false;
-    s.node = createRaftNode({
+    const node = createRaftNode({
       id,
       voters: this.ids,
-      logStore: s.logStore,
-      stableStore: s.stableStore,
-      snapshotStore: s.snapshotStore,
+      logStore: stores.logStore,
+      stableStore: stores.stableStore,
+      snapshotStore: stores.snapshotStore,
       transport: this.network.transport(id),
       fsm,
       tickIntervalMs,
@@ -297,17 +359,25 @@ class Simulation {
       trailingEntries: this.scenario.trailingEntries,
       snapshotChunkSize: this.scenario.snapshotChunkSize,
       snapshotWindow: this.scenario.snapshotWindow,
+      restoreChunkSize: this.scenario.restoreChunkSize,
+      diskStallTicks: this.scenario.diskStallTicks,
       maxApplyBatchBytes: 512,
       clock,
       random: () => this.rng.next(),
       logger: this.nodeLogger(id),
       unsafe: this.scenario.unsafe,
     });
-    const node = s.node;
+    s.node = node;
     node.observe((event) => {
       if (event.type === "snapshotInstalled") {
         this.counts.installs++;
         this.trace(`${id} installed snapshot ${event.snapshot.index} from the leader`);
+      } else if (event.type === "stateChange" && event.state === "leader") {
+        this.stalls.newLeader(id, node);
+      } else if (event.type === "diskStall") {
+        this.trace(
+          `${id} disk stall ${event.completed ? "over" : "noticed"} after ${Math.round(event.elapsedMs)} ms`,
+        );
       }
     });
     node.start().then(
@@ -315,6 +385,7 @@ class Simulation {
         if (s.node === node) s.running = true;
       },
       (error: unknown) => {
+        if (s.node !== node || !process.alive) return;
         this.pendingError = new InvariantViolation(
           "no node failure",
           `${id} failed to start: ${String(error)}`,
@@ -329,9 +400,7 @@ class Simulation {
     this.counts.crashes++;
     this.trace(`crash ${id}`);
     s.process.crash();
-    s.disk.crash();
-    s.logStore.crash();
-    s.stableStore.crash();
+    s.storage.crash();
     s.running = false;
     this.checker.forget(id);
   }
@@ -385,6 +454,13 @@ class Simulation {
       const s = this.nodes.get(r.pick(live)) as SimNode;
       if (s.running) s.node.snapshot().catch(() => undefined);
     }
+    if (this.restoreRng.chance(sc.restoreRate)) this.restoreSnapshot();
+    if (this.stalls.rng.chance(sc.leaderDiskStallRate)) {
+      const leader = [...this.nodes.values()].find((s) => s.running && s.node.state === "leader");
+      const stall = leader === undefined ? undefined : this.stalls.stall(leader.id, leader.storage);
+      if (stall !== undefined)
+        this.trace(`stall ${stall.node}'s disk for ${Math.round(stall.forMs)} ms`);
+    }
     if (r.chance(sc.transferRate)) {
       const leader = live
         .map((id) => this.nodes.get(id) as SimNode)
@@ -394,6 +470,36 @@ class Simulation {
         leader.node.transferLeadership().catch(() => undefined);
       }
     }
+  }
+
+  /**
+   * A client restores a snapshot through the node it finds leading: a state of the keys in use
+   * (some set, some absent), padded so that it takes several chunk entries; one in five is not
+   * a snapshot at all, which every state machine must refuse alike. Faults go on meanwhile.
+   */
+  private restoreSnapshot(): void {
+    const r = this.restoreRng;
+    const leader = [...this.nodes.values()].find((s) => s.running && s.node.state === "leader");
+    if (leader === undefined) return;
+    const n = this.workload.stats.restores + 1;
+    if (r.chance(0.2)) {
+      this.trace(`restore of contents that are not a snapshot through ${leader.id}`);
+      this.workload.restore(
+        leader.id,
+        new TextEncoder().encode(`garbage ${n}`.repeat(r.int(1, 40))),
+        undefined,
+      );
+      return;
+    }
+    const era = Math.floor(this.scheduler.now / 600);
+    const data = new Map<string, string>();
+    for (let k = Math.max(0, era - 1); k < era + 5; k++) {
+      if (r.chance(0.6)) data.set(`k${k}`, `restored${n}-k${k}`);
+    }
+    for (let p = r.int(0, 30); p > 0; p--) data.set(`pad${p}`, "p".repeat(40));
+    const contents = KvStateMachine.encodeSnapshot(data, r.int(0, 2 ** 31));
+    this.trace(`restore of ${contents.byteLength} bytes (${data.size} keys) through ${leader.id}`);
+    this.workload.restore(leader.id, contents, data);
   }
 
   private partition(): void {
@@ -439,6 +545,7 @@ class Simulation {
   /** Ends the chaos: every fault is removed, every node runs. */
   private heal(): void {
     this.chaos = false;
+    this.stalls.heal();
     this.trace("heal: faults off, every node up");
     this.network.heal();
     Object.assign(this.network.faults, { loss: 0, duplicate: 0, longDelay: 0, corrupt: 0 });
@@ -446,7 +553,7 @@ class Simulation {
       const process = this.processes.get(id) as SimProcess;
       process.pausedUntil = 0;
       process.slowApplyUntil = 0;
-      (this.nodes.get(id) as SimNode).disk.faults.stall = 0;
+      (this.nodes.get(id) as SimNode).storage.heal();
       if (!process.alive) this.restart(id);
     }
   }
@@ -582,6 +689,7 @@ class Simulation {
   private async drive(done: () => boolean, deadline: number): Promise<boolean> {
     for (;;) {
       if (this.pendingError !== undefined) throw this.pendingError;
+      if (this.workload.violation !== undefined) throw this.workload.violation;
       if (done()) return true;
       const next = this.scheduler.peekTime();
       if (next === undefined || next > deadline) {

@@ -9,9 +9,12 @@ import {
   isNotLeaderError,
   isProposalDroppedError,
   isProposalTooLargeError,
+  isRestoreInProgressError,
+  isRestoreRejectedError,
 } from "../errors.js";
 import type { NodeId } from "../log-types.js";
 import type { RaftNode } from "../runtime/node.js";
+import { InvariantViolation } from "./invariants.js";
 import { encodeCommand, type KvResult, type KvStateMachine } from "./kv-fsm.js";
 import type { Prng } from "./prng.js";
 import type { Scheduler } from "./scheduler.js";
@@ -42,6 +45,19 @@ export interface WorkloadStats {
   readIndexReads: number;
   logReads: number;
   writes: number;
+  /** Snapshots restored onto the cluster: asked for, done, refused by the state machine. */
+  restores: number;
+  restoresDone: number;
+  restoresRejected: number;
+}
+
+/** A restore a client asked for, kept aside: it becomes one write per key in the history. */
+interface RecordedRestore {
+  readonly clientId: number;
+  /** The restored state, or undefined for contents that are not a snapshot at all. */
+  readonly data: ReadonlyMap<string, string> | undefined;
+  readonly call: number;
+  outcome: { kind: "ok"; at: number } | { kind: "failed" } | { kind: "unknown" } | undefined;
 }
 
 /** How long a key is in use before the clients move on to a fresh one. */
@@ -65,7 +81,13 @@ export class Workload {
     readIndexReads: 0,
     logReads: 0,
     writes: 0,
+    restores: 0,
+    restoresDone: 0,
+    restoresRejected: 0,
   };
+  private readonly restores: RecordedRestore[] = [];
+  /** Set when a restore the model cannot explain succeeded (contents that are no snapshot). */
+  violation: InvariantViolation | undefined;
   private running = false;
   private active = 0;
   private leaderHint: NodeId | undefined;
@@ -101,13 +123,118 @@ export class Workload {
    * could be linearized anywhere without changing the state) and keeps the search small.
    */
   history(): Operation<KvInput, KvOutput>[] {
-    return this.recorder
+    const operations = this.recorder
       .history()
       .filter((op) =>
         op.input.op === "get"
           ? op.output?.ok === true
           : op.input.op === "cas" || op.output === undefined || op.output.ok,
       );
+    return [...operations, ...this.restoreOperations(operations)];
+  }
+
+  /**
+   * A restore sets every key at once: to its value in the snapshot, or absent. The KV model is
+   * checked key by key, so a restore becomes one put or delete per key the clients use, with
+   * the restore's call, return and outcome. (That forgets that the keys change together, which
+   * only makes the check weaker, never wrong.) Restores that certainly did nothing are left out.
+   */
+  private restoreOperations(
+    operations: readonly Operation<KvInput, KvOutput>[],
+  ): Operation<KvInput, KvOutput>[] {
+    const keys = new Set(operations.map((op) => op.input.key));
+    for (const restore of this.restores) {
+      for (const key of restore.data?.keys() ?? []) if (key.startsWith("k")) keys.add(key);
+    }
+    const out: Operation<KvInput, KvOutput>[] = [];
+    for (const restore of this.restores) {
+      const outcome = restore.outcome;
+      if (restore.data === undefined || outcome === undefined || outcome.kind === "failed") {
+        continue;
+      }
+      for (const key of [...keys].sort()) {
+        const value = restore.data.get(key);
+        const input: KvInput =
+          value === undefined ? { op: "delete", key } : { op: "put", key, value };
+        out.push(
+          outcome.kind === "ok"
+            ? {
+                clientId: restore.clientId,
+                input,
+                output: { ok: true },
+                call: restore.call,
+                return: outcome.at,
+              }
+            : {
+                clientId: restore.clientId,
+                input,
+                call: restore.call,
+                return: Number.POSITIVE_INFINITY,
+              },
+        );
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Restores `contents` onto the cluster through `target` (the leader, presumably), as a client
+   * would: the outcome goes into the history. `data` is the state the contents hold, or
+   * undefined when they are not a snapshot (every state machine must then refuse them).
+   */
+  restore(target: NodeId, contents: Uint8Array, data: ReadonlyMap<string, string> | undefined) {
+    const clientId = 1000 + this.restores.length;
+    const record: RecordedRestore = {
+      clientId,
+      data,
+      call: this.host.scheduler.now,
+      outcome: undefined,
+    };
+    this.restores.push(record);
+    this.stats.restores++;
+    this.active++;
+    const pieces = async function* () {
+      for (let at = 0; at < contents.byteLength; at += 300) yield contents.subarray(at, at + 300);
+    };
+    const call = this.host
+      .node(target)
+      .restore(pieces())
+      .then(
+        () => {
+          if (data === undefined) {
+            this.violation ??= new InvariantViolation(
+              "restore",
+              `a restore of contents that are not a snapshot succeeded on ${target}`,
+            );
+          }
+          this.stats.restoresDone++;
+          return { kind: "ok" as const, at: this.host.scheduler.now };
+        },
+        (error: unknown) => {
+          if (isRestoreRejectedError(error)) {
+            this.stats.restoresRejected++;
+            if (data !== undefined) {
+              this.violation ??= new InvariantViolation(
+                "restore",
+                `a restore of a valid snapshot was rejected: ${(error as Error).message}`,
+              );
+            }
+            return { kind: "failed" as const };
+          }
+          const nothingHappened =
+            isNotLeaderError(error) ||
+            isRestoreInProgressError(error) ||
+            isProposalDroppedError(error);
+          return nothingHappened ? { kind: "failed" as const } : { kind: "unknown" as const };
+        },
+      );
+    const timeout = new Promise<{ kind: "unknown" }>((resolve) =>
+      this.host.scheduler.after(this.options.timeoutMs * 3, () => resolve({ kind: "unknown" })),
+    );
+    void Promise.race([call, timeout]).then((outcome) => {
+      record.outcome = outcome;
+      this.active--;
+    });
   }
 
   /**

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { VirtualCluster } from "../test-support/virtual-cluster.js";
+import { encodeCommand } from "../testing/kv-fsm.js";
+import type { RaftEvent } from "./events.js";
+
+// What the leader keeps when it compacts its log behind a snapshot, on virtual time.
+
+const put = (key: string, value: string) => encodeCommand({ op: "put", key, value });
+
+describe("log compaction on the leader", () => {
+  it("keeps the entry a follower replicating normally holds last, so it is caught up from the log and not sent a snapshot", async () => {
+    const c = new VirtualCluster(["n1", "n2", "n3"], 3, {
+      snapshotThreshold: 10,
+      trailingEntries: 0,
+    });
+    await c.start();
+    const leader = await c.leader();
+    for (let i = 0; i < 5; i++) await c.settle(leader.apply(put("k", `a${i}`)));
+    const behind = [...c.members.values()].find((m) => m.id !== leader.id);
+    if (behind === undefined) throw new Error("no follower");
+    await c.runUntil(() => behind.node.stats().appliedIndex === leader.stats().commitIndex, 1000);
+    const events: RaftEvent[] = [];
+    behind.node.observe((e) => events.push(e));
+    const match = leader.stats().peers[behind.id]?.match ?? 0;
+    // Cut off: its appends are lost, and the leader's view of it stays at `match`.
+    c.isolate(behind.id);
+    for (let i = 0; i < 8; i++) {
+      await c.settle(leader.apply(put("k", `b${i}`)));
+    }
+    await c.settle(leader.snapshot());
+    expect(leader.stats().snapshotIndex).toBeGreaterThan(match);
+    expect(leader.stats().firstIndex).toBeLessThanOrEqual(match);
+    c.network.heal();
+    await c.runUntil(() => behind.fsm.get("k") === "b7", 2000);
+    expect(behind.fsm.get("k")).toBe("b7");
+    expect(events.filter((e) => e.type === "snapshotInstalled")).toEqual([]);
+    await c.shutdown();
+  });
+});
