@@ -9,6 +9,7 @@ export const entryTypeToWire = new Map<EntryType, EntryTypeProto>([
   [EntryType.Normal, EntryTypeProto.NORMAL],
   [EntryType.NoOp, EntryTypeProto.NO_OP],
   [EntryType.Config, EntryTypeProto.CONFIG],
+  [EntryType.Restore, EntryTypeProto.RESTORE],
 ]);
 
 export const entryTypeFromWire = new Map<EntryTypeProto, EntryType>(

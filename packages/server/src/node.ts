@@ -148,7 +148,13 @@ export async function startNode(
     createResourceServiceRoutes({ backend, maxResourceBytes: config.maxResourceBytes })(router);
     backend.forwardingRoutes()(router);
     createRaftServiceRoutes({ transport })(router);
-    createOperatorRoutes({ raft, backend, config, urlOf })(router);
+    createOperatorRoutes({
+      raft,
+      backend,
+      config,
+      urlOf,
+      http2Options: tls === undefined ? undefined : { ca: tls.ca, cert: tls.cert, key: tls.key },
+    })(router);
   };
   const handler = connectNodeAdapter({
     routes: withParseErrorsAsInvalidArgument(routes),

@@ -1,7 +1,10 @@
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { GuardedSessionManager } from "@raftstore/forwarding";
 import { OperatorService } from "@raftstore/proto/operator/v1";
 import type { RaftNode } from "@raftstore/raft";
 import { type Backend, encodeStoreSnapshot } from "@raftstore/raft-backend";
+import { inspectSnapshot, isSnapshotFormatError } from "@raftstore/snapshot";
 import type { NodeConfig } from "./config.js";
 import { toConnectError } from "./resource-service/errors.js";
 
@@ -11,6 +14,8 @@ export interface OperatorDeps {
   backend: Backend;
   config: NodeConfig;
   urlOf(id: string): string | undefined;
+  /** TLS material for calls to the leader (a follower forwards a restore). */
+  http2Options?: ConstructorParameters<typeof GuardedSessionManager>[2];
 }
 
 function notLeader(raft: RaftNode): ConnectError {
@@ -23,9 +28,35 @@ function notLeader(raft: RaftNode): ConnectError {
   );
 }
 
-/** The OperatorService routes: status, members, leadership transfer, snapshot save. */
+/**
+ * The OperatorService routes: status, members, leadership transfer, snapshot save and restore
+ * (a follower forwards a restore to the leader).
+ */
 export function createOperatorRoutes(deps: OperatorDeps): (router: ConnectRouter) => void {
   const { raft, backend } = deps;
+
+  /** A follower hands the verified snapshot to the leader, which runs the restore. */
+  async function forwardRestore(chunks: Uint8Array[], signal: AbortSignal) {
+    const leader = raft.leader;
+    const url = leader === undefined ? undefined : deps.urlOf(leader);
+    if (leader === undefined || url === undefined || leader === raft.id) throw notLeader(raft);
+    const sessions = new GuardedSessionManager(url, undefined, deps.http2Options);
+    try {
+      const client = createClient(
+        OperatorService,
+        createGrpcTransport({ baseUrl: url, sessionManager: sessions }),
+      );
+      return await client.snapshotRestore(
+        (async function* () {
+          for (const chunk of chunks) yield { chunk };
+        })(),
+        { signal },
+      );
+    } finally {
+      sessions.abort();
+    }
+  }
+
   return (router) => {
     router.service(OperatorService, {
       status() {
@@ -75,6 +106,34 @@ export function createOperatorRoutes(deps: OperatorDeps): (router: ConnectRouter
           );
         }
       },
+      async snapshotRestore(requests, ctx) {
+        // The whole file is read and verified (every checksum, the count) before anything is
+        // proposed: a damaged backup is refused here, not discovered half way through the log.
+        const chunks: Uint8Array[] = [];
+        for await (const request of requests) chunks.push(request.chunk);
+        let count: number;
+        try {
+          count = (await inspectSnapshot(chunks)).count;
+        } catch (error) {
+          if (!isSnapshotFormatError(error)) throw error;
+          throw new ConnectError(
+            `the snapshot is damaged, nothing was restored: ${error.message}`,
+            Code.InvalidArgument,
+          );
+        }
+        if (raft.state !== "leader") return forwardRestore(chunks, ctx.signal);
+        try {
+          const index = await raft.restore(
+            (async function* () {
+              yield* chunks;
+            })(),
+            { signal: ctx.signal },
+          );
+          return { resources: BigInt(count), index: BigInt(index) };
+        } catch (error) {
+          throw restoreError(error);
+        }
+      },
       async *snapshotSave(_req, ctx) {
         try {
           // A consistent point in time: everything acknowledged before the request is in it.
@@ -90,4 +149,26 @@ export function createOperatorRoutes(deps: OperatorDeps): (router: ConnectRouter
       },
     });
   };
+}
+
+/** Restore failures a client can act on, with their codes. */
+function restoreError(error: unknown): ConnectError {
+  const name = error instanceof Error ? error.name : "";
+  const message = error instanceof Error ? error.message : String(error);
+  switch (name) {
+    case "RestoreInProgressError":
+      return new ConnectError(`another restore is in progress: ${message}`, Code.Aborted);
+    case "RestoreRejectedError":
+      return new ConnectError(`the snapshot was refused: ${message}`, Code.InvalidArgument);
+    case "NotLeaderError":
+    case "LeadershipLostError":
+    case "ShutdownError":
+    case "TimeoutError":
+      return new ConnectError(
+        `the restore did not complete (it may or may not have taken effect; check with a read): ${message}`,
+        Code.Unavailable,
+      );
+    default:
+      return ConnectError.from(error, Code.Internal);
+  }
 }

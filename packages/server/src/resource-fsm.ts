@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import type { Entry, FSM } from "@raftstore/raft";
+import type { FSM } from "@raftstore/raft";
 import type { Backend } from "@raftstore/raft-backend";
 import { encodeStoreSnapshot, restoreStoreSnapshot } from "@raftstore/raft-backend";
 
@@ -11,14 +11,13 @@ import { encodeStoreSnapshot, restoreStoreSnapshot } from "@raftstore/raft-backe
 export function createResourceFsm(
   backend: Backend,
   observeApply: (seconds: number) => void = () => {},
-): FSM & { readonly lastApplied: Entry | undefined } {
-  let lastApplied: Entry | undefined;
+): FSM {
+  // The position the store's state corresponds to, for the snapshot header (informational: the
+  // engine keeps the authoritative index and term in the snapshot's metadata).
+  let lastApplied = { index: 0, term: 0 };
   return {
-    get lastApplied() {
-      return lastApplied;
-    },
     apply(entry) {
-      lastApplied = entry;
+      lastApplied = { index: entry.index, term: entry.term };
       const started = performance.now();
       const response = backend.apply(entry.data, BigInt(entry.index));
       observeApply((performance.now() - started) / 1000);
@@ -27,13 +26,13 @@ export function createResourceFsm(
     snapshot() {
       // The view is taken here, synchronously, at the applied index; encoding happens later.
       return encodeStoreSnapshot(backend.store, {
-        index: BigInt(lastApplied?.index ?? 0),
-        term: BigInt(lastApplied?.term ?? 0),
+        index: BigInt(lastApplied.index),
+        term: BigInt(lastApplied.term),
       });
     },
-    async restore(contents) {
+    async restore(contents, meta) {
       await restoreStoreSnapshot(backend.store, contents);
-      lastApplied = undefined;
+      lastApplied = { index: meta.index, term: meta.term };
     },
   };
 }

@@ -19,7 +19,7 @@ const envelope = { from: nodeId, to: nodeId, term: u53 };
 const entry: fc.Arbitrary<Entry> = fc.record({
   index: u53,
   term: u53,
-  type: fc.constantFrom(EntryType.Normal, EntryType.NoOp, EntryType.Config),
+  type: fc.constantFrom(EntryType.Normal, EntryType.NoOp, EntryType.Config, EntryType.Restore),
   data: fc.uint8Array({ maxLength: 64 }),
   checksum: fc.nat({ max: 0xffff_ffff }),
 });
