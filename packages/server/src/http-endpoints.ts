@@ -3,13 +3,18 @@ import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { RaftNode } from "@raftstore/raft";
 import type { NodeMetrics } from "./metrics.js";
 
+export /** How far behind the commit index a node may apply and still be ready. */
+const readyLagEntries = 1000;
+
 export type Fallback = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>;
 
 /**
  * The plain HTTP endpoints next to the RPC services:
  * - `/healthz`: the process serves requests (200), for liveness probes;
- * - `/readyz`: the node knows a leader and its engine is running (200, else 503), for load
- *   balancers: a node that cannot reach a leader cannot serve writes or strong reads;
+ * - `/readyz`: the node knows a leader and has applied what the leader told it is committed,
+ *   give or take `readyLagEntries` (200, else 503), for load balancers: a node that cannot
+ *   reach a leader cannot serve writes or strong reads, and one that is still catching up (a
+ *   restarted node replaying its log) would serve stale eventual reads;
  * - `/metrics`: Prometheus text format.
  */
 export function createHttpFallback(deps: { raft: RaftNode; metrics: NodeMetrics }): Fallback {
@@ -30,7 +35,8 @@ export function createHttpFallback(deps: { raft: RaftNode; metrics: NodeMetrics 
         return;
       case "/readyz": {
         const stats = deps.raft.stats();
-        const ready = stats.leader !== undefined;
+        const lag = Math.max(0, stats.commitIndex - stats.appliedIndex);
+        const ready = stats.leader !== undefined && stats.commitIndex > 0 && lag <= readyLagEntries;
         send(
           ready ? 200 : 503,
           "application/json",
@@ -42,6 +48,7 @@ export function createHttpFallback(deps: { raft: RaftNode; metrics: NodeMetrics 
             term: stats.term,
             commitIndex: stats.commitIndex,
             appliedIndex: stats.appliedIndex,
+            applyLag: lag,
           })}\n`,
         );
         return;

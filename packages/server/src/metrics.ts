@@ -116,12 +116,27 @@ export function createNodeMetrics(): NodeMetrics {
     registers: [registry],
   });
 
+  // Label lookups cost a hash of the label values per call; the children are cached instead,
+  // since methods and codes are few.
+  const requestCounters = new Map<string, { inc(): void }>();
+  const durationHistograms = new Map<string, { observe(value: number): void }>();
   const interceptor: Interceptor = (next) => async (req) => {
-    const method = `${req.service.typeName.split(".").at(-1)}.${req.method.name}`;
+    const method = `${req.service.typeName.slice(req.service.typeName.lastIndexOf(".") + 1)}.${req.method.name}`;
     const started = performance.now();
     const done = (code: string) => {
-      requests.inc({ method, code });
-      requestDuration.observe({ method }, (performance.now() - started) / 1000);
+      const key = `${method} ${code}`;
+      let counter = requestCounters.get(key);
+      if (counter === undefined) {
+        counter = requests.labels({ method, code });
+        requestCounters.set(key, counter);
+      }
+      counter.inc();
+      let histogram = durationHistograms.get(method);
+      if (histogram === undefined) {
+        histogram = requestDuration.labels({ method });
+        durationHistograms.set(method, histogram);
+      }
+      histogram.observe((performance.now() - started) / 1000);
     };
     try {
       const res = await next(req);

@@ -21,8 +21,10 @@ import {
   type Backend,
   CASFailureError,
   InvalidArgumentError,
+  isCASFailureError,
   isGroupVersionMismatchError,
   isNotFoundError,
+  isWrongUidError,
   ownerKey,
   ReadConsistency,
 } from "@raftstore/storage";
@@ -106,6 +108,22 @@ export function createResourceServiceRoutes(
     }
   }
 
+  /**
+   * Runs a read-modify-write on this node's copy first (cheap, usually current) and, if the
+   * write then conflicts, once more on a strong read: this node may lag the leader, and a
+   * conflict must be judged on the leader's view, never reported because of local staleness.
+   */
+  async function withLeaderRecheck<T>(attempt: (consistency: ReadConsistency) => Promise<T>) {
+    try {
+      return await attempt(ReadConsistency.Eventual);
+    } catch (error) {
+      if (!isCASFailureError(error) && !isWrongUidError(error) && !isNotFoundError(error)) {
+        throw error;
+      }
+      return attempt(ReadConsistency.Strong);
+    }
+  }
+
   async function prepareCreate(input: Resource, signal: AbortSignal): Promise<Resource> {
     if (!isEmptyStatus(input.status)) {
       throw new InvalidArgumentError("resource.status", "cannot be set on create; use WriteStatus");
@@ -171,14 +189,15 @@ export function createResourceServiceRoutes(
       );
       const resource = await retryCAS(
         input.version === "",
-        async () => {
-          const stored = await readStored(input.id as ID, ReadConsistency.Eventual, ctx.signal);
-          const next =
-            stored === undefined
-              ? await prepareCreate(input, ctx.signal)
-              : prepareUpdate(input, stored);
-          return backend.writeCAS(create(ResourceSchema, next), { signal: ctx.signal });
-        },
+        () =>
+          withLeaderRecheck(async (consistency) => {
+            const stored = await readStored(input.id as ID, consistency, ctx.signal);
+            const next =
+              stored === undefined
+                ? await prepareCreate(input, ctx.signal)
+                : prepareUpdate(input, stored);
+            return backend.writeCAS(create(ResourceSchema, next), { signal: ctx.signal });
+          }),
         policy,
         ctx.signal,
       );
@@ -211,19 +230,20 @@ export function createResourceServiceRoutes(
       });
       const resource = await retryCAS(
         req.version === "",
-        async () => {
-          const stored = await backend.read(ReadConsistency.Eventual, id, { signal: ctx.signal });
-          if (req.version !== "" && req.version !== stored.version) throw new CASFailureError();
-          const next = create(ResourceSchema, {
-            ...stored,
-            status: {
-              ...stored.status,
-              [req.key]: { ...status, updatedAt: timestampFromDate(now()) },
-            },
-          });
-          checkSize(toBinary(ResourceSchema, next).length, maxBytes, "resource");
-          return backend.writeCAS(next, { signal: ctx.signal });
-        },
+        () =>
+          withLeaderRecheck(async (consistency) => {
+            const stored = await backend.read(consistency, id, { signal: ctx.signal });
+            if (req.version !== "" && req.version !== stored.version) throw new CASFailureError();
+            const next = create(ResourceSchema, {
+              ...stored,
+              status: {
+                ...stored.status,
+                [req.key]: { ...status, updatedAt: timestampFromDate(now()) },
+              },
+            });
+            checkSize(toBinary(ResourceSchema, next).length, maxBytes, "resource");
+            return backend.writeCAS(next, { signal: ctx.signal });
+          }),
         policy,
         ctx.signal,
       );
@@ -235,10 +255,14 @@ export function createResourceServiceRoutes(
       await retryCAS(
         req.version === "",
         async () => {
-          // Without a uid and a version to check against, find out what is stored, strongly.
-          const consistency =
-            req.version !== "" && id.uid !== "" ? ReadConsistency.Eventual : ReadConsistency.Strong;
-          const stored = await readStored(id, consistency, ctx.signal);
+          // With both a uid and a version the leader decides alone (a missing resource or
+          // another incarnation is a no-op there); without them, find out what is stored,
+          // strongly: a lagging local copy must not turn a delete into a silent no-op.
+          if (req.version !== "" && id.uid !== "") {
+            await backend.deleteCAS(id, req.version, { signal: ctx.signal });
+            return;
+          }
+          const stored = await readStored(id, ReadConsistency.Strong, ctx.signal);
           if (stored?.id === undefined) return;
           const target = id.uid === "" ? { ...id, uid: stored.id.uid } : id;
           const version = req.version === "" ? stored.version : req.version;

@@ -1,0 +1,85 @@
+// npm run bench:cluster (the same as npm run bench -w @raftstore/e2e)
+//
+// A 3-process raftstore cluster on loopback ports, default settings (fsync on, as always),
+// driven through its public gRPC API by the load harness the etcd comparison uses: 256-byte
+// values on 1,000 keys, every client on its own HTTP/2 connection, clients spread round robin
+// over the members. Figures: writes (blanket Write), strong and eventual reads, each at 1 and
+// 64 concurrent clients, and compare-and-swap at 64. Prints one JSON document on stdout;
+// progress goes to stderr.
+//
+// RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS change the time per figure;
+// RAFTSTORE_BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every node there.
+import { killAllChildren } from "../child-process.js";
+import type { KvTarget } from "../load/kv-target.js";
+import { createRaftstoreTarget } from "../load/raftstore-target.js";
+import type { LoadResult } from "../load/run-load.js";
+import {
+  defaultWorkloadSettings,
+  preloadKeys,
+  runWorkload,
+  type WorkloadName,
+} from "../load/workloads.js";
+import { startRaftstoreCluster } from "../raftstore-cluster.js";
+import { describeMachine, envInteger, progress } from "./machine.js";
+
+process.once("SIGINT", () => {
+  killAllChildren();
+  process.exit(130);
+});
+
+const settings = {
+  ...defaultWorkloadSettings,
+  warmupMs: envInteger("RAFTSTORE_BENCH_WARMUP_MS", defaultWorkloadSettings.warmupMs),
+  durationMs: envInteger("RAFTSTORE_BENCH_DURATION_MS", defaultWorkloadSettings.durationMs),
+};
+const profileDir = process.env.RAFTSTORE_BENCH_CPU_PROFILE_DIR;
+const figures: Array<[string, WorkloadName, number]> = [
+  ["writes", "writes", 1],
+  ["writes", "writes", 64],
+  ["cas", "cas", 64],
+  ["strongReads", "linearizableReads", 1],
+  ["strongReads", "linearizableReads", 64],
+  ["eventualReads", "serializableReads", 1],
+  ["eventualReads", "serializableReads", 64],
+];
+
+progress("starting a 3-node raftstore cluster");
+const cluster = await startRaftstoreCluster({
+  nodeArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+});
+const results: Record<string, Record<string, LoadResult>> = {};
+let target: KvTarget | undefined;
+try {
+  await cluster.leader();
+  await cluster.waitForCaughtUp();
+  target = createRaftstoreTarget(cluster.urls);
+  progress(`preloading ${settings.keys} keys`);
+  await preloadKeys(target, settings);
+  for (const [name, workload, clients] of figures) {
+    progress(`${name}, ${clients} client${clients === 1 ? "" : "s"}`);
+    const result = await runWorkload(target, workload, clients, settings);
+    results[name] = { ...results[name], [String(clients)]: result };
+    progress(
+      `  ${result.throughput}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms`,
+    );
+  }
+} finally {
+  target?.close();
+  await cluster.close({ graceful: true });
+}
+if (profileDir !== undefined) progress(`CPU profiles of the nodes are in ${profileDir}`);
+
+process.stdout.write(
+  `${JSON.stringify(
+    {
+      benchmark: "raftstore cluster",
+      machine: describeMachine(),
+      cluster: "3 node processes on 127.0.0.1, default settings, fsync on",
+      client: "gRPC (HTTP/2, protobuf) with @connectrpc/connect-node, one connection per client",
+      settings,
+      results,
+    },
+    null,
+    2,
+  )}\n`,
+);

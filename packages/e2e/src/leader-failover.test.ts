@@ -1,0 +1,101 @@
+import { create } from "@bufbuild/protobuf";
+import { TypeSchema } from "@raftstore/proto";
+import { defaultRaftSettings } from "@raftstore/server";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { type RaftstoreCluster, startRaftstoreCluster } from "./raftstore-cluster.js";
+import { createFaultRun, type FaultRun, linearizabilityVerdict } from "./test-support/fault-run.js";
+import { lostWrites, readFinalState } from "./test-support/final-state.js";
+import { RegisterWorkload } from "./test-support/register-workload.js";
+import { sleep } from "./wait.js";
+
+// The failover bound, measured with the default timeouts (a 100 ms tick, elections after 10 to
+// 20 ticks without a leader): after a SIGKILL of the leader, a new leader must serve writes
+// within 1.5 × the longest election timeout, 3 s. The bound is checked as that ratio. The
+// cluster is under load meanwhile, and the clients' history is checked as well.
+
+const maxElectionMs = defaultRaftSettings.tickMs * defaultRaftSettings.electionTicks * 2;
+const type = create(TypeSchema, { group: "e2e", groupVersion: "v1", kind: "Failover" });
+const keys = ["k0", "k1", "k2"];
+/** Written only by the probes that time the failover, so their retries stay out of the way. */
+const probeKey = "probe";
+
+describe("a three-process cluster with default timeouts", () => {
+  let run: FaultRun;
+  let cluster: RaftstoreCluster;
+  let workload: RegisterWorkload;
+
+  beforeAll(async () => {
+    run = createFaultRun("failover");
+    try {
+      cluster = await startRaftstoreCluster({ dir: run.dir });
+      workload = new RegisterWorkload({
+        cluster,
+        type,
+        keys,
+        clients: 4,
+        seed: run.seed,
+        timeoutMs: 3 * maxElectionMs,
+        backoffMs: maxElectionMs / 4,
+      });
+      await cluster.leader();
+      await workload.populate([probeKey]);
+      workload.start();
+      await sleep(1000);
+    } catch (error) {
+      run.fail("starting the cluster and its load");
+      throw error;
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await workload?.stop();
+    workload?.close();
+    await cluster?.close({ keepDir: true });
+    run.cleanUp();
+  }, 60_000);
+
+  it("serves writes through a new leader within 1.5 × the longest election timeout of a SIGKILL of the leader", async () => {
+    onTestFailed(({ task }) => run.fail(task.name));
+    const leader = await cluster.leader();
+    const survivors = cluster.members.filter((m) => m.id !== leader).map((m) => m.id);
+    const killedAt = performance.now();
+    await cluster.kill(leader);
+    // One probe per surviving node: blanket writes sent after the kill, until one is served.
+    let servedAt: number | undefined;
+    await Promise.all(
+      survivors.map(async (node) => {
+        while (servedAt === undefined && performance.now() - killedAt < 4 * maxElectionMs) {
+          if ((await workload.put(100, node, probeKey)) === "ok") {
+            servedAt ??= performance.now();
+          } else {
+            await sleep(20);
+          }
+        }
+      }),
+    );
+    expect(servedAt, "no write was served within 4 election timeouts").toBeDefined();
+    const ratio = ((servedAt ?? Number.POSITIVE_INFINITY) - killedAt) / (1.5 * maxElectionMs);
+    process.stdout.write(
+      `[e2e failover] a new leader served writes after ${ratio.toFixed(2)} × 1.5 × the longest election timeout\n`,
+    );
+    expect(ratio).toBeLessThanOrEqual(1);
+    await cluster.restart(leader);
+    await cluster.waitForCaughtUp();
+  }, 120_000);
+
+  it("loses no acknowledged write and gives clients a linearizable history", async () => {
+    onTestFailed(({ task }) => run.fail(task.name));
+    await workload.stop();
+    await cluster.waitForCaughtUp();
+    const final = await readFinalState(workload, cluster, [...keys, probeKey]);
+    expect(final.disagreements).toEqual([]);
+    expect(lostWrites(workload.acknowledged(), final.state, workload.writes)).toEqual([]);
+    const history = workload.recorder.history();
+    run.saveHistory(history);
+    // Both verdicts at once: an unexpected error often explains a violation.
+    expect({ unexpected: workload.unexpected, verdict: linearizabilityVerdict(history) }).toEqual({
+      unexpected: [],
+      verdict: "linearizable",
+    });
+  }, 120_000);
+});

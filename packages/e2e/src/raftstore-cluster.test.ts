@@ -1,0 +1,28 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { isChildExitedError } from "./errors.js";
+import { startRaftstoreCluster } from "./raftstore-cluster.js";
+
+// The cluster's life under faults is what fault-tolerance.test.ts and leader-failover.test.ts
+// exercise; here, a cluster that cannot start.
+describe("startRaftstoreCluster", () => {
+  it("fails with the node's own explanation when a node refuses its settings", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "e2e-bad-cluster-"));
+    try {
+      const error = await startRaftstoreCluster({
+        size: 1,
+        dir,
+        settings: { electionTicks: 1 },
+      }).catch((e: unknown) => e);
+      expect(isChildExitedError(error)).toBe(true);
+      expect(String(error)).toMatch(
+        /expected n1 to print 'ready <url>', but it exited with exit code 1/,
+      );
+      expect(String(error)).toMatch(/expected an integer ≥ 2, got "1"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
