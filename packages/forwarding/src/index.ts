@@ -29,3 +29,4 @@ export {
   type ForwardingTransport,
   type ForwardingTransportOptions,
 } from "./transport.js";
+export { createUnaryGrpcHandler, type UnaryGrpcHandlerOptions } from "./unary-grpc-handler.js";

@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createForwardingRoutes, type ForwardingTarget } from "./routes.js";
+import { createUnaryGrpcHandler } from "./unary-grpc-handler.js";
 
 /** Options of `createForwardingServer`. */
 export interface ForwardingServerOptions {
@@ -57,10 +58,16 @@ export function createForwardingServer(
   if (!(Number.isFinite(gracePeriodMs) && gracePeriodMs >= 0)) {
     throw new RangeError(`closeGracePeriodMs must be 0 or more milliseconds, got ${gracePeriodMs}`);
   }
-  const handler = connectNodeAdapter({
-    routes: createForwardingRoutes(target),
+  const routes = createForwardingRoutes(target);
+  const handler = createUnaryGrpcHandler({
+    routes,
     interceptors: options.interceptors,
     readMaxBytes: options.readMaxBytes,
+    fallback: connectNodeAdapter({
+      routes,
+      interceptors: options.interceptors,
+      readMaxBytes: options.readMaxBytes,
+    }),
   });
   const http2Server = http2.createServer(handler);
   const sessions = new Set<http2.ServerHttp2Session>();

@@ -2,6 +2,7 @@ import type * as http2 from "node:http2";
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GuardedSessionManager } from "./guarded-session-manager.js";
+import { createUnaryGrpcTransport } from "./unary-grpc-transport.js";
 
 /** Options of `createForwardingTransport`. */
 export interface ForwardingTransportOptions {
@@ -56,10 +57,19 @@ export function createForwardingTransport(
     },
     options.nodeOptions,
   );
-  const transport = createGrpcTransport({
+  const connectTransport = createGrpcTransport({
     baseUrl: options.baseUrl,
     sessionManager,
     interceptors: options.interceptors,
   });
+  // Interceptors are connect's business: with any, every call goes through connect.
+  const transport =
+    options.interceptors === undefined || options.interceptors.length === 0
+      ? createUnaryGrpcTransport({
+          baseUrl: options.baseUrl,
+          sessionManager,
+          fallback: connectTransport,
+        })
+      : connectTransport;
   return { transport, close: () => sessionManager.abort() };
 }

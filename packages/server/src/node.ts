@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createUnaryGrpcHandler } from "@raftstore/forwarding";
 import { createRaftNode, type RaftNode } from "@raftstore/raft";
 import { Backend, type Handle } from "@raftstore/raft-backend";
 import {
@@ -15,7 +16,7 @@ import { createHttpFallback } from "./http-endpoints.js";
 import { createLogger, type NodeLogger } from "./logger.js";
 import { createNodeMetrics, type NodeMetrics } from "./metrics.js";
 import { createOperatorRoutes } from "./operator-service.js";
-import { withParseErrorsAsInvalidArgument } from "./parse-errors.js";
+import { decodeErrorAsInvalidArgument, withParseErrorsAsInvalidArgument } from "./parse-errors.js";
 import { createPortServer, type PortServer } from "./port-server.js";
 import { createRaftHandle, type RaftHandle } from "./raft-handle.js";
 import { createResourceFsm } from "./resource-fsm.js";
@@ -156,11 +157,19 @@ export async function startNode(
       http2Options: tls === undefined ? undefined : { ca: tls.ca, cert: tls.cert, key: tls.key },
     })(router);
   };
-  const handler = connectNodeAdapter({
-    routes: withParseErrorsAsInvalidArgument(routes),
+  const contextValues = tls === undefined ? undefined : raftContextValues;
+  // Plain gRPC unary calls take the lean path; everything else goes through connect.
+  const handler = createUnaryGrpcHandler({
+    routes,
     interceptors: [metrics.interceptor],
-    contextValues: tls === undefined ? undefined : raftContextValues,
-    fallback: createHttpFallback({ raft, metrics }),
+    contextValues,
+    decodeError: decodeErrorAsInvalidArgument,
+    fallback: connectNodeAdapter({
+      routes: withParseErrorsAsInvalidArgument(routes),
+      interceptors: [metrics.interceptor],
+      contextValues,
+      fallback: createHttpFallback({ raft, metrics }),
+    }),
   });
   const port: PortServer = createPortServer({
     handler,

@@ -1,4 +1,4 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
 
 // connect-es reports a request body that is not valid protobuf as Internal ("parse binary: …"),
@@ -9,6 +9,12 @@ import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/conn
 
 const parseFailure = /^parse binary: /;
 const message = (raw: string) => `cannot decode the request: ${raw.replace(parseFailure, "")}`;
+
+/** The same rewrite for the lean gRPC path, which hands over connect's own parse error. */
+export function decodeErrorAsInvalidArgument(error: ConnectError): ConnectError {
+  if (error.code !== Code.Internal || !parseFailure.test(error.rawMessage)) return error;
+  return new ConnectError(message(error.rawMessage), Code.InvalidArgument);
+}
 
 function fixGrpcStatus(headers: Headers): void {
   if (headers.get("grpc-status") !== "13") return;

@@ -1,3 +1,4 @@
+import { randomFillSync } from "node:crypto";
 import { create, equals, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
@@ -95,7 +96,7 @@ export function createResourceServiceRoutes(
   const maxBytes = options.maxResourceBytes ?? DEFAULT_MAX_RESOURCE_BYTES;
   const policy = options.retryPolicy ?? defaultRetryPolicy;
   const now = options.now ?? (() => new Date());
-  const newUlid = options.newUlid ?? monotonicFactory();
+  const newUlid = options.newUlid ?? monotonicFactory(pooledRandom());
 
   /** Reads what is stored under the id's key, whatever its group version; undefined if nothing. */
   async function readStored(id: ID, consistency: ReadConsistency, signal: AbortSignal) {
@@ -355,5 +356,22 @@ function serverStream<Req, Res>(handler: (req: Req, ctx: HandlerContext) => Asyn
       if (ctx.signal.aborted) return;
       throw toConnectError(error, ctx.signal);
     }
+  };
+}
+
+/**
+ * A cryptographic PRNG for ulid that draws random bytes 4 KiB at a time: ulid's own asks
+ * `crypto.randomBytes(1)` for each of a ULID's 16 random characters, two ULIDs per write.
+ * A byte / 256 is uniform over ulid's 32 characters (256 is a multiple of 32).
+ */
+function pooledRandom(): () => number {
+  const pool = new Uint8Array(4096);
+  let next = pool.length;
+  return () => {
+    if (next === pool.length) {
+      randomFillSync(pool);
+      next = 0;
+    }
+    return (pool[next++] as number) / 256;
   };
 }

@@ -1,0 +1,14 @@
+import type * as http2 from "node:http2";
+
+/** Node's incoming HTTP/2 headers (or trailers) as a fetch Headers, without pseudo-headers. */
+export function toHeaders(raw: http2.IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const key in raw) {
+    if (key.charCodeAt(0) === 58 /* ":" */) continue;
+    const value = raw[key];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(key, v);
+    else headers.append(key, value);
+  }
+  return headers;
+}

@@ -1,0 +1,286 @@
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  type DescMethodUnary,
+  type DescService,
+  fromBinary,
+  isMessage,
+  toBinary,
+} from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ContextValues,
+  createHandlerContext,
+  type HandlerContext,
+  type Interceptor,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { toHeaders } from "./http2-headers.js";
+
+type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+type UnaryImplementation = (request: unknown, context: HandlerContext) => unknown;
+
+/** Options of `createUnaryGrpcHandler`. */
+export interface UnaryGrpcHandlerOptions {
+  /** The routes, as given to connect's `connectNodeAdapter`; their unary methods go fast. */
+  routes: (router: ConnectRouter) => void;
+  /** Serves every request that is not a plain gRPC unary call: connect's own adapter. */
+  fallback: (req: NodeRequest, res: NodeResponse) => void;
+  /** The same interceptors as the fallback's, run around every fast call. */
+  interceptors?: Interceptor[];
+  /**
+   * The largest request message accepted; a larger one is ResourceExhausted. Default: connect's
+   * (0xffffffff bytes).
+   */
+  readMaxBytes?: number;
+  /** The context values of a call, as connect's `contextValues` option. */
+  contextValues?: (req: NodeRequest) => ContextValues;
+  /**
+   * The error for a request body that is not valid protobuf. Default: connect's own answer
+   * (Internal, "parse binary: …").
+   */
+  decodeError?: (error: ConnectError) => ConnectError;
+}
+
+interface FastMethod {
+  method: DescMethodUnary;
+  impl: UnaryImplementation;
+  url: string;
+}
+
+const defaultReadMaxBytes = 0xffffffff;
+/** Why a finished call's context is aborted (it releases its deadline timer). */
+const callDone = new ConnectError("the call is done", Code.Canceled);
+
+/**
+ * A Node.js request handler that answers plain gRPC unary calls (HTTP/2, `application/grpc` or
+ * `application/grpc+proto`, no compression) of the given routes itself, and hands everything
+ * else (streaming methods, the Connect and gRPC-Web protocols, HTTP/1.1, JSON, compressed
+ * calls, unknown paths) to `fallback`.
+ *
+ * connect-node runs every call through async iterables, a linked AbortController and two
+ * Headers conversions; for the small unary calls of the resource and forwarding APIs that is
+ * most of a request's CPU on a 2-core machine. This path reads the one framed message, runs the
+ * same implementation with a connect HandlerContext through the same interceptors, and writes
+ * the answer with connect's own status encoding (`setTrailerStatus`), so a client sees the same
+ * codes, messages, details, headers and trailers from either path.
+ */
+export function createUnaryGrpcHandler(
+  options: UnaryGrpcHandlerOptions,
+): (req: NodeRequest, res: NodeResponse) => void {
+  const methods = collectUnaryMethods(options.routes);
+  const readMaxBytes = options.readMaxBytes ?? defaultReadMaxBytes;
+  const interceptors = options.interceptors ?? [];
+  return (req, res) => {
+    const fast = req.httpVersionMajor === 2 ? methods.get(req.url ?? "") : undefined;
+    const headers = req.headers;
+    const contentType = headers["content-type"];
+    if (
+      fast === undefined ||
+      req.method !== "POST" ||
+      (contentType !== "application/grpc" && contentType !== "application/grpc+proto") ||
+      (headers["grpc-encoding"] !== undefined && headers["grpc-encoding"] !== "identity")
+    ) {
+      options.fallback(req, res);
+      return;
+    }
+    serve(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse, fast, contentType, {
+      readMaxBytes,
+      interceptors,
+      contextValues: options.contextValues?.(req),
+      decodeError: options.decodeError,
+    });
+  };
+}
+
+/** Runs `routes` against a router that records the unary implementations, by request path. */
+function collectUnaryMethods(routes: (router: ConnectRouter) => void): Map<string, FastMethod> {
+  const methods = new Map<string, FastMethod>();
+  const add = (method: DescMethod, impl: unknown) => {
+    if (method.methodKind !== "unary" || typeof impl !== "function") return;
+    const url = `/${method.parent.typeName}/${method.name}`;
+    methods.set(url, { method: method as DescMethodUnary, impl: impl as UnaryImplementation, url });
+  };
+  const recorder: ConnectRouter = {
+    handlers: [],
+    service(service: DescService, implementation: Record<string, unknown>) {
+      for (const method of service.methods) {
+        const fn = implementation[method.localName];
+        if (typeof fn === "function") add(method, fn.bind(implementation));
+      }
+      return recorder;
+    },
+    rpc(method: DescMethod, impl: unknown) {
+      add(method, impl);
+      return recorder;
+    },
+  } as ConnectRouter;
+  routes(recorder);
+  return methods;
+}
+
+interface ServeOptions {
+  readMaxBytes: number;
+  interceptors: Interceptor[];
+  contextValues: ContextValues | undefined;
+  decodeError: ((error: ConnectError) => ConnectError) | undefined;
+}
+
+function serve(
+  req: http2.Http2ServerRequest,
+  res: http2.Http2ServerResponse,
+  fast: FastMethod,
+  contentType: string,
+  options: ServeOptions,
+): void {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let tooLarge = false;
+  req.on("data", (chunk: Buffer) => {
+    received += chunk.byteLength;
+    if (received > options.readMaxBytes + 5) tooLarge = true;
+    else chunks.push(chunk);
+  });
+  req.on("end", () => {
+    void answer(req, res, fast, contentType, options, tooLarge ? undefined : chunks);
+  });
+}
+
+async function answer(
+  req: http2.Http2ServerRequest,
+  res: http2.Http2ServerResponse,
+  fast: FastMethod,
+  contentType: string,
+  options: ServeOptions,
+  chunks: Buffer[] | undefined,
+): Promise<void> {
+  const { method } = fast;
+  const stream = res.stream;
+  const requestHeader = toHeaders(req.headers);
+  const requestAbort = new AbortController();
+  const onClose = () => requestAbort.abort(new ConnectError("the client went away", Code.Canceled));
+  stream.once("close", onClose);
+  const timeout = parseTimeout(requestHeader.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
+  const context = createHandlerContext({
+    service: method.parent,
+    method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: fast.url,
+    timeoutMs: timeout.timeoutMs,
+    requestSignal: requestAbort.signal,
+    requestHeader,
+    responseHeader: { "content-type": contentType },
+    responseTrailer: { "grpc-status": "0" },
+    contextValues: options.contextValues,
+  });
+  let response: UnaryResponse<DescMessage, DescMessage> | undefined;
+  let failure: ConnectError | undefined;
+  try {
+    if (timeout.error !== undefined) throw timeout.error;
+    const input = decodeRequest(method, chunks, options);
+    const request: UnaryRequest<DescMessage, DescMessage> = {
+      stream: false,
+      service: method.parent,
+      method,
+      requestMethod: "POST",
+      url: fast.url,
+      signal: context.signal,
+      header: requestHeader,
+      contextValues: context.values,
+      message: input,
+    };
+    let next = async (
+      req: UnaryRequest<DescMessage, DescMessage>,
+    ): Promise<UnaryResponse<DescMessage, DescMessage>> => {
+      const output = await fast.impl(req.message, context);
+      return {
+        stream: false,
+        service: method.parent,
+        method,
+        header: context.responseHeader,
+        message: isMessage(output, method.output) ? output : create(method.output, output as never),
+        trailer: context.responseTrailer,
+      };
+    };
+    for (let i = options.interceptors.length - 1; i >= 0; i--) {
+      next = (options.interceptors[i] as Interceptor)(next as never) as typeof next;
+    }
+    response = await next(request);
+  } catch (error) {
+    failure =
+      error instanceof ConnectError
+        ? error
+        : new ConnectError("internal error", Code.Internal, undefined, undefined, error);
+  } finally {
+    stream.off("close", onClose);
+    context.abort(callDone);
+  }
+  if (stream.destroyed || stream.closed) return;
+  // Through the compatibility API, which owns the stream's trailers.
+  if (failure !== undefined) {
+    const trailer = new Headers(context.responseTrailer);
+    setTrailerStatus(trailer, failure);
+    res.writeHead(200, toObject(context.responseHeader));
+    res.addTrailers(toObject(trailer));
+    res.end();
+    return;
+  }
+  const done = response as UnaryResponse;
+  const payload = toBinary(method.output, done.message);
+  const frame = Buffer.allocUnsafe(5 + payload.byteLength);
+  frame[0] = 0;
+  frame.writeUInt32BE(payload.byteLength, 1);
+  frame.set(payload, 5);
+  res.writeHead(200, toObject(done.header));
+  res.addTrailers(toObject(done.trailer));
+  res.end(frame);
+}
+
+function decodeRequest(
+  method: DescMethodUnary,
+  chunks: Buffer[] | undefined,
+  options: ServeOptions,
+): ReturnType<typeof fromBinary> {
+  if (chunks === undefined) {
+    throw new ConnectError(
+      `message size is larger than configured readMaxBytes ${options.readMaxBytes}`,
+      Code.ResourceExhausted,
+    );
+  }
+  const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  if (body.byteLength < 5 || body.byteLength !== 5 + body.readUInt32BE(1)) {
+    throw new ConnectError(
+      "a unary request must be exactly one gRPC message frame",
+      Code.InvalidArgument,
+    );
+  }
+  if ((body[0] as number) & 1) {
+    throw new ConnectError("the request is compressed without a grpc-encoding", Code.Internal);
+  }
+  try {
+    return fromBinary(method.input, body.subarray(5));
+  } catch (error) {
+    const parse = new ConnectError(
+      `parse binary: ${error instanceof Error ? error.message : String(error)}`,
+      Code.Internal,
+    );
+    throw options.decodeError?.(parse) ?? parse;
+  }
+}
+
+function toObject(headers: Headers): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = {};
+  headers.forEach((value, key) => {
+    out[key] = value;
+  });
+  return out;
+}

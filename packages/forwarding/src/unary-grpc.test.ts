@@ -1,0 +1,325 @@
+// The lean gRPC unary path (createUnaryGrpcHandler on the server, the forwarding transport's
+// unary calls on the client) against connect's own: the same routes are served by connect's
+// adapter alone and by the lean handler in front of it, and called through connect's gRPC
+// transport and through the lean one. Every case must look the same from all four pairings.
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createClient,
+  type Interceptor,
+  type Transport,
+} from "@connectrpc/connect";
+import {
+  connectNodeAdapter,
+  createConnectTransport,
+  createGrpcTransport,
+} from "@connectrpc/connect-node";
+import {
+  ForwardingService,
+  GroupVersionMismatchErrorDetailsSchema,
+  type ReadRequest,
+} from "@raftstore/proto/storage/v1";
+import { afterEach, describe, expect, it } from "vitest";
+import { GuardedSessionManager } from "./guarded-session-manager.js";
+import { createForwardingTransport } from "./transport.js";
+import { createUnaryGrpcHandler } from "./unary-grpc-handler.js";
+
+const type = { group: "demo", groupVersion: "v1", kind: "Artist" };
+
+/** What the service saw of the calls that waited for their signal. */
+const aborted: unknown[] = [];
+
+function routes(router: ConnectRouter): void {
+  router.service(ForwardingService, {
+    async read(request: ReadRequest, context) {
+      const name = request.id?.name ?? "";
+      switch (name) {
+        case "ok":
+          return { resource: { id: request.id, version: "7" } };
+        case "headers":
+          context.responseHeader.set("x-answer-header", "h");
+          context.responseTrailer.set("x-answer-trailer", "t");
+          return { resource: { id: request.id, version: request.id?.uid ?? "" } };
+        case "echo-header":
+          return { resource: { version: context.requestHeader.get("x-asked") ?? "none" } };
+        case "deadline":
+          return { resource: { version: String(context.timeoutMs() !== undefined) } };
+        case "details":
+          throw new ConnectError(
+            "stored under another group version",
+            Code.OutOfRange,
+            { "x-error-meta": "m" },
+            [
+              {
+                desc: GroupVersionMismatchErrorDetailsSchema,
+                value: { requestedType: type, stored: { id: request.id, version: "3" } },
+              },
+            ],
+          );
+        case "plain":
+          throw new Error("a secret the client must not see");
+        case "wait":
+          return await new Promise((_, reject) => {
+            context.signal.addEventListener("abort", () => {
+              aborted.push(context.signal.reason);
+              reject(context.signal.reason);
+            });
+          });
+        default:
+          throw new ConnectError(`no case ${name}`, Code.NotFound);
+      }
+    },
+    // list, write and delete are not implemented: connect answers Unimplemented.
+  });
+}
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  aborted.length = 0;
+});
+
+type NodeHandler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+
+async function serve(handler: NodeHandler): Promise<string> {
+  const server = http2.createServer(handler);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (s) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sessions) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+interface Servers {
+  connectOnly: string;
+  lean: string;
+  fallbackCalls(): number;
+  interceptedCalls(): string[];
+}
+
+async function startServers(options: { readMaxBytes?: number } = {}): Promise<Servers> {
+  const intercepted: string[] = [];
+  const interceptor: Interceptor = (next) => async (req) => {
+    intercepted.push(req.method.name);
+    return await next(req);
+  };
+  const connect = connectNodeAdapter({ routes, interceptors: [interceptor], ...options });
+  let fallbackCalls = 0;
+  const lean = createUnaryGrpcHandler({
+    routes,
+    interceptors: [interceptor],
+    ...options,
+    fallback: (req, res) => {
+      fallbackCalls++;
+      connect(req, res);
+    },
+  });
+  return {
+    connectOnly: await serve(connect),
+    lean: await serve(lean),
+    fallbackCalls: () => fallbackCalls,
+    interceptedCalls: () => intercepted,
+  };
+}
+
+function connectTransport(baseUrl: string): Transport {
+  const sessionManager = new GuardedSessionManager(baseUrl);
+  cleanups.push(() => sessionManager.abort());
+  return createGrpcTransport({ baseUrl, sessionManager });
+}
+
+function leanTransport(baseUrl: string): Transport {
+  const forwarding = createForwardingTransport({ baseUrl });
+  cleanups.push(() => forwarding.close());
+  return forwarding.transport;
+}
+
+/** What a client can observe of one call. */
+async function outcome(transport: Transport, name: string, init: { uid?: string } = {}) {
+  const client = createClient(ForwardingService, transport);
+  let header: Headers | undefined;
+  let trailer: Headers | undefined;
+  try {
+    const response = await client.read(
+      { id: { name, type, uid: init.uid ?? "" } },
+      {
+        headers: { "x-asked": "q" },
+        timeoutMs: name === "deadline" ? 60_000 : undefined,
+        onHeader: (h) => {
+          header = h;
+        },
+        onTrailer: (t) => {
+          trailer = t;
+        },
+      },
+    );
+    return {
+      ok: response.resource?.version,
+      header: header?.get("x-answer-header"),
+      trailer: trailer?.get("x-answer-trailer"),
+    };
+  } catch (error) {
+    const e = ConnectError.from(error);
+    return {
+      code: Code[e.code],
+      message: e.rawMessage,
+      meta: e.metadata.get("x-error-meta"),
+      details: e.findDetails(GroupVersionMismatchErrorDetailsSchema).map((d) => d.stored?.version),
+    };
+  }
+}
+
+describe("the lean gRPC unary path", () => {
+  it("answers every case as connect does, from either side", async () => {
+    const servers = await startServers();
+    const pairs = [
+      ["connect → connect", connectTransport(servers.connectOnly)],
+      ["connect → lean server", connectTransport(servers.lean)],
+      ["lean client → connect", leanTransport(servers.connectOnly)],
+      ["lean client → lean server", leanTransport(servers.lean)],
+    ] as const;
+    const cases = ["ok", "headers", "echo-header", "deadline", "details", "plain", "missing"];
+    for (const name of cases) {
+      const seen = [];
+      for (const [, transport] of pairs) seen.push(await outcome(transport, name, { uid: "u1" }));
+      for (let i = 1; i < pairs.length; i++) {
+        expect(seen[i], `${name}: ${pairs[i]?.[0]}`).toEqual(seen[0]);
+      }
+    }
+    // Spot checks that the cases test what they say.
+    expect(await outcome(leanTransport(servers.lean), "ok")).toEqual({
+      ok: "7",
+      header: null,
+      trailer: null,
+    });
+    expect(await outcome(leanTransport(servers.lean), "headers", { uid: "u2" })).toEqual({
+      ok: "u2",
+      header: "h",
+      trailer: "t",
+    });
+    expect(await outcome(leanTransport(servers.lean), "echo-header")).toMatchObject({ ok: "q" });
+    expect(await outcome(leanTransport(servers.lean), "deadline")).toMatchObject({ ok: "true" });
+    expect(await outcome(leanTransport(servers.lean), "details")).toEqual({
+      code: "OutOfRange",
+      message: "stored under another group version",
+      meta: "m",
+      details: ["3"],
+    });
+    expect(await outcome(leanTransport(servers.lean), "plain")).toMatchObject({
+      code: "Internal",
+      message: "internal error",
+    });
+    // The lean server took every plain gRPC unary call itself, through the interceptors.
+    expect(servers.fallbackCalls()).toBe(0);
+    expect(servers.interceptedCalls().length).toBe(2 * cases.length * 2 + 6);
+  });
+
+  it("hands what it does not serve to connect: unimplemented methods, the Connect protocol", async () => {
+    const servers = await startServers();
+    for (const transport of [leanTransport(servers.lean), connectTransport(servers.lean)]) {
+      const error = await createClient(ForwardingService, transport)
+        .list({ type })
+        .catch((e: unknown) => ConnectError.from(e));
+      expect(Code[(error as ConnectError).code]).toBe("Unimplemented");
+    }
+    expect(servers.fallbackCalls()).toBe(2);
+    const json = createConnectTransport({ baseUrl: servers.lean, httpVersion: "2" });
+    expect(await outcome(json, "ok")).toMatchObject({ ok: "7" });
+    expect(servers.fallbackCalls()).toBe(3);
+  });
+
+  it("refuses a request larger than readMaxBytes with ResourceExhausted, as connect does", async () => {
+    const servers = await startServers({ readMaxBytes: 64 });
+    const big = "x".repeat(200);
+    for (const baseUrl of [servers.connectOnly, servers.lean]) {
+      const error = await createClient(ForwardingService, leanTransport(baseUrl))
+        .read({ id: { name: big, type } })
+        .catch((e: unknown) => ConnectError.from(e));
+      expect(Code[(error as ConnectError).code], baseUrl).toBe("ResourceExhausted");
+    }
+  });
+
+  it("reports a body that is not protobuf through decodeError", async () => {
+    const connect = connectNodeAdapter({ routes });
+    const baseUrl = await serve(
+      createUnaryGrpcHandler({
+        routes,
+        fallback: connect,
+        decodeError: (e) => new ConnectError(`bad request: ${e.rawMessage}`, Code.InvalidArgument),
+      }),
+    );
+    const session = http2.connect(baseUrl);
+    cleanups.push(() => session.close());
+    const frame = Buffer.from([0, 0, 0, 0, 3, 0xff, 0xff, 0xff]);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/raftstore.storage.v1.ForwardingService/Read",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    const trailers = await new Promise<http2.IncomingHttpHeaders>((resolve) => {
+      stream.on("trailers", resolve);
+      stream.resume();
+      stream.end(frame);
+    });
+    expect(trailers["grpc-status"]).toBe(String(Code.InvalidArgument));
+    expect(decodeURIComponent(String(trailers["grpc-message"]))).toMatch(
+      /^bad request: parse binary: /,
+    );
+  });
+
+  it("a caller's abort and a deadline end the call on both sides", async () => {
+    const servers = await startServers();
+    const client = createClient(ForwardingService, leanTransport(servers.lean));
+    const controller = new AbortController();
+    const pending = client.read({ id: { name: "wait", type } }, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    await expect(pending).rejects.toSatisfy((e) => ConnectError.from(e).code === Code.Canceled);
+    const late = client.read({ id: { name: "wait", type } }, { timeoutMs: 100 });
+    await expect(late).rejects.toSatisfy(
+      (e) => ConnectError.from(e).code === Code.DeadlineExceeded,
+    );
+    // The service saw both calls end (the client went away; the grpc-timeout passed).
+    const deadline = Date.now() + 5000;
+    while (aborted.length < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(aborted.length).toBe(2);
+  });
+
+  it("a server that is not there is Unavailable, and the transport reconnects once it is", async () => {
+    const servers = await startServers();
+    const transport = leanTransport("http://127.0.0.1:1");
+    const error = await createClient(ForwardingService, transport)
+      .read({ id: { name: "ok", type } })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(Code[(error as ConnectError).code]).toBe("Unavailable");
+    expect(await outcome(leanTransport(servers.lean), "ok")).toMatchObject({ ok: "7" });
+  });
+
+  it("refuses a response from something that is not a gRPC server", async () => {
+    const baseUrl = await serve(
+      (_req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end("hello");
+      },
+    );
+    const error = await createClient(ForwardingService, leanTransport(baseUrl))
+      .read({ id: { name: "ok", type } })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(Code[(error as ConnectError).code]).toBe("Unknown");
+  });
+});
