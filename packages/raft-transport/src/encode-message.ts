@@ -10,38 +10,51 @@ import { entryTypeToWire, statusToWire } from "./wire-enums.js";
 
 // ---------------------------------------------------------------------------------------------
 
-function u64(value: unknown, field: string): bigint {
+/** `value` if it is an integer in [0, 2^53 - 1]; throws MessageEncodeError otherwise. */
+export function checkU64(value: unknown, field: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
     throw new MessageEncodeError(
       field,
       `expected an integer in [0, 2^53 - 1], found ${String(value)}`,
     );
   }
-  return BigInt(value);
+  return value;
 }
 
-function u32(value: unknown, field: string): number {
+function u64(value: unknown, field: string): bigint {
+  return BigInt(checkU64(value, field));
+}
+
+export function u32(value: unknown, field: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
     throw new MessageEncodeError(field, `expected a 32-bit checksum, found ${String(value)}`);
   }
   return value;
 }
 
-function bytes(value: unknown, field: string): Uint8Array {
+export function bytes(value: unknown, field: string): Uint8Array {
   if (!(value instanceof Uint8Array)) {
     throw new MessageEncodeError(field, `expected a Uint8Array, found ${typeof value}`);
   }
   return value;
 }
 
-function boolean(value: unknown, field: string): boolean {
+export function boolean(value: unknown, field: string): boolean {
   if (typeof value !== "boolean") {
     throw new MessageEncodeError(field, `expected a boolean, found ${typeof value}`);
   }
   return value;
 }
 
-function id(value: unknown, field: string): string {
+/** The entries of an append, if they are an array; throws MessageEncodeError otherwise. */
+export function entryList(value: unknown): readonly Entry[] {
+  if (!Array.isArray(value)) {
+    throw new MessageEncodeError("entries", `expected an array, found ${typeof value}`);
+  }
+  return value;
+}
+
+export function id(value: unknown, field: string): string {
   if (typeof value !== "string" || value.length === 0) {
     throw new MessageEncodeError(field, `expected a node id, found ${JSON.stringify(value)}`);
   }
@@ -84,7 +97,7 @@ function encodeBody(m: Message): BodyInit {
         value: {
           prevIndex: u64(m.prevIndex, "prevIndex"),
           prevTerm: u64(m.prevTerm, "prevTerm"),
-          entries: m.entries.map((e, i) => encodeEntry(e, `entries[${i}]`)),
+          entries: entryList(m.entries).map((e, i) => encodeEntry(e, `entries[${i}]`)),
           commit: u64(m.commit, "commit"),
         },
       };

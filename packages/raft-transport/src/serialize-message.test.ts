@@ -1,10 +1,11 @@
-import { equals, fromBinary } from "@bufbuild/protobuf";
+import { equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { RaftMessageSchema } from "@raftstore/proto/raft/v1";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeMessage } from "./decode-message.js";
 import { encodeMessage } from "./encode-message.js";
 import { isMessageEncodeError } from "./errors.js";
+import { isHotMessage } from "./serialize-hot.js";
 import { serializeMessage } from "./serialize-message.js";
 import { anyMessage, snapshotChunk } from "./test-support/messages.js";
 
@@ -39,5 +40,60 @@ describe("serializing a message for the wire", () => {
     } catch (error) {
       expect(isMessageEncodeError(error)).toBe(true);
     }
+  });
+});
+
+describe("the hand-written serializer of append, heartbeat and their responses", () => {
+  const hot = anyMessage.filter(isHotMessage);
+  const unicodeIds = fc.record({
+    from: fc.string({ minLength: 1, maxLength: 8, unit: "binary" }),
+    to: fc.string({ minLength: 1, maxLength: 8, unit: "binary" }),
+  });
+
+  it("writes exactly the bytes protobuf-es writes", () => {
+    fc.assert(
+      fc.property(hot, unicodeIds, fc.boolean(), (message, ids, unicode) => {
+        const m = unicode ? { ...message, ...ids } : message;
+        const expected = toBinary(RaftMessageSchema, encodeMessage(m));
+        expect(Buffer.from(serializeMessage(m)).equals(Buffer.from(expected))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("refuses what encodeMessage refuses, with the same error", () => {
+    const bad = fc.constantFrom<unknown>(-1, 1.5, 2 ** 60, Number.NaN, "7", undefined, "", true);
+    fc.assert(
+      fc.property(hot, fc.nat(), bad, (message, pick, value) => {
+        // Spoil one field (or one field of one entry) of the message.
+        const spoiled: Record<string, unknown> = { ...message };
+        const keys = Object.keys(message).filter((k) => k !== "type");
+        const key = keys[pick % keys.length] as string;
+        const entries = (message as { entries?: Array<Record<string, unknown>> }).entries;
+        if (key === "entries" && entries !== undefined && entries.length > 0) {
+          const i = pick % entries.length;
+          const fields = Object.keys(entries[i] as object);
+          const field = fields[pick % fields.length] as string;
+          spoiled.entries = entries.map((e, j) => (j === i ? { ...e, [field]: value } : e));
+        } else {
+          spoiled[key] = value;
+        }
+        let expected: unknown;
+        try {
+          encodeMessage(spoiled as never);
+        } catch (error) {
+          expected = error;
+        }
+        let actual: unknown;
+        try {
+          serializeMessage(spoiled as never);
+        } catch (error) {
+          actual = error;
+        }
+        expect(String(actual)).toBe(String(expected));
+        if (expected !== undefined) expect(isMessageEncodeError(actual)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -2,6 +2,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { RaftMessageSchema, SnapshotChunkSchema } from "@raftstore/proto/raft/v1";
 import type { Message, SnapshotChunkMessage } from "@raftstore/raft";
 import { encodeMessage } from "./encode-message.js";
+import { isHotMessage, serializeHot } from "./serialize-hot.js";
 import { varintSize, writeVarint } from "./wire-format.js";
 
 // What the sender puts on the wire for each message: the bytes of its RaftMessage.
@@ -28,6 +29,7 @@ const dataTag = (4 << 3) | 2;
  * cannot be encoded (see `encodeMessage`).
  */
 export function serializeMessage(message: Message): Uint8Array {
+  if (isHotMessage(message)) return serializeHot(message);
   return message.type === "snapshotChunk"
     ? serializeSnapshotChunk(message)
     : toBinary(RaftMessageSchema, encodeMessage(message));
