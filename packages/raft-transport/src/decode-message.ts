@@ -7,6 +7,7 @@ import {
   type SnapshotMeta as SnapshotMetaProto,
 } from "@raftstore/proto/raft/v1";
 import type { ClusterConfig, Entry, Message, NodeId, SnapshotMeta } from "@raftstore/raft";
+import { decodeHot } from "./decode-hot.js";
 import { MessageDecodeError } from "./errors.js";
 import { entryTypeFromWire, statusFromWire } from "./wire-enums.js";
 
@@ -232,6 +233,12 @@ export function decodeMessage(proto: RaftMessage): Message {
  * ends) or do not decode (see `decodeMessage`); never anything else for bad input.
  */
 export function decodeMessageBytes(bytes: Uint8Array): Message {
+  // Nearly every message is an append, a heartbeat or an answer to one, in serializeHot's form.
+  return decodeHot(bytes) ?? decodeMessageBytesReflective(bytes);
+}
+
+/** decodeMessageBytes through protobuf-es alone, for any RaftMessage and every error. */
+export function decodeMessageBytesReflective(bytes: Uint8Array): Message {
   let proto: RaftMessage;
   try {
     proto = fromBinary(RaftMessageSchema, bytes);

@@ -35,23 +35,29 @@ export function isHotMessage(message: Message): message is HotMessage {
   );
 }
 
-// Tags: (field number << 3) | wire type (0 varint, 2 length-delimited, 5 fixed32).
-enum Tag {
-  From = 0x0a,
-  To = 0x12,
-  Term = 0x18,
-  Append = 0x22,
-  AppendResponse = 0x2a,
-  Heartbeat = 0x32,
-  HeartbeatResponse = 0x3a,
-  Field1Varint = 0x08,
-  Field2Varint = 0x10,
-  Field3Varint = 0x18,
-  Field4Varint = 0x20,
-  Field3Bytes = 0x1a,
-  Field4Bytes = 0x22,
-  Field5Fixed32 = 0x2d,
-}
+// Tags: (field number << 3) | wire type.
+const varint = 0;
+const len = 2;
+const fixed32 = 5;
+const tag = (field: number, wireType: number) => (field << 3) | wireType;
+
+/** RaftMessage.from, .to and .term. */
+export const fromTag = tag(1, len);
+export const toTag = tag(2, len);
+export const termTag = tag(3, varint);
+/** The RaftMessage body field of each hot message type. */
+export const bodyTags = {
+  append: tag(4, len),
+  appendResponse: tag(5, len),
+  heartbeat: tag(6, len),
+  heartbeatResponse: tag(7, len),
+} as const;
+/** The tag of a body's varint field 1, 2, 3 and 4 (Append's field 3 is its entries). */
+export const varintTags = [tag(1, varint), tag(2, varint), tag(3, varint), tag(4, varint)];
+/** Append.entries, Entry.data and Entry.checksum. */
+export const entriesTag = tag(3, len);
+export const dataTag = tag(4, len);
+export const checksumTag = tag(5, fixed32);
 
 /** A varint field's size with its one-byte tag, or 0 for a default value left out. */
 const varintField = (value: number) => (value === 0 ? 0 : 1 + varintSize(value));
@@ -100,7 +106,7 @@ export function serializeHot(m: HotMessage): Uint8Array {
   const fromLength = Buffer.byteLength(from);
   const toLength = Buffer.byteLength(to);
 
-  let bodyTag: Tag;
+  let bodyTag: number;
   let bodySize: number;
   let fields: number[]; // the body's varint fields 1…n, in order (0 = left out)
   let entries: CheckedEntry[] | undefined;
@@ -111,7 +117,7 @@ export function serializeHot(m: HotMessage): Uint8Array {
       const prevTerm = checkU64(m.prevTerm, "prevTerm");
       entries = checkEntries(m);
       const commit = checkU64(m.commit, "commit");
-      bodyTag = Tag.Append;
+      bodyTag = bodyTags.append;
       fields = [prevIndex, prevTerm, 0, commit];
       bodySize = varintField(prevIndex) + varintField(prevTerm) + varintField(commit);
       for (const e of entries) bodySize += delimited(e.size);
@@ -125,18 +131,18 @@ export function serializeHot(m: HotMessage): Uint8Array {
         checkU64(m.hintIndex, "hintIndex"),
         checkU64(m.hintTerm, "hintTerm"),
       ];
-      bodyTag = Tag.AppendResponse;
+      bodyTag = bodyTags.appendResponse;
       bodySize = fields.reduce((sum, v) => sum + varintField(v), 0);
       break;
     }
     case "heartbeat":
       fields = [checkU64(m.commit, "commit"), checkU64(m.context, "context")];
-      bodyTag = Tag.Heartbeat;
+      bodyTag = bodyTags.heartbeat;
       bodySize = fields.reduce((sum, v) => sum + varintField(v), 0);
       break;
     case "heartbeatResponse":
       fields = [checkU64(m.context, "context")];
-      bodyTag = Tag.HeartbeatResponse;
+      bodyTag = bodyTags.heartbeatResponse;
       bodySize = fields.reduce((sum, v) => sum + varintField(v), 0);
       break;
   }
@@ -146,19 +152,18 @@ export function serializeHot(m: HotMessage): Uint8Array {
   const out = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
   const buffer = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   let at = 0;
-  out[at++] = Tag.From;
+  out[at++] = fromTag;
   at = writeVarint(out, at, fromLength);
   at += buffer.write(from, at, fromLength, "utf8");
-  out[at++] = Tag.To;
+  out[at++] = toTag;
   at = writeVarint(out, at, toLength);
   at += buffer.write(to, at, toLength, "utf8");
   if (term !== 0) {
-    out[at++] = Tag.Term;
+    out[at++] = termTag;
     at = writeVarint(out, at, term);
   }
   out[at++] = bodyTag;
   at = writeVarint(out, at, bodySize);
-  const varintTags = [Tag.Field1Varint, Tag.Field2Varint, Tag.Field3Varint, Tag.Field4Varint];
   for (let f = 0; f < fields.length; f++) {
     if (f === 2 && entries !== undefined) {
       for (const e of entries) at = writeEntry(out, buffer, at, e);
@@ -175,28 +180,28 @@ export function serializeHot(m: HotMessage): Uint8Array {
 
 function writeEntry(out: Uint8Array, buffer: Buffer, offset: number, e: CheckedEntry): number {
   let at = offset;
-  out[at++] = Tag.Field3Bytes;
+  out[at++] = entriesTag;
   at = writeVarint(out, at, e.size);
   if (e.index !== 0) {
-    out[at++] = Tag.Field1Varint;
+    out[at++] = varintTags[0] as number;
     at = writeVarint(out, at, e.index);
   }
   if (e.term !== 0) {
-    out[at++] = Tag.Field2Varint;
+    out[at++] = varintTags[1] as number;
     at = writeVarint(out, at, e.term);
   }
   if (e.type !== 0) {
-    out[at++] = Tag.Field3Varint;
+    out[at++] = varintTags[2] as number;
     at = writeVarint(out, at, e.type);
   }
   if (e.data.length !== 0) {
-    out[at++] = Tag.Field4Bytes;
+    out[at++] = dataTag;
     at = writeVarint(out, at, e.data.length);
     out.set(e.data, at);
     at += e.data.length;
   }
   if (e.checksum !== 0) {
-    out[at++] = Tag.Field5Fixed32;
+    out[at++] = checksumTag;
     buffer.writeUInt32LE(e.checksum, at);
     at += 4;
   }

@@ -2,7 +2,12 @@ import { equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { RaftMessageSchema } from "@raftstore/proto/raft/v1";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeMessage } from "./decode-message.js";
+import { decodeHot } from "./decode-hot.js";
+import {
+  decodeMessage,
+  decodeMessageBytes,
+  decodeMessageBytesReflective,
+} from "./decode-message.js";
 import { encodeMessage } from "./encode-message.js";
 import { isMessageEncodeError } from "./errors.js";
 import { isHotMessage } from "./serialize-hot.js";
@@ -94,6 +99,70 @@ describe("the hand-written serializer of append, heartbeat and their responses",
         if (expected !== undefined) expect(isMessageEncodeError(actual)).toBe(true);
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe("the hand-written decoder of append, heartbeat and their responses", () => {
+  const hot = anyMessage.filter(isHotMessage);
+
+  /** What decoding gives: the message, or the error's text. */
+  const outcome = (decode: (bytes: Uint8Array) => unknown, bytes: Uint8Array) => {
+    try {
+      return { message: decode(bytes) };
+    } catch (error) {
+      return { error: String(error) };
+    }
+  };
+
+  it("reads every hot message serializeMessage writes, without protobuf-es", () => {
+    fc.assert(
+      fc.property(hot, (message) => {
+        const bytes = serializeMessage(message);
+        const ascii = [...(message.from + message.to)].every((c) => c.charCodeAt(0) < 0x80);
+        const fast = decodeHot(bytes);
+        if (ascii) expect(fast).toEqual(message);
+        expect(decodeMessageBytes(bytes)).toEqual(message);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("gives what protobuf-es gives for any damage: a flipped byte, a cut, an insertion", () => {
+    const damaged = fc
+      .tuple(
+        hot,
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        fc.constantFrom("flip", "cut", "insert"),
+      )
+      .map(([message, at, value, how]) => {
+        const bytes = Buffer.from(serializeMessage(message));
+        const i = at % (bytes.length + 1);
+        if (how === "cut") return bytes.subarray(0, i);
+        if (how === "insert")
+          return Buffer.concat([bytes.subarray(0, i), Buffer.from([value]), bytes.subarray(i)]);
+        if (i < bytes.length) bytes[i] = (bytes[i] as number) ^ value;
+        return bytes;
+      });
+    fc.assert(
+      fc.property(damaged, (bytes) => {
+        expect(outcome(decodeMessageBytes, bytes)).toEqual(
+          outcome(decodeMessageBytesReflective, bytes),
+        );
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("leaves every other message type to protobuf-es", () => {
+    fc.assert(
+      fc.property(anyMessage, (message) => {
+        const bytes = serializeMessage(message);
+        if (!isHotMessage(message)) expect(decodeHot(bytes)).toBeUndefined();
+        expect(decodeMessageBytes(bytes)).toEqual(decodeMessageBytesReflective(bytes));
+      }),
+      { numRuns: 1000 },
     );
   });
 });
