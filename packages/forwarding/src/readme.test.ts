@@ -1,5 +1,6 @@
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ID } from "@raftstore/proto";
 import { isCASFailureError, isNotFoundError, ReadConsistency } from "@raftstore/storage";
@@ -10,6 +11,7 @@ import { createForwardingRoutes } from "./routes.js";
 import { createForwardingServer } from "./server.js";
 import { idOf, newResource } from "./test-support/fixtures.js";
 import { createForwardingTransport } from "./transport.js";
+import { createUnaryGrpcHandler } from "./unary-grpc-handler.js";
 
 describe("the README examples", () => {
   it("a follower writes, reads and deletes through the leader", async () => {
@@ -69,6 +71,39 @@ describe("the README examples", () => {
     const toLeader = createForwardingTransport({ baseUrl: `http://127.0.0.1:${port}` });
     const written = await createForwardingClient(toLeader.transport).writeCAS(newResource("web"));
     expect(written.version).toBe("1");
+    toLeader.close();
+    for (const session of sessions) session.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("createUnaryGrpcHandler serves the unary calls of routes, and connect the rest", async () => {
+    const leader = new MemoryBackend();
+    const routes = createForwardingRoutes(leader);
+    const methods: string[] = [];
+    const interceptors: Interceptor[] = [
+      (next) => async (req) => {
+        methods.push(req.method.name);
+        return await next(req);
+      },
+    ];
+
+    const handler = createUnaryGrpcHandler({
+      routes,
+      interceptors, // run around every call it serves, as connect runs them
+      fallback: connectNodeAdapter({ routes, interceptors }),
+    });
+
+    const server = http2.createServer(handler);
+    const sessions = new Set<http2.ServerHttp2Session>();
+    server.on("session", (session) => sessions.add(session));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    const toLeader = createForwardingTransport({ baseUrl: `http://127.0.0.1:${port}` });
+    const client = createForwardingClient(toLeader.transport);
+    const written = await client.writeCAS(newResource("web"));
+    await expect(client.read(idOf("db"))).rejects.toSatisfy(isNotFoundError);
+    expect(written.version).toBe("1");
+    expect(methods).toEqual(["Write", "Read"]);
     toLeader.close();
     for (const session of sessions) session.close();
     await new Promise((resolve) => server.close(resolve));
