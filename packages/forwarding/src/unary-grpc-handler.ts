@@ -50,10 +50,17 @@ export interface UnaryGrpcHandlerOptions {
   decodeError?: (error: ConnectError) => ConnectError;
 }
 
+/** The per-route options of connect's router that this path honours. */
+interface RouteOptions {
+  readMaxBytes?: number;
+}
+
 interface FastMethod {
   method: DescMethodUnary;
   impl: UnaryImplementation;
   url: string;
+  /** The service's own `readMaxBytes` (router options), if it set one. */
+  readMaxBytes: number | undefined;
 }
 
 const defaultReadMaxBytes = 0xffffffff;
@@ -93,7 +100,7 @@ export function createUnaryGrpcHandler(
       return;
     }
     serve(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse, fast, contentType, {
-      readMaxBytes,
+      readMaxBytes: fast.readMaxBytes ?? readMaxBytes,
       interceptors,
       contextValues: options.contextValues?.(req),
       decodeError: options.decodeError,
@@ -104,22 +111,27 @@ export function createUnaryGrpcHandler(
 /** Runs `routes` against a router that records the unary implementations, by request path. */
 function collectUnaryMethods(routes: (router: ConnectRouter) => void): Map<string, FastMethod> {
   const methods = new Map<string, FastMethod>();
-  const add = (method: DescMethod, impl: unknown) => {
+  const add = (method: DescMethod, impl: unknown, options: RouteOptions | undefined) => {
     if (method.methodKind !== "unary" || typeof impl !== "function") return;
     const url = `/${method.parent.typeName}/${method.name}`;
-    methods.set(url, { method: method as DescMethodUnary, impl: impl as UnaryImplementation, url });
+    methods.set(url, {
+      method: method as DescMethodUnary,
+      impl: impl as UnaryImplementation,
+      url,
+      readMaxBytes: options?.readMaxBytes,
+    });
   };
   const recorder: ConnectRouter = {
     handlers: [],
-    service(service: DescService, implementation: Record<string, unknown>) {
+    service(service: DescService, implementation: Record<string, unknown>, options?: RouteOptions) {
       for (const method of service.methods) {
         const fn = implementation[method.localName];
-        if (typeof fn === "function") add(method, fn.bind(implementation));
+        if (typeof fn === "function") add(method, fn.bind(implementation), options);
       }
       return recorder;
     },
-    rpc(method: DescMethod, impl: unknown) {
-      add(method, impl);
+    rpc(method: DescMethod, impl: unknown, options?: RouteOptions) {
+      add(method, impl, options);
       return recorder;
     },
   } as ConnectRouter;
@@ -143,15 +155,21 @@ function serve(
 ): void {
   const chunks: Buffer[] = [];
   let received = 0;
-  let tooLarge = false;
-  req.on("data", (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     received += chunk.byteLength;
-    if (received > options.readMaxBytes + 5) tooLarge = true;
-    else chunks.push(chunk);
-  });
-  req.on("end", () => {
-    void answer(req, res, fast, contentType, options, tooLarge ? undefined : chunks);
-  });
+    if (received <= options.readMaxBytes + 5) {
+      chunks.push(chunk);
+      return;
+    }
+    // Refuse at once, without buffering the rest: it is discarded as it arrives.
+    req.off("data", onData);
+    req.off("end", onEnd);
+    req.resume();
+    void answer(req, res, fast, contentType, options, undefined);
+  };
+  const onEnd = () => void answer(req, res, fast, contentType, options, chunks);
+  req.on("data", onData);
+  req.on("end", onEnd);
 }
 
 async function answer(

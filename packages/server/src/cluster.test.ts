@@ -142,4 +142,23 @@ describe("bad requests", () => {
     );
     expect(ok.resource?.id?.name).toBe("fine");
   });
+
+  it("refuses a request far over the resource limit before reading it, and one just over it with the limit", async () => {
+    cluster = await startTestCluster({ size: 1, flags: { maxResourceBytes: "2000" } });
+    const node = await cluster.leader();
+    const big = (bytes: number) => ({
+      resource: { id: id("big"), metadata: { blob: "x".repeat(bytes) } },
+    });
+    const codeOf = (call: Promise<unknown>) =>
+      call.then(
+        () => "ok",
+        (e: unknown) => Code[ConnectError.from(e).code],
+      );
+    // gRPC (the lean unary path) and the Connect protocol (connect's adapter) alike.
+    for (const client of [cluster.client(node), cluster.jsonClient(node)]) {
+      expect(await codeOf(client.write(big(3000)))).toBe("InvalidArgument");
+      expect(await codeOf(client.write(big(8 * 1024 * 1024)))).toBe("ResourceExhausted");
+      expect(await codeOf(client.write(big(100)))).toBe("ok");
+    }
+  });
 });

@@ -322,18 +322,29 @@ export function createResourceServiceRoutes(
     },
   };
 
+  // A request carries at most one resource: anything much larger is refused before it is
+  // read into memory (ResourceExhausted), while a resource just over the limit still gets the
+  // InvalidArgument that names the limit.
+  const readMaxBytes = maxBytes + REQUEST_HEADROOM_BYTES;
   return (router) => {
-    router.service(ResourceService, {
-      read: unary(handlers.read),
-      write: unary(handlers.write),
-      writeStatus: unary(handlers.writeStatus),
-      delete: unary(handlers.delete),
-      list: unary(handlers.list),
-      listByOwner: unary(handlers.listByOwner),
-      watchList: serverStream(handlers.watchList),
-    });
+    router.service(
+      ResourceService,
+      {
+        read: unary(handlers.read),
+        write: unary(handlers.write),
+        writeStatus: unary(handlers.writeStatus),
+        delete: unary(handlers.delete),
+        list: unary(handlers.list),
+        listByOwner: unary(handlers.listByOwner),
+        watchList: serverStream(handlers.watchList),
+      },
+      { readMaxBytes },
+    );
   };
 }
+
+/** What a request may carry beyond one resource of the largest size allowed. */
+export const REQUEST_HEADROOM_BYTES = 64 * 1024;
 
 /** A unary handler whose errors reach the client as the codes of toConnectError. */
 function unary<Req, Res>(handler: (req: Req, ctx: HandlerContext) => Promise<Res>) {
