@@ -1,10 +1,13 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  createCertificateAuthority,
+  createNodeCertificate,
+} from "@raftstore/raft-transport/testing";
 import { createLogger, loadConfig, type RaftstoreNode, startNode } from "@raftstore/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExitCode } from "./exit-codes.js";
-import { createCertificate, createCertificateAuthority } from "./test-support/certificates.js";
 import { freePort } from "./test-support/ports.js";
 import { run } from "./test-support/run-cli.js";
 
@@ -15,8 +18,8 @@ let endpoint: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "raftstore-cli-tls-"));
   const ca = await createCertificateAuthority();
-  const server = await createCertificate(ca, "n1");
-  const client = await createCertificate(ca, "operator");
+  const server = await createNodeCertificate(ca, "n1");
+  const client = await createNodeCertificate(ca, "operator");
   const files = {
     "ca.pem": ca.cert,
     "n1.pem": server.cert,
