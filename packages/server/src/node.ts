@@ -184,6 +184,7 @@ export async function startNode(
   try {
     await port.listen(host, Number(portText));
   } catch (error) {
+    await transport.close();
     await dataDir.close();
     throw new NodeStartError(
       `cannot listen on ${config.listen}: ${(error as Error).message}. Is another process using the port?`,
@@ -197,7 +198,9 @@ export async function startNode(
     await raft.start();
   } catch (error) {
     stop.abort();
+    await backendStopped;
     await port.close(0);
+    await transport.close();
     await dataDir.close();
     throw new NodeStartError(`cannot start the Raft engine: ${(error as Error).message}`, {
       cause: error,
@@ -213,17 +216,22 @@ export async function startNode(
   const close = (closeOptions: { transferLeadership?: boolean; graceMs?: number } = {}) => {
     closing ??= (async () => {
       logger.info({}, "node stopping");
-      await raft
-        .shutdown({ transferLeadership: closeOptions.transferLeadership ?? true })
-        .catch((error: unknown) => logger.warn({ err: error }, "engine shutdown failed"));
-      stop.abort();
-      await backendStopped;
-      await port.close(closeOptions.graceMs ?? 2000);
-      handle?.close();
-      await transport.close();
-      await dataDir.close();
-      logger.info({}, "node stopped");
-      resolveStopped();
+      try {
+        await raft
+          .shutdown({ transferLeadership: closeOptions.transferLeadership ?? true })
+          .catch((error: unknown) => logger.warn({ err: error }, "engine shutdown failed"));
+        stop.abort();
+        await backendStopped;
+        await port.close(closeOptions.graceMs ?? 2000);
+        handle?.close();
+        await transport.close();
+        // After a disk failure the stores refuse even to close, with that failure: the caller
+        // of close() gets it, and the node is stopped all the same.
+        await dataDir.close();
+        logger.info({}, "node stopped");
+      } finally {
+        resolveStopped();
+      }
     })();
     return closing;
   };
@@ -231,7 +239,9 @@ export async function startNode(
   raft.observe((event) => {
     if (event.type === "failed") {
       logger.error({ err: event.error }, "the Raft engine failed; stopping the node");
-      void close({ transferLeadership: false, graceMs: 0 });
+      close({ transferLeadership: false, graceMs: 0 }).catch((error: unknown) =>
+        logger.error({ err: error }, "the node stopped with an error"),
+      );
     }
   });
 
