@@ -85,12 +85,11 @@ export class Inbound {
     const tlsInfo = context.values.get(peerTlsKey);
     if (this.o.requireTls) this.checkCertificate(tlsInfo);
     const abort = new AbortController();
-    const aborted = new Promise<never>((_, reject) => {
-      abort.signal.addEventListener("abort", () => reject(abort.signal.reason), { once: true });
-    });
-    // Observed through the race below; this handler only keeps an abort between two reads from
-    // counting as an unhandled rejection.
-    aborted.catch(() => undefined);
+    // The read in progress, if any, is interrupted by an abort. A fresh promise per read: racing
+    // every read against one long-lived promise would keep each race's result (the request and
+    // the buffer its messages are views into) reachable for as long as the stream stays open.
+    let interrupt: ((reason: unknown) => void) | undefined;
+    abort.signal.addEventListener("abort", () => interrupt?.(abort.signal.reason), { once: true });
     this.active.add(abort);
     const stream: StreamState = { kind, tlsInfo, sender: undefined };
     const iterator = requests[Symbol.asyncIterator]();
@@ -98,9 +97,15 @@ export class Inbound {
       for (;;) {
         let result: IteratorResult<EncodedRaftMessages>;
         try {
-          result = await Promise.race([iterator.next(), aborted]);
+          if (abort.signal.aborted) throw abort.signal.reason;
+          result = await new Promise<IteratorResult<EncodedRaftMessages>>((resolve, reject) => {
+            interrupt = reject;
+            iterator.next().then(resolve, reject);
+          });
         } catch (error) {
           throw this.streamError(error, abort.signal, stream);
+        } finally {
+          interrupt = undefined;
         }
         if (result.done === true) return;
         for (const bytes of result.value.messages) this.receiveOne(bytes, stream);

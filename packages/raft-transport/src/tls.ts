@@ -177,13 +177,23 @@ export function raftContextValues(
   values: ContextValues = createContextValues(),
 ): ContextValues {
   const socket = request.socket;
-  if (socket instanceof tls.TLSSocket) {
+  if (socket instanceof tls.TLSSocket) values.set(peerTlsKey, peerTlsInfo(socket));
+  return values;
+}
+
+/** The peer identity of each TLS connection, worked out once: it cannot change. */
+const peerInfoBySocket = new WeakMap<tls.TLSSocket, PeerTlsInfo>();
+
+function peerTlsInfo(socket: tls.TLSSocket): PeerTlsInfo {
+  let info = peerInfoBySocket.get(socket);
+  if (info === undefined) {
     const error = socket.authorizationError as Error | string | null | undefined;
-    values.set(peerTlsKey, {
+    info = {
       authorized: socket.authorized,
       authorizationError: error === null || error === undefined ? undefined : String(error),
       nodeIds: nodeIdsOfCertificate(socket.getPeerCertificate()),
-    });
+    };
+    peerInfoBySocket.set(socket, info);
   }
-  return values;
+  return info;
 }
