@@ -22,7 +22,7 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { toHeaders } from "./http2-headers.js";
+import { encodeFrame, toHeaders } from "./grpc-wire.js";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -165,12 +165,20 @@ function serve(
     req.off("data", onData);
     req.off("end", onEnd);
     req.resume();
-    void answer(req, res, fast, contentType, options, undefined);
+    answer(req, res, fast, contentType, options, undefined).catch(abandon(res));
   };
-  const onEnd = () => void answer(req, res, fast, contentType, options, chunks);
+  const onEnd = () => answer(req, res, fast, contentType, options, chunks).catch(abandon(res));
   req.on("data", onData);
   req.on("end", onEnd);
 }
+
+/**
+ * What is left when writing an answer throws (headers Node refuses, say): reset the stream, so
+ * the client sees the call fail, rather than leave an unhandled rejection behind.
+ */
+const abandon = (res: http2.Http2ServerResponse) => (error: unknown) => {
+  res.stream.destroy(error instanceof Error ? error : new Error(String(error)));
+};
 
 async function answer(
   req: http2.Http2ServerRequest,
@@ -201,6 +209,7 @@ async function answer(
     contextValues: options.contextValues,
   });
   let response: UnaryResponse<DescMessage, DescMessage> | undefined;
+  let frame: Buffer | undefined;
   let failure: ConnectError | undefined;
   try {
     if (timeout.error !== undefined) throw timeout.error;
@@ -233,6 +242,7 @@ async function answer(
       next = (options.interceptors[i] as Interceptor)(next as never) as typeof next;
     }
     response = await next(request);
+    frame = encodeResponse(method, response.message);
   } catch (error) {
     failure =
       error instanceof ConnectError
@@ -253,14 +263,21 @@ async function answer(
     return;
   }
   const done = response as UnaryResponse;
-  const payload = toBinary(method.output, done.message);
-  const frame = Buffer.allocUnsafe(5 + payload.byteLength);
-  frame[0] = 0;
-  frame.writeUInt32BE(payload.byteLength, 1);
-  frame.set(payload, 5);
   res.writeHead(200, toObject(done.header));
   res.addTrailers(toObject(done.trailer));
-  res.end(frame);
+  res.end(frame as Buffer);
+}
+
+/** The answer's frame; one that cannot be encoded is Internal, worded as connect words it. */
+function encodeResponse(method: DescMethodUnary, message: UnaryResponse["message"]): Buffer {
+  try {
+    return encodeFrame(toBinary(method.output, message));
+  } catch (error) {
+    throw new ConnectError(
+      `serialize binary: ${error instanceof Error ? error.message : String(error)}`,
+      Code.Internal,
+    );
+  }
 }
 
 function decodeRequest(

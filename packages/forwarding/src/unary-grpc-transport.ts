@@ -10,8 +10,8 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { encodeFrame, toHeaders } from "./grpc-wire.js";
 import type { GuardedSessionManager } from "./guarded-session-manager.js";
-import { toHeaders } from "./http2-headers.js";
 
 /** The most bytes a response may have; more is a ResourceExhausted error. */
 const defaultReadMaxBytes = 64 * 1024 * 1024;
@@ -38,10 +38,7 @@ export function createUnaryGrpcTransport(options: {
   const basePath = new URL(options.baseUrl).pathname.replace(/\/+$/, "");
   const readMaxBytes = options.readMaxBytes ?? defaultReadMaxBytes;
   return {
-    unary(method, signal, timeoutMs, header, input, contextValues) {
-      if (contextValues !== undefined) {
-        return options.fallback.unary(method, signal, timeoutMs, header, input, contextValues);
-      }
+    unary(method, signal, timeoutMs, header, input) {
       return unaryCall(
         options.sessionManager,
         `${basePath}/${method.parent.typeName}/${method.name}`,
@@ -76,10 +73,7 @@ async function unaryCall<I extends DescMessage, O extends DescMessage>(
     // As connect's transport reports it: the caller can tell it apart by encoding again.
     throw ConnectError.from(error, Code.Internal);
   }
-  const frame = Buffer.allocUnsafe(5 + payload.byteLength);
-  frame[0] = 0;
-  frame.writeUInt32BE(payload.byteLength, 1);
-  frame.set(payload, 5);
+  const frame = encodeFrame(payload);
 
   const headers: http2.OutgoingHttpHeaders = {
     "content-type": "application/grpc+proto",
@@ -93,13 +87,9 @@ async function unaryCall<I extends DescMessage, O extends DescMessage>(
     });
   }
 
-  let stream: http2.ClientHttp2Stream;
-  try {
-    stream = await sessionManager.request("POST", path, headers, {});
-  } catch (error) {
-    throw fromNodeError(error);
-  }
+  // The deadline and the caller's abort cover the whole call, opening the connection included.
   return await new Promise<UnaryResponse<I, O>>((resolve, reject) => {
+    let stream: http2.ClientHttp2Stream | undefined;
     let responseHeaders: http2.IncomingHttpHeaders | undefined;
     let trailers: http2.IncomingHttpHeaders | undefined;
     const chunks: Buffer[] = [];
@@ -112,7 +102,7 @@ async function unaryCall<I extends DescMessage, O extends DescMessage>(
       if (timer !== undefined) clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
       if (error !== undefined) {
-        if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+        if (stream !== undefined && !stream.closed) stream.close(NGHTTP2_CANCEL);
         reject(error);
       } else {
         resolve(response as UnaryResponse<I, O>);
@@ -129,36 +119,49 @@ async function unaryCall<I extends DescMessage, O extends DescMessage>(
         timeoutMs,
       );
     }
-    stream.on("response", (h) => {
-      responseHeaders = h;
-    });
-    stream.on("trailers", (t) => {
-      trailers = t;
-    });
-    stream.on("data", (chunk: Buffer) => {
-      received += chunk.byteLength;
-      if (received > readMaxBytes + 5) {
-        finish(
-          new ConnectError(
-            `the response exceeds the limit of ${readMaxBytes} bytes`,
-            Code.ResourceExhausted,
-          ),
-        );
-        return;
-      }
-      chunks.push(chunk);
-      sessionManager.notifyResponseByteRead(stream);
-    });
-    stream.on("error", (error) => finish(fromNodeError(error)));
-    stream.on("close", () => {
-      if (settled) return;
-      try {
-        finish(undefined, parseResponse(method, stream, responseHeaders, trailers, chunks));
-      } catch (error) {
-        finish(error);
-      }
-    });
-    stream.end(frame);
+    const send = (stream: http2.ClientHttp2Stream) => {
+      stream.on("response", (h) => {
+        responseHeaders = h;
+      });
+      stream.on("trailers", (t) => {
+        trailers = t;
+      });
+      stream.on("data", (chunk: Buffer) => {
+        received += chunk.byteLength;
+        if (received > readMaxBytes + 5) {
+          finish(
+            new ConnectError(
+              `the response exceeds the limit of ${readMaxBytes} bytes`,
+              Code.ResourceExhausted,
+            ),
+          );
+          return;
+        }
+        chunks.push(chunk);
+        sessionManager.notifyResponseByteRead(stream);
+      });
+      stream.on("error", (error) => finish(fromNodeError(error)));
+      stream.on("close", () => {
+        if (settled) return;
+        try {
+          finish(undefined, parseResponse(method, stream, responseHeaders, trailers, chunks));
+        } catch (error) {
+          finish(error);
+        }
+      });
+      stream.end(frame);
+    };
+    sessionManager.request("POST", path, headers, {}).then(
+      (opened) => {
+        if (settled) {
+          opened.close(NGHTTP2_CANCEL);
+          return;
+        }
+        stream = opened;
+        send(opened);
+      },
+      (error: unknown) => finish(fromNodeError(error)),
+    );
   });
 }
 

@@ -4,6 +4,8 @@
 // transport and through the lean one. Every case must look the same from all four pairings.
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import * as net from "node:net";
+import { create } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -21,6 +23,7 @@ import {
   ForwardingService,
   GroupVersionMismatchErrorDetailsSchema,
   type ReadRequest,
+  ReadResponseSchema,
 } from "@raftstore/proto/storage/v1";
 import { afterEach, describe, expect, it } from "vitest";
 import { GuardedSessionManager } from "./guarded-session-manager.js";
@@ -61,6 +64,12 @@ function routes(router: ConnectRouter): void {
           );
         case "plain":
           throw new Error("a secret the client must not see");
+        case "unencodable": {
+          // A message field holding a plain object: protobuf-es refuses to encode the answer.
+          const answer = create(ReadResponseSchema, { resource: { id: request.id } });
+          (answer.resource as unknown as Record<string, unknown>).data = { typeUrl: "x" };
+          return answer;
+        }
         case "wait":
           return await new Promise((_, reject) => {
             context.signal.addEventListener("abort", () => {
@@ -72,7 +81,8 @@ function routes(router: ConnectRouter): void {
           throw new ConnectError(`no case ${name}`, Code.NotFound);
       }
     },
-    // list, write and delete are not implemented: connect answers Unimplemented.
+    // On purpose only read: the test of the fallback calls list, which this service leaves out,
+    // and expects connect's Unimplemented through the lean handler too.
   });
 }
 
@@ -190,7 +200,16 @@ describe("the lean gRPC unary path", () => {
       ["lean client → connect", leanTransport(servers.connectOnly)],
       ["lean client → lean server", leanTransport(servers.lean)],
     ] as const;
-    const cases = ["ok", "headers", "echo-header", "deadline", "details", "plain", "missing"];
+    const cases = [
+      "ok",
+      "headers",
+      "echo-header",
+      "deadline",
+      "details",
+      "plain",
+      "unencodable",
+      "missing",
+    ];
     for (const name of cases) {
       const seen = [];
       for (const [, transport] of pairs) seen.push(await outcome(transport, name, { uid: "u1" }));
@@ -221,9 +240,12 @@ describe("the lean gRPC unary path", () => {
       code: "Internal",
       message: "internal error",
     });
+    expect(await outcome(leanTransport(servers.lean), "unencodable")).toMatchObject({
+      code: "Internal",
+    });
     // The lean server took every plain gRPC unary call itself, through the interceptors.
     expect(servers.fallbackCalls()).toBe(0);
-    expect(servers.interceptedCalls().length).toBe(2 * cases.length * 2 + 6);
+    expect(servers.interceptedCalls().length).toBe(2 * cases.length * 2 + 7);
   });
 
   it("hands what it does not serve to connect: unimplemented methods, the Connect protocol", async () => {
@@ -298,6 +320,32 @@ describe("the lean gRPC unary path", () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     expect(aborted.length).toBe(2);
+  });
+
+  it("the deadline and the caller's abort also cover opening the connection", async () => {
+    // A listener that accepts and then says nothing: no HTTP/2 session ever comes up.
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const sockets: net.Socket[] = [];
+    silent.on("connection", (socket) => sockets.push(socket));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          silent.close(() => resolve());
+        }),
+    );
+    const baseUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const client = createClient(ForwardingService, leanTransport(baseUrl));
+    const late = await client
+      .read({ id: { name: "ok", type } }, { timeoutMs: 100 })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(Code[(late as ConnectError).code]).toBe("DeadlineExceeded");
+    const controller = new AbortController();
+    const pending = client.read({ id: { name: "ok", type } }, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    const aborted = await pending.catch((e: unknown) => ConnectError.from(e));
+    expect(Code[(aborted as ConnectError).code]).toBe("Canceled");
   });
 
   it("a server that is not there is Unavailable, and the transport reconnects once it is", async () => {

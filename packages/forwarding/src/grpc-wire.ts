@@ -12,3 +12,12 @@ export function toHeaders(raw: http2.IncomingHttpHeaders): Headers {
   }
   return headers;
 }
+
+/** One gRPC length-prefixed message frame, uncompressed, around `payload`. */
+export function encodeFrame(payload: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(5 + payload.byteLength);
+  frame[0] = 0;
+  frame.writeUInt32BE(payload.byteLength, 1);
+  frame.set(payload, 5);
+  return frame;
+}
