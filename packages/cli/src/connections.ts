@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { GuardedSessionManager } from "@raftstore/forwarding";
 import { ResourceService } from "@raftstore/proto";
 import { OperatorService } from "@raftstore/proto/operator/v1";
 import { InvalidInputError, UsageError } from "./errors.js";
@@ -102,7 +103,7 @@ export interface Connections {
 }
 
 export function createConnections(io: CliIo, options: ConnectionOptions): Connections {
-  const sessions = new Map<string, Http2SessionManager>();
+  const sessions = new Map<string, GuardedSessionManager>();
   const transports = new Map<string, Transport>();
   const transport = (baseUrl: string): Transport => {
     let found = transports.get(baseUrl);
@@ -110,7 +111,9 @@ export function createConnections(io: CliIo, options: ConnectionOptions): Connec
       if (io.createTransport !== undefined) {
         found = io.createTransport(baseUrl);
       } else {
-        const session = new Http2SessionManager(baseUrl, undefined, options.tls);
+        // Guarded: a late session error (a node's graceful GOAWAY during `watch`) must not be
+        // an uncaught exception.
+        const session = new GuardedSessionManager(baseUrl, undefined, options.tls);
         sessions.set(baseUrl, session);
         found = createGrpcTransport({ baseUrl, sessionManager: session });
       }

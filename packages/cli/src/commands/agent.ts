@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type * as ServerModule from "@raftstore/server";
-import type { NodeLogger, RaftstoreNode } from "@raftstore/server";
+import type { RaftstoreNode } from "@raftstore/server";
 import type { Command } from "commander";
 import { type CommandContext, examples } from "../command-context.js";
 import { CommandFailedError } from "../errors.js";
@@ -31,25 +31,6 @@ export function settingDescriptions({ defaultRaftSettings }: Server): Record<str
     trailingEntries: `entries kept after a snapshot, for followers slightly behind (default ${defaultRaftSettings.trailingEntries})`,
     logLevel: "debug, info, warn, error or silent (default info); logs are JSON lines on stderr",
   };
-}
-
-/**
- * A leader that stops alone hands leadership to the most up-to-date follower first, so that
- * the cluster elects no new leader by timeout (no election gap for clients). Best effort: when
- * it fails, the node stops anyway and the others elect a leader after their election timeout.
- */
-async function handLeadershipOver(
-  node: RaftstoreNode,
-  voters: number,
-  logger: NodeLogger,
-): Promise<void> {
-  if (node.raft.state !== "leader" || voters < 2) return;
-  try {
-    const leader = await node.raft.transferLeadership();
-    logger.info({ leader }, `handed leadership over to ${leader}`);
-  } catch (error) {
-    logger.warn({ err: error }, "could not hand leadership over; stopping anyway");
-  }
 }
 
 type AgentFlags = Record<string, string | undefined> & { config?: string };
@@ -126,12 +107,11 @@ a damaged data directory, or a port in use; exit code 2 on invalid settings.
         `node ${config.id} stopped after a fatal error (the log above says which); it did not restart. Fix the cause, then start it again.`,
       );
     }
-    if (stops.request !== undefined && stopsAlone(stops.request)) {
-      await handLeadershipOver(node, config.initialCluster.size, logger);
-    }
-    // Leadership is handed over above, where its outcome is logged; the engine's own transfer
-    // on shutdown would only repeat the attempt (and wait for it) when that one failed.
-    await node.close({ transferLeadership: false });
+    // A leader that stops alone hands leadership to the most up-to-date follower first (the
+    // engine does it, bounded, and logs the outcome), so clients see no election gap.
+    await node.close({
+      transferLeadership: stops.request !== undefined && stopsAlone(stops.request),
+    });
     context.exitCode = ExitCode.Ok;
   });
 }

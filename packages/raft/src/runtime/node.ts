@@ -392,7 +392,7 @@ class RaftNodeImpl implements RaftNode {
         const leader = await this.beginTransfer(core, undefined);
         this.o.logger.info(
           { node: this.id, leader },
-          "handed leadership over before shutting down",
+          `handed leadership over to ${leader} before shutting down`,
         );
         // Give the callers of entries committed here their results (applying needs no peer).
         await this.appliedUpTo(core.log.committed);

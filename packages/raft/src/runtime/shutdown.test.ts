@@ -39,7 +39,7 @@ describe("shutdown with leadership transfer", () => {
       expect(handover.next).not.toBe(handover.old);
       expect(handover.warnings).toEqual([]);
       expect(handover.cluster.infos).toContain(
-        `${handover.old}: handed leadership over before shutting down`,
+        `${handover.old}: handed leadership over to ${handover.next} before shutting down`,
       );
       // Without a handover the survivors wait out their election timeout ([10, 20) ticks).
       expect(election.elapsedMs).toBeGreaterThanOrEqual(electionTimeoutMs);
