@@ -128,9 +128,26 @@ describe("bad requests", () => {
       .catch((e: unknown) => ConnectError.from(e));
     expect((oversized as ConnectError).code).toBe(Code.InvalidArgument);
 
+    // A watch the client cancels after its snapshot: counted when its stream ends.
+    const cancel = new AbortController();
+    const watch = cluster
+      .client(leader)
+      .watchList({ type, tenancy }, { signal: cancel.signal })
+      [Symbol.asyncIterator]();
+    while ((await watch.next()).value?.event?.event.case !== "endOfSnapshot") {}
+    cancel.abort();
+    await watch.next().catch(() => undefined);
+
     const health = await fetch(`${url}/healthz`);
     expect(await health.text()).toBe("ok\n");
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      if (!text.includes('method="ResourceService.WatchList"')) throw new Error("not yet");
+      return text;
+    });
+    expect(metrics).toMatch(
+      /raftstore_rpc_requests_total\{method="ResourceService.WatchList",code="canceled"\} 1/,
+    );
     expect(metrics).toMatch(/raftstore_raft_term \d+/);
     expect(metrics).toMatch(
       /raftstore_rpc_requests_total\{method="ResourceService.Write",code="InvalidArgument"\}/,

@@ -138,14 +138,41 @@ export function createNodeMetrics(): NodeMetrics {
       }
       histogram.observe((performance.now() - started) / 1000);
     };
+    const codeOf = (error: unknown) => Code[ConnectError.from(error).code] ?? "unknown";
+    let res: Awaited<ReturnType<typeof next>>;
     try {
-      const res = await next(req);
-      if (!res.stream) done("ok");
-      return res;
+      res = await next(req);
     } catch (error) {
-      done(Code[ConnectError.from(error).code] ?? "unknown");
+      done(codeOf(error));
       throw error;
     }
+    if (!res.stream) {
+      done("ok");
+      return res;
+    }
+    // A streaming answer is counted once, when its stream ends: "ok", the code it failed with,
+    // or "canceled" when the call is aborted first (the client went away; the server may then
+    // stop pulling the stream without finishing it).
+    let counted = false;
+    const finish = (code: string) => {
+      if (counted) return;
+      counted = true;
+      done(code);
+    };
+    req.signal.addEventListener("abort", () => finish("canceled"), { once: true });
+    const messages = res.message;
+    return {
+      ...res,
+      message: (async function* () {
+        try {
+          yield* messages;
+          finish("ok");
+        } catch (error) {
+          finish(codeOf(error));
+          throw error;
+        }
+      })(),
+    };
   };
 
   /** The sync histogram lives in raft-wal; it is rendered here in the exposition format. */
