@@ -1,4 +1,5 @@
 import { checksum, verifyEntry } from "./checksum.js";
+import { decodeConfig } from "./config-codec.js";
 import { EntryType } from "./log-types.js";
 
 // A receiver validates every message before the core looks at it: a transport may deliver
@@ -118,6 +119,15 @@ function validateEntries(m: Record<string, unknown>): string | undefined {
     }
     lastTerm = e.term;
     if (!verifyEntry(e as never)) return `append entry ${e.index} fails its checksum`;
+    // The core tracks configurations as entries reach its log: one that does not decode must
+    // stop the message here, before the log changes, not throw out of step() after.
+    if (e.type === EntryType.Config) {
+      try {
+        decodeConfig(e.data);
+      } catch (error) {
+        return `append entry ${e.index} carries an invalid configuration: ${(error as Error).message}`;
+      }
+    }
   }
   return undefined;
 }

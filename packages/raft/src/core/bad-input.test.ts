@@ -73,6 +73,14 @@ const malformed: [string, unknown, RegExp][] = [
     /Uint8Array/,
   ],
   [
+    "a configuration entry that does not decode",
+    {
+      ...goodAppend(),
+      entries: [createEntry(2, 2, EntryType.Config, new TextEncoder().encode("garbage"))],
+    },
+    /invalid configuration/,
+  ],
+  [
     "a vote without preVote",
     { type: "vote", from: "n2", to: "n1", term: 3, lastIndex: 1, lastTerm: 1, transfer: false },
     /'preVote'/,

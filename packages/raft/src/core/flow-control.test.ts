@@ -66,6 +66,32 @@ describe("flow control", () => {
     expect(net.core("n2").log.lastIndex()).toBe(leader.log.lastIndex());
   });
 
+  it("read rounds in quick succession leave a healthy replicating follower replicating", () => {
+    const net = new CoreNetwork(
+      voters3.map((id) => newCore(id, { voters: voters3, maxInflightMessages: 2 })),
+    );
+    net.elect("n1");
+    const leader = net.core("n1");
+    for (let i = 0; i < 6; i++) proposeText(leader, `w${i}`);
+    const sent = takeMessages(leader); // appends: the inflight window is full
+    leader.readIndex(1);
+    sent.push(...takeMessages(leader)); // a read round: heartbeats
+    leader.readIndex(2);
+    sent.push(...takeMessages(leader)); // another one
+    // n2 answers everything in order: its append answers arrive, then both heartbeat answers,
+    // back to back. Nothing was lost, so nothing must be resent from scratch.
+    for (const m of sent.filter((m) => m.to === "n2")) net.deliver(m);
+    const answers = net.collect(net.core("n2"));
+    expect(answers.map((m) => m.type)).toEqual([
+      "appendResponse",
+      "appendResponse",
+      "heartbeatResponse",
+      "heartbeatResponse",
+    ]);
+    for (const m of answers) net.deliver(m);
+    expect(leader.peerStatus().get("n2")?.state).toBe("replicate");
+  });
+
   it("a follower that stops answering gets one probe at a time, and catches up after", () => {
     const net = new CoreNetwork(voters3.map((id) => newCore(id, { voters: voters3 })));
     net.elect("n1");

@@ -23,8 +23,12 @@ export class Progress {
   pendingSnapshot = 0;
   /** Whether the follower was heard from since the last check-quorum round. */
   recentActive = false;
-  /** `match` when the previous heartbeat response arrived, to detect a stalled pipeline. */
+  /**
+   * `match` at the first heartbeat response of the previous heartbeat interval (the leader's
+   * `heartbeatRounds` then was `stallCheckRound`), to detect a stalled pipeline.
+   */
   matchAtLastHeartbeat = -1;
+  stallCheckRound = -1;
   readonly inflights: Inflights;
 
   constructor(next: number, maxInflightMessages: number, maxInflightBytes: number) {

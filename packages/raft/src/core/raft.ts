@@ -93,6 +93,8 @@ export class RaftCore {
   private votes = new Map<NodeId, boolean>();
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
+  /** Heartbeat intervals elapsed as leader: the stall check runs once per interval. */
+  private heartbeatRounds = 0;
   private randomizedElectionTimeout = 0;
   /** Set while a leadership transfer to this node is in progress. */
   leadTransferee: NodeId | undefined;
@@ -602,6 +604,7 @@ export class RaftCore {
     }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
+      this.heartbeatRounds++;
       this.broadcastHeartbeat(this.readOnly.lastId());
     }
   }
@@ -893,13 +896,18 @@ export class RaftCore {
     pr.recentActive = true;
     pr.probeSent = false;
     const lagging = pr.match < this.log.lastIndex();
-    if (pr.state === "replicate" && lagging && pr.match === pr.matchAtLastHeartbeat) {
-      // The follower answers heartbeats but its match has not moved for a whole heartbeat
-      // interval while it lags: appends (or their answers) were lost. Resend from what it is
-      // known to hold, one probe at a time, rather than wait forever on messages in flight.
-      pr.becomeProbe();
+    // Once per heartbeat interval: read rounds send heartbeats of their own, whose answers can
+    // arrive back to back, with no time for appends in flight to be answered in between.
+    if (pr.stallCheckRound !== this.heartbeatRounds) {
+      pr.stallCheckRound = this.heartbeatRounds;
+      if (pr.state === "replicate" && lagging && pr.match === pr.matchAtLastHeartbeat) {
+        // The follower answers heartbeats but its match has not moved for a whole heartbeat
+        // interval while it lags: appends (or their answers) were lost. Resend from what it is
+        // known to hold, one probe at a time, rather than wait forever on messages in flight.
+        pr.becomeProbe();
+      }
+      pr.matchAtLastHeartbeat = pr.match;
     }
-    pr.matchAtLastHeartbeat = pr.match;
     if (lagging) this.maybeSendAppend(m.from, false);
     if (m.context === 0) return;
     const read = this.readOnly.ack(m.context, m.from);
@@ -1100,7 +1108,8 @@ export class RaftCore {
   /**
    * Queues a message. Acknowledgements, votes and vote requests promise something about this
    * node's durable state (entries it holds, the vote it cast), so they wait until the Ready that
-   * carries that state is persisted; everything a leader sends goes out at once.
+   * carries that state is persisted; everything a leader sends, and a follower's read request,
+   * goes out at once.
    */
   private send(m: Message): void {
     switch (m.type) {
@@ -1108,6 +1117,8 @@ export class RaftCore {
       case "heartbeat":
       case "timeoutNow":
       case "readIndexResponse":
+      // A follower's read request promises nothing about its own disk.
+      case "readIndex":
         this.messages.push(m);
         break;
       default:
