@@ -24,6 +24,12 @@ describe("entry checksums", () => {
     }
   });
 
+  it("read a long view (the native path) of a larger plain Uint8Array at its own offset", () => {
+    const backing = new Uint8Array(500).map((_, i) => (i * 31) & 0xff);
+    const view = backing.subarray(37, 437);
+    expect(checksum(view, 5)).toBe(crc32c(Buffer.from(view.slice()), 5));
+  });
+
   it("read a view of a larger buffer without copying it wrongly", () => {
     const backing = new Uint8Array([9, 9, 1, 2, 3, 4, 9]);
     const view = backing.subarray(2, 6);

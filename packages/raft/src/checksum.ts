@@ -32,12 +32,6 @@ for (let n = 0; n < 256; n++) {
 /** Data at least this long is checksummed natively; shorter data in JavaScript (faster there). */
 const nativeThreshold = 64;
 
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 /** Folds four bytes, given little-endian in `word` (first byte lowest), into a register. */
 function fold4(register: number, word: number): number {
   const r = register ^ word;
@@ -61,7 +55,9 @@ export function checksum(bytes: Uint8Array, initial = 0): number {
   // `length` read once: a TypedArray's length getter in a loop condition costs several times
   // the loop body.
   const length = bytes.length;
-  if (length >= nativeThreshold) return crc32c(asBuffer(bytes), initial);
+  // The native function reads any Uint8Array view at its own offset and length (no Buffer
+  // wrapper needed; a test pins it).
+  if (length >= nativeThreshold) return crc32c(bytes as Buffer, initial);
   let register = ~initial;
   let i = 0;
   for (const whole = length & ~3; i < whole; i += 4) {
