@@ -10,36 +10,31 @@ import { entryTypeToWire, statusToWire } from "./wire-enums.js";
 
 // ---------------------------------------------------------------------------------------------
 
-/** `value` if it is an integer in [0, 2^53 - 1]; throws MessageEncodeError otherwise. */
-export function checkU64(value: unknown, field: string): number {
+function u64(value: unknown, field: string): bigint {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
     throw new MessageEncodeError(
       field,
       `expected an integer in [0, 2^53 - 1], found ${String(value)}`,
     );
   }
-  return value;
+  return BigInt(value);
 }
 
-function u64(value: unknown, field: string): bigint {
-  return BigInt(checkU64(value, field));
-}
-
-export function u32(value: unknown, field: string): number {
+function u32(value: unknown, field: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
     throw new MessageEncodeError(field, `expected a 32-bit checksum, found ${String(value)}`);
   }
   return value;
 }
 
-export function bytes(value: unknown, field: string): Uint8Array {
+function bytes(value: unknown, field: string): Uint8Array {
   if (!(value instanceof Uint8Array)) {
     throw new MessageEncodeError(field, `expected a Uint8Array, found ${typeof value}`);
   }
   return value;
 }
 
-export function boolean(value: unknown, field: string): boolean {
+function boolean(value: unknown, field: string): boolean {
   if (typeof value !== "boolean") {
     throw new MessageEncodeError(field, `expected a boolean, found ${typeof value}`);
   }
@@ -47,14 +42,14 @@ export function boolean(value: unknown, field: string): boolean {
 }
 
 /** The entries of an append, if they are an array; throws MessageEncodeError otherwise. */
-export function entryList(value: unknown): readonly Entry[] {
+function entryList(value: unknown): readonly Entry[] {
   if (!Array.isArray(value)) {
     throw new MessageEncodeError("entries", `expected an array, found ${typeof value}`);
   }
   return value;
 }
 
-export function id(value: unknown, field: string): string {
+function id(value: unknown, field: string): string {
   if (typeof value !== "string" || value.length === 0) {
     throw new MessageEncodeError(field, `expected a node id, found ${JSON.stringify(value)}`);
   }

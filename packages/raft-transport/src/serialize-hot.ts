@@ -5,8 +5,6 @@ import type {
   HeartbeatResponseMessage,
   Message,
 } from "@raftstore/raft";
-import { boolean, bytes, checkU64, entryList, id, u32 } from "./encode-message.js";
-import { MessageEncodeError } from "./errors.js";
 import { entryTypeToWire } from "./wire-enums.js";
 import { varintSize, writeVarint } from "./wire-format.js";
 
@@ -15,8 +13,10 @@ import { varintSize, writeVarint } from "./wire-format.js";
 // and protobuf-es's reflective writer (a create, then a BinaryWriter that forks and joins a
 // buffer per nested message) was the largest single cost of a leader's CPU under load. The
 // bytes are exactly what `toBinary(RaftMessageSchema, encodeMessage(m))` writes — fields in
-// number order, implicit-presence defaults left out — which the tests check, and every field
-// is checked as encodeMessage checks it, with the same errors.
+// number order, implicit-presence defaults left out — which the tests check. A message with
+// any field out of the plain form (a bad number, a non-ASCII node id, …) is not written here:
+// serializeHot returns undefined and the caller takes the reflective path, which writes it or
+// throws encodeMessage's error for it.
 
 /** A message this module serializes. */
 export type HotMessage =
@@ -73,20 +73,26 @@ interface CheckedEntry {
   size: number;
 }
 
-function checkEntries(m: AppendMessage): CheckedEntry[] {
+const isU64 = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isU32 = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffff_ffff;
+
+/** The length of an ASCII node id (its UTF-8 length too), or -1 for anything else. */
+function asciiIdLength(id: unknown): number {
+  if (typeof id !== "string" || id.length === 0) return -1;
+  for (let i = 0; i < id.length; i++) if (id.charCodeAt(i) >= 0x80) return -1;
+  return id.length;
+}
+
+function checkEntries(m: AppendMessage): CheckedEntry[] | undefined {
+  if (!Array.isArray(m.entries)) return undefined;
   const out: CheckedEntry[] = [];
-  const list = entryList(m.entries);
-  for (let i = 0; i < list.length; i++) {
-    const e = list[i] as AppendMessage["entries"][number];
-    const field = `entries[${i}]`;
+  for (const e of m.entries) {
+    if (typeof e !== "object" || e === null) return undefined;
     const type = entryTypeToWire.get(e.type);
-    if (type === undefined) {
-      throw new MessageEncodeError(`${field}.type`, `expected an EntryType, found ${e.type}`);
-    }
-    const index = checkU64(e.index, `${field}.index`);
-    const term = checkU64(e.term, `${field}.term`);
-    const data = bytes(e.data, `${field}.data`);
-    const checksum = u32(e.checksum, `${field}.checksum`);
+    const { index, term, data, checksum } = e;
+    if (type === undefined || !isU64(index) || !isU64(term) || !isU32(checksum)) return undefined;
+    if (!(data instanceof Uint8Array)) return undefined;
     const size =
       varintField(index) +
       varintField(term) +
@@ -98,66 +104,58 @@ function checkEntries(m: AppendMessage): CheckedEntry[] {
   return out;
 }
 
-/** The serialized RaftMessage of a hot message; throws MessageEncodeError as encodeMessage. */
-export function serializeHot(m: HotMessage): Uint8Array {
-  const from = id(m.from, "from");
-  const to = id(m.to, "to");
-  const term = checkU64(m.term, "term");
-  const fromLength = Buffer.byteLength(from);
-  const toLength = Buffer.byteLength(to);
+/**
+ * The serialized RaftMessage of a hot message, or undefined when a field is not in the plain
+ * form this writer handles (the reflective path then writes it, or refuses it).
+ */
+export function serializeHot(m: HotMessage): Uint8Array | undefined {
+  const fromLength = asciiIdLength(m.from);
+  const toLength = asciiIdLength(m.to);
+  const term = m.term;
+  if (fromLength < 0 || toLength < 0 || !isU64(term)) return undefined;
 
   let bodyTag: number;
-  let bodySize: number;
-  let fields: number[]; // the body's varint fields 1…n, in order (0 = left out)
+  let fields: unknown[]; // the body's varint fields 1…n, in order (0 = left out)
   let entries: CheckedEntry[] | undefined;
   switch (m.type) {
-    case "append": {
-      // encodeMessage checks prevIndex, prevTerm, the entries, then commit: so does this.
-      const prevIndex = checkU64(m.prevIndex, "prevIndex");
-      const prevTerm = checkU64(m.prevTerm, "prevTerm");
+    case "append":
       entries = checkEntries(m);
-      const commit = checkU64(m.commit, "commit");
+      if (entries === undefined) return undefined;
       bodyTag = bodyTags.append;
-      fields = [prevIndex, prevTerm, 0, commit];
-      bodySize = varintField(prevIndex) + varintField(prevTerm) + varintField(commit);
-      for (const e of entries) bodySize += delimited(e.size);
+      fields = [m.prevIndex, m.prevTerm, 0, m.commit];
       break;
-    }
-    case "appendResponse": {
-      const success = boolean(m.success, "success") ? 1 : 0;
-      fields = [
-        success,
-        checkU64(m.index, "index"),
-        checkU64(m.hintIndex, "hintIndex"),
-        checkU64(m.hintTerm, "hintTerm"),
-      ];
+    case "appendResponse":
+      if (typeof m.success !== "boolean") return undefined;
       bodyTag = bodyTags.appendResponse;
-      bodySize = fields.reduce((sum, v) => sum + varintField(v), 0);
+      fields = [m.success ? 1 : 0, m.index, m.hintIndex, m.hintTerm];
       break;
-    }
     case "heartbeat":
-      fields = [checkU64(m.commit, "commit"), checkU64(m.context, "context")];
       bodyTag = bodyTags.heartbeat;
-      bodySize = fields.reduce((sum, v) => sum + varintField(v), 0);
+      fields = [m.commit, m.context];
       break;
     case "heartbeatResponse":
-      fields = [checkU64(m.context, "context")];
       bodyTag = bodyTags.heartbeatResponse;
-      bodySize = fields.reduce((sum, v) => sum + varintField(v), 0);
+      fields = [m.context];
       break;
   }
+  let bodySize = 0;
+  for (const value of fields) {
+    if (!isU64(value)) return undefined;
+    bodySize += varintField(value);
+  }
+  for (const e of entries ?? []) bodySize += delimited(e.size);
 
   const size =
     delimited(fromLength) + delimited(toLength) + varintField(term) + delimited(bodySize);
-  const out = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
-  const buffer = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  // Every byte is written below.
+  const out = new Uint8Array(size);
   let at = 0;
   out[at++] = fromTag;
   at = writeVarint(out, at, fromLength);
-  at += buffer.write(from, at, fromLength, "utf8");
+  at = writeAscii(out, at, m.from);
   out[at++] = toTag;
   at = writeVarint(out, at, toLength);
-  at += buffer.write(to, at, toLength, "utf8");
+  at = writeAscii(out, at, m.to);
   if (term !== 0) {
     out[at++] = termTag;
     at = writeVarint(out, at, term);
@@ -166,7 +164,7 @@ export function serializeHot(m: HotMessage): Uint8Array {
   at = writeVarint(out, at, bodySize);
   for (let f = 0; f < fields.length; f++) {
     if (f === 2 && entries !== undefined) {
-      for (const e of entries) at = writeEntry(out, buffer, at, e);
+      for (const e of entries) at = writeEntry(out, at, e);
       continue;
     }
     const value = fields[f] as number;
@@ -178,7 +176,12 @@ export function serializeHot(m: HotMessage): Uint8Array {
   return out;
 }
 
-function writeEntry(out: Uint8Array, buffer: Buffer, offset: number, e: CheckedEntry): number {
+function writeAscii(out: Uint8Array, offset: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i);
+  return offset + text.length;
+}
+
+function writeEntry(out: Uint8Array, offset: number, e: CheckedEntry): number {
   let at = offset;
   out[at++] = entriesTag;
   at = writeVarint(out, at, e.size);
@@ -202,8 +205,10 @@ function writeEntry(out: Uint8Array, buffer: Buffer, offset: number, e: CheckedE
   }
   if (e.checksum !== 0) {
     out[at++] = checksumTag;
-    buffer.writeUInt32LE(e.checksum, at);
-    at += 4;
+    out[at++] = e.checksum & 0xff;
+    out[at++] = (e.checksum >>> 8) & 0xff;
+    out[at++] = (e.checksum >>> 16) & 0xff;
+    out[at++] = e.checksum >>> 24;
   }
   return at;
 }

@@ -29,7 +29,9 @@ const dataTag = (4 << 3) | 2;
  * cannot be encoded (see `encodeMessage`).
  */
 export function serializeMessage(message: Message): Uint8Array {
-  if (isHotMessage(message)) return serializeHot(message);
+  if (isHotMessage(message)) {
+    return serializeHot(message) ?? toBinary(RaftMessageSchema, encodeMessage(message));
+  }
   return message.type === "snapshotChunk"
     ? serializeSnapshotChunk(message)
     : toBinary(RaftMessageSchema, encodeMessage(message));
