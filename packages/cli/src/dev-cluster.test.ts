@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEV_LOCK_FILE } from "./dev-lock.js";
 import { ExitCode } from "./exit-codes.js";
 import type { StopRequest } from "./io.js";
 import { type DevProcess, isAlive, startDev } from "./test-support/dev-process.js";
@@ -244,6 +245,6 @@ describe("a dev cluster of three processes", () => {
     expect(dev.output().stderr).toContain("raftstore dev: the 2 running nodes stopped cleanly.");
     expect(exit.code).toBe(0);
     for (const node of dev.nodes) expect(isAlive(node.pid), node.id).toBe(false);
-    expect(await readdir(join(cwd, ".raftstore-dev"))).not.toContain("dev.lock");
+    expect(await readdir(join(cwd, ".raftstore-dev"))).not.toContain(DEV_LOCK_FILE);
   });
 }, 60_000);

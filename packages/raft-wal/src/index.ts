@@ -48,6 +48,6 @@ export { SyncMetrics, syncLatencyBucketsMs } from "./sync-metrics.js";
 
 export { type Clock, systemClock } from "./clock.js";
 export type { FileHandle, FileStat, FileSystem, OpenMode } from "./file-system.js";
-export { currentProcess, type ProcessProbe } from "./lock-file.js";
+export { acquireLock, currentProcess, type DataDirLock, type ProcessProbe } from "./lock-file.js";
 export { type Logger, silentLogger, stderrLogger } from "./logger.js";
 export { createNodeFileSystem } from "./node-file-system.js";
