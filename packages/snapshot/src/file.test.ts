@@ -57,6 +57,27 @@ describe("snapshot files", () => {
     expect(await readdir(dir)).toEqual(["state.snap"]);
   });
 
+  it("replace the file only once verify accepts the complete temporary file", async () => {
+    const path = join(dir, "state.snap");
+    await writeFile(path, "the previous snapshot");
+    const seen: number[] = [];
+    const refusal = new Error("not restorable");
+    const refuse = async (temporary: string) => {
+      seen.push((await collect(decodeSnapshot(readSnapshotFile(temporary)))).length);
+      throw refusal;
+    };
+    await expect(
+      writeSnapshotFile(path, encodeSnapshot(header, sampleResources(2)), { verify: refuse }),
+    ).rejects.toBe(refusal);
+    expect(seen).toEqual([2]);
+    expect(await readFile(path, "utf8")).toBe("the previous snapshot");
+    expect(await readdir(dir)).toEqual(["state.snap"]);
+    await writeSnapshotFile(path, encodeSnapshot(header, sampleResources(3)), {
+      verify: async () => {},
+    });
+    expect(await collect(decodeSnapshot(readSnapshotFile(path)))).toHaveLength(3);
+  });
+
   it("stay as they were when the write is aborted", async () => {
     const path = join(dir, "state.snap");
     const controller = new AbortController();

@@ -35,11 +35,16 @@ export interface WriteSnapshotFileOptions {
   mode?: number;
   /** Aborts the write between chunks; the file is then left as it was. */
   signal?: AbortSignal;
+  /**
+   * Checks the complete, durable temporary file before it replaces `path` (for example by
+   * reading it back with `inspectSnapshot`); if it throws, `path` is left as it was.
+   */
+  verify?: (temporaryPath: string) => Promise<void>;
 }
 
 /**
  * Writes chunks (from `encodeSnapshot`) to a file atomically and durably: into a temporary
- * file next to it, fsync, rename over `path`, fsync the directory. Readers of `path` see the
+ * file next to it, fsync, `verify` if given, rename over `path`, fsync the directory. Readers of `path` see the
  * old file or the complete new one, never a part, also across a crash. If anything fails (the
  * chunks' source, the disk, an abort), the temporary file is removed, `path` is untouched and
  * the error is passed on; should removing the temporary file fail too, an AggregateError
@@ -68,6 +73,7 @@ export async function writeSnapshotFile(
     await file.sync();
     closed = true;
     await file.close();
+    await options.verify?.(temporary);
     await rename(temporary, path);
   } catch (error) {
     try {

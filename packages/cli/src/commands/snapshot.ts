@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { open, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
 import { addConnectionOptions, runClient } from "../client-command.js";
@@ -45,15 +44,6 @@ function printReport(
   else context.io.stdout.write(renderSnapshotReport(report));
 }
 
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** `raftstore snapshot save|restore|inspect`. */
 export function registerSnapshot(program: Command, context: CommandContext): void {
   const snapshot = program
@@ -78,10 +68,6 @@ by a complete, verified snapshot; an interrupted or failed save leaves it as it 
   );
   save.action(async (file: string, flags: ConnectionFlags & InspectFlags) => {
     const target = resolve(context.io.cwd, file);
-    const partial = join(
-      dirname(target),
-      `.${basename(target)}.${randomBytes(6).toString("hex")}.partial`,
-    );
     await runClient(context, flags, async ({ connections, signal }) => {
       const progress = createProgress(context.io.stderr, "saving snapshot");
       let received = 0;
@@ -93,21 +79,21 @@ by a complete, verified snapshot; an interrupted or failed save leaves it as it 
         }
       }
       const { writeSnapshotFile } = await codec();
+      let report: Awaited<ReturnType<typeof inspectFile>> | undefined;
       try {
-        await writeSnapshotFile(partial, chunks(), { signal });
-        progress.stop();
-        // Verified before it replaces FILE: a backup that cannot be restored is worse than none.
-        const report = await inspectFile(context, partial);
-        await rename(partial, target);
-        await syncDirectory(dirname(target));
-        printReport(context, { ...report, file }, flags.json);
-      } catch (error) {
-        progress.stop();
-        await unlink(partial).catch((cleanupError: NodeJS.ErrnoException) => {
-          if (cleanupError.code !== "ENOENT") throw cleanupError;
+        // Written atomically; verified before it replaces FILE: a backup that cannot be
+        // restored is worse than none, and a failed save leaves FILE as it was.
+        await writeSnapshotFile(target, chunks(), {
+          signal,
+          verify: async (temporary) => {
+            progress.stop();
+            report = await inspectFile(context, temporary);
+          },
         });
-        throw error;
+      } finally {
+        progress.stop();
       }
+      printReport(context, { ...(report as NonNullable<typeof report>), file }, flags.json);
     });
   });
 
