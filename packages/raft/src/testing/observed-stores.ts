@@ -23,6 +23,21 @@ function check(watch: StoreWatch, hook: (observer: StoreObserver) => void): void
 }
 
 /**
+ * The observer's hooks with a violation they detect sent to `watch.violation`, for stores that
+ * call the hooks themselves from inside the engine's calls (where a throw would only fail the
+ * node, hiding which invariant broke).
+ */
+export function reportingObserver(watch: StoreWatch): StoreObserver {
+  return {
+    logAppended: (node, entries, prevTerm) =>
+      check(watch, (o) => o.logAppended(node, entries, prevTerm)),
+    logTruncated: (node, afterIndex) => check(watch, (o) => o.logTruncated(node, afterIndex)),
+    hardStateDurable: (node, previous, next) =>
+      check(watch, (o) => o.hardStateDurable(node, previous, next)),
+  };
+}
+
+/**
  * Wraps a log store. Tracks the terms of the log as the engine sees it (from `load`, then every
  * call) to report the term before each append.
  */

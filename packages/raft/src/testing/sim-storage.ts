@@ -1,6 +1,7 @@
 import type { NodeId } from "../log-types.js";
 import type { LogStore, SnapshotStore, StableStore } from "../stores.js";
 import { DiskStall } from "./disk-stall.js";
+import { reportingObserver } from "./observed-stores.js";
 import type { Prng } from "./prng.js";
 import type { Scheduler } from "./scheduler.js";
 import type { SimProcess } from "./sim-process.js";
@@ -79,9 +80,11 @@ export const simDiskStorage: SimStorageFactory = (context) => {
   disk.bind((delay, fn) => context.scheduler.after(delay, fn));
   const gate = new DiskStall(context.scheduler);
   disk.gate = gate;
+  // A broken invariant the stores see is reported as itself, not as the node failing.
+  const observer = reportingObserver(context);
   const stores = {
-    logStore: new SimLogStore(context.id, disk, context.observer),
-    stableStore: new SimStableStore(context.id, disk, context.observer),
+    logStore: new SimLogStore(context.id, disk, observer),
+    stableStore: new SimStableStore(context.id, disk, observer),
     snapshotStore: new SimSnapshotStore(disk),
   };
   return {
