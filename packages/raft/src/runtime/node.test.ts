@@ -352,6 +352,15 @@ describe("startup", () => {
     );
   });
 
+  it("rejects a trailingEntries that is not an integer of 0 or more, instead of compacting by NaN", () => {
+    for (const trailingEntries of [Number.NaN, -1, 2.5]) {
+      expect(() => createRaftNode({ ...options(), trailingEntries })).toThrow(
+        /trailingEntries to be an integer of 0 or more/,
+      );
+    }
+    expect(() => createRaftNode({ ...options(), trailingEntries: 0 })).not.toThrow();
+  });
+
   it("rejects calls before start with ShutdownError", async () => {
     const node = createRaftNode(options());
     expect(isShutdownError(await node.apply(new Uint8Array()).catch((e: unknown) => e))).toBe(true);

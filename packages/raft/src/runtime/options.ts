@@ -87,6 +87,13 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidOptionsError(`expected ${name} to be an integer of 0 or more, found ${value}`);
+  }
+  return value;
+}
+
 /** Fills in defaults and checks every option, throwing InvalidOptionsError on the first bad one. */
 export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
   if (typeof options.id !== "string" || options.id.length === 0) {
@@ -136,7 +143,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
       "snapshotThresholdBytes",
       options.snapshotThresholdBytes ?? 64 << 20,
     ),
-    trailingEntries: Math.max(0, Math.floor(options.trailingEntries ?? 4096)),
+    trailingEntries: nonNegativeInteger("trailingEntries", options.trailingEntries ?? 4096),
     snapshotChunkSize: positiveInteger("snapshotChunkSize", options.snapshotChunkSize ?? 1 << 20),
     snapshotWindow: positiveInteger("snapshotWindow", options.snapshotWindow ?? 4),
     maxApplyBatchBytes: positiveInteger(

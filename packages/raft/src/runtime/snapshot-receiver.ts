@@ -129,7 +129,14 @@ export class SnapshotReceiver {
         status: "receiving",
       };
       this.incoming = c;
-      c.sink = await this.host.snapshotStore.create(m.snapshot);
+      const created = await this.host.snapshotStore.create(m.snapshot);
+      if (this.incoming !== c) {
+        // Closed (or replaced) while the sink was being created: nobody else will abort it,
+        // and a sink left open leaves its temporary file behind.
+        await created.abort().catch(() => {});
+        return;
+      }
+      c.sink = created;
     }
     const sink = c.sink as SnapshotSink;
     if (m.data.byteLength > 0) await sink.write(m.data);
