@@ -61,11 +61,6 @@ export class EntryList {
     return this.#next[entry];
   }
 
-  /** The entry before `entry` (which must be in the list, or just unlifted), or `head`. */
-  before(entry: number): number {
-    return this.#prev[entry];
-  }
-
   /** Whether every operation has been lifted. */
   isEmpty(): boolean {
     return this.#next[this.head] === this.tail;

@@ -31,8 +31,6 @@ export interface PortServer {
    * idle HTTP/1.1 connections close), and destroys what is still open after `graceMs`.
    */
   close(graceMs?: number): Promise<void>;
-  /** Destroys every open connection at once. */
-  destroyConnections(): void;
 }
 
 const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -145,9 +143,6 @@ export function createPortServer(options: PortServerOptions): PortServer {
       }, graceMs);
       await closed;
       clearTimeout(timer);
-    },
-    destroyConnections() {
-      for (const socket of sockets) socket.destroy();
     },
   };
 }

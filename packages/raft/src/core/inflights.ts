@@ -48,15 +48,6 @@ export class Inflights {
     this.compactStorage();
   }
 
-  /** Forgets the oldest message (presumed lost), making room for one more. */
-  freeFirst(): void {
-    if (this.head < this.indexes.length) {
-      this.totalBytes -= this.sizes[this.head] as number;
-      this.head++;
-      this.compactStorage();
-    }
-  }
-
   reset(): void {
     this.indexes = [];
     this.sizes = [];

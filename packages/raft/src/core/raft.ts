@@ -404,10 +404,6 @@ export class RaftCore {
     return { state: this.state, leader: this.leader, term: this.term };
   }
 
-  hardState(): HardState {
-    return { term: this.term, vote: this.vote };
-  }
-
   /** The configuration in effect at `index` (the latest Config entry at or before it). */
   configAt(index: number): ClusterConfig {
     let config = (this.configHistory[0] as ConfigRecord).config;

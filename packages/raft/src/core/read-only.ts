@@ -24,10 +24,6 @@ export interface PendingRead {
 export class ReadOnlyQueue {
   private queue: PendingRead[] = [];
 
-  get length(): number {
-    return this.queue.length;
-  }
-
   add(read: PendingRead): void {
     this.queue.push(read);
   }
