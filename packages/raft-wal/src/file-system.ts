@@ -36,6 +36,12 @@ export interface FileHandle {
   truncate(size: number): Promise<void>;
   /** fdatasync: the contents and size are durable once this resolves. */
   datasync(): Promise<void>;
+  /**
+   * `write` and then `datasync`, as one call, so that an implementation can do both in one trip
+   * off the event loop. A failure rejects with the failed step's error, whose `syscall` is
+   * "write" when the write failed.
+   */
+  writeAndSync(data: Uint8Array, position: number): Promise<void>;
   /** The current size in bytes. */
   size(): Promise<number>;
   close(): Promise<void>;

@@ -123,10 +123,9 @@ export class SegmentFiles {
         offset = encodeRecord(entries[i] as Entry, buffer, offset);
       }
       const handle = this.#handle;
-      await this.#guard.mutate("write", segment.path, () => handle.write(buffer, base));
+      await this.#guard.sync(segment.path, "fdatasync", () => handle.writeAndSync(buffer, base));
       segment.size += bytes;
       for (const recordOffset of offsets) segment.offsets.push(recordOffset);
-      await this.#guard.sync(segment.path, "fdatasync", () => handle.datasync());
       start = end;
     }
   }

@@ -80,7 +80,10 @@ export class SyncGuard {
     }
   }
 
-  /** Runs a sync: timed, reported when slow, and fatal when it fails. */
+  /**
+   * Runs a sync (or a write and its sync, FileHandle.writeAndSync): timed, reported when slow,
+   * and fatal when it fails. A failed write is reported as the "write" it is.
+   */
   async sync(path: string, kind: SyncKind, run: () => Promise<void>): Promise<void> {
     this.check();
     const clock = this.#clock;
@@ -98,7 +101,7 @@ export class SyncGuard {
     } catch (error) {
       cancelWatchdog?.();
       this.metrics.fail(token);
-      throw this.fail(kind, path, error);
+      throw this.fail(isFailedWrite(error) ? "write" : kind, path, error);
     }
     cancelWatchdog?.();
     const elapsedMs = clock.now() - started;
@@ -115,4 +118,8 @@ export class SyncGuard {
     // EventEmitter listener's would, instead of failing (or silently skipping) the sync.
     queueMicrotask(() => onSlowSync(report));
   }
+}
+
+function isFailedWrite(error: unknown): boolean {
+  return error instanceof Error && (error as { syscall?: unknown }).syscall === "write";
 }
