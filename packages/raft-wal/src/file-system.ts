@@ -37,11 +37,11 @@ export interface FileHandle {
   /** fdatasync: the contents and size are durable once this resolves. */
   datasync(): Promise<void>;
   /**
-   * `write` and then `datasync`, as one call, so that an implementation can do both in one trip
-   * off the event loop. A failure rejects with the failed step's error, whose `syscall` is
-   * "write" when the write failed.
+   * Optional: `write` and then `datasync` as one call, so that an implementation can do both in
+   * one trip off the event loop. A failure rejects with the failed step's error, whose `syscall`
+   * is "write" when the write failed. Without it, the stores call `write`, then `datasync`.
    */
-  writeAndSync(data: Uint8Array, position: number): Promise<void>;
+  writeAndSync?(data: Uint8Array, position: number): Promise<void>;
   /** The current size in bytes. */
   size(): Promise<number>;
   close(): Promise<void>;
@@ -65,6 +65,17 @@ export interface FileSystem {
   unlink(path: string): Promise<void>;
   /** fsync of a directory: its entries (created, renamed, removed files) become durable. */
   syncDirectory(path: string): Promise<void>;
+}
+
+/** Writes `data` at `position`, then fdatasyncs: in one call where the handle offers it. */
+export async function writeAndSync(
+  handle: FileHandle,
+  data: Uint8Array,
+  position: number,
+): Promise<void> {
+  if (handle.writeAndSync !== undefined) return handle.writeAndSync(data, position);
+  await handle.write(data, position);
+  await handle.datasync();
 }
 
 /** Whether `error` is a file-system error with the given code ("ENOENT", "EEXIST", …). */

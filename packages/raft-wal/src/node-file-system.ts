@@ -21,31 +21,50 @@ const flags: Record<OpenMode, number> = {
   createNew: constants.O_RDWR | constants.O_CREAT | constants.O_EXCL,
 };
 
+/** How long an idle thread outlives the last writable file (a new segment is opened soon after). */
+const LINGER_MS = 1_000;
+
 /**
- * The one SyncThread of a file system, started on the first writeAndSync and stopped when the
- * last writable file closes, so that an idle file system holds no thread.
+ * The one SyncThread of a file system. It starts when a file is opened for writing, so that its
+ * start-up (tens of milliseconds) is not timed as part of the first sync, and stops a moment after
+ * the last such file closes, so that an idle file system holds no thread. Where no thread can be
+ * started (a permission model without worker threads, a resource limit), the files fall back to
+ * a write and an fdatasync in libuv's thread pool.
  */
 class SyncThreadLease {
   #thread: SyncThread | undefined;
   #writers = 0;
+  #linger: NodeJS.Timeout | undefined;
 
   /** A writable file was opened. */
   acquire(): void {
     this.#writers++;
+    clearTimeout(this.#linger);
+    this.#linger = undefined;
+    if (this.#thread !== undefined) return;
+    try {
+      this.#thread = new SyncThread();
+    } catch {
+      // Left undefined: `thread` answers undefined and the files use the thread pool instead.
+    }
   }
 
   /** A writable file was closed. */
   release(): void {
     this.#writers--;
     if (this.#writers > 0 || this.#thread === undefined) return;
-    const thread = this.#thread;
-    this.#thread = undefined;
-    // stop() waits for the jobs already asked for; a job's failure was already reported to it.
-    void thread.stop();
+    clearTimeout(this.#linger);
+    this.#linger = setTimeout(() => {
+      const thread = this.#thread;
+      this.#thread = undefined;
+      this.#linger = undefined;
+      // stop() waits for the jobs already asked for; their failures went to their callers.
+      void thread?.stop();
+    }, LINGER_MS).unref();
   }
 
-  get thread(): SyncThread {
-    this.#thread ??= new SyncThread();
+  /** The thread, while a writable file is open and the thread could be started. */
+  get thread(): SyncThread | undefined {
     return this.#thread;
   }
 }
@@ -53,6 +72,9 @@ class SyncThreadLease {
 class NodeFileHandle implements FileHandle {
   readonly #handle: fsp.FileHandle;
   readonly #lease: SyncThreadLease | undefined;
+  /** The writeAndSync running on the sync thread, which uses this file's descriptor. */
+  #pending: Promise<void> | undefined;
+  #released = false;
 
   /** `lease` is the file system's sync thread when the file is open for writing. */
   constructor(handle: fsp.FileHandle, lease?: SyncThreadLease) {
@@ -81,10 +103,21 @@ class NodeFileHandle implements FileHandle {
     }
   }
 
-  writeAndSync(data: Uint8Array, position: number): Promise<void> {
-    const lease = this.#lease;
-    if (lease === undefined) return Promise.reject(notWritable());
-    return lease.thread.writeAndSync(this.#handle.fd, data, position);
+  async writeAndSync(data: Uint8Array, position: number): Promise<void> {
+    if (this.#lease === undefined || this.#released) throw notWritable();
+    const thread = this.#lease.thread;
+    if (thread === undefined) {
+      await this.write(data, position);
+      await this.datasync();
+      return;
+    }
+    const job = thread.writeAndSync(this.#handle.fd, data, position);
+    this.#pending = job;
+    try {
+      await job;
+    } finally {
+      if (this.#pending === job) this.#pending = undefined;
+    }
   }
 
   truncate(size: number): Promise<void> {
@@ -100,10 +133,16 @@ class NodeFileHandle implements FileHandle {
   }
 
   async close(): Promise<void> {
+    // The thread writes through this file's descriptor number: it must not be closed (and the
+    // number reused for another file) while a job still uses it.
+    await this.#pending?.catch(() => undefined);
     try {
       await this.#handle.close();
     } finally {
-      this.#lease?.release();
+      if (this.#lease !== undefined && !this.#released) {
+        this.#released = true;
+        this.#lease.release();
+      }
     }
   }
 }

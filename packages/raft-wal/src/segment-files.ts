@@ -7,6 +7,7 @@ import {
   joinPath,
   readExactly,
   ShortReadError,
+  writeAndSync,
 } from "./file-system.js";
 import type { SyncGuard } from "./sync-guard.js";
 import {
@@ -123,7 +124,7 @@ export class SegmentFiles {
         offset = encodeRecord(entries[i] as Entry, buffer, offset);
       }
       const handle = this.#handle;
-      await this.#guard.sync(segment.path, "fdatasync", () => handle.writeAndSync(buffer, base));
+      await this.#guard.sync(segment.path, "fdatasync", () => writeAndSync(handle, buffer, base));
       segment.size += bytes;
       for (const recordOffset of offsets) segment.offsets.push(recordOffset);
       start = end;

@@ -3,8 +3,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { writeAndSync } from "./file-system.js";
 import { createNodeFileSystem } from "./node-file-system.js";
 import { SyncThread } from "./sync-thread.js";
+import { startChild } from "./test-support/child-process.js";
 
 const temporary: string[] = [];
 afterAll(async () => {
@@ -83,6 +85,40 @@ describe("SyncThread", () => {
     closeSync(fd);
   });
 
+  it("syncs after it writes: /dev/null takes every write and refuses the fdatasync", async () => {
+    const thread = new SyncThread();
+    const fd = openSync("/dev/null", "r+");
+    for (const size of [8, 2.5 * 1024 * 1024]) {
+      expect(await rejection(thread.writeAndSync(fd, new Uint8Array(size), 0))).toMatchObject({
+        code: "EINVAL",
+        syscall: "fdatasync",
+      });
+    }
+    await thread.stop();
+    closeSync(fd);
+  });
+
+  it("lets the calls made before stop() finish", async () => {
+    const { path, fd } = await freshFile();
+    const thread = new SyncThread();
+    const data = pattern(3 * 1024 * 1024, 6);
+    const job = thread.writeAndSync(fd, data, 0);
+    await thread.stop();
+    expect(await rejection(job)).toEqual({ resolved: true });
+    expect(Buffer.compare(readFileSync(path), data)).toBe(0);
+    closeSync(fd);
+  });
+
+  it("keeps the process alive while a call waits, and not while it is idle", async () => {
+    const { path } = await freshFile();
+    const waiting = startChild("sync-thread-child.ts", [path, "waiting"]);
+    await waiting.exited;
+    expect(waiting.lines).toEqual(["resolved"]);
+    const idle = startChild("sync-thread-child.ts", [path, "idle"]);
+    await idle.exited;
+    expect(idle.lines).toEqual(["idle"]);
+  }, 30_000);
+
   it("fails the waiting call and every later one when the thread dies, instead of hanging", async () => {
     const { fd } = await freshFile();
     const thread = new SyncThread();
@@ -103,41 +139,79 @@ describe("SyncThread", () => {
 });
 
 describe("the node file system's writeAndSync", () => {
-  it("writes through the sync thread, refuses a file opened for reading, and lets the thread go when no file is open for writing", async () => {
+  async function freshDir(): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), "raft-wal-sync-thread-"));
     temporary.push(dir);
+    return dir;
+  }
+
+  it("writes through one thread per file system, and refuses a file opened for reading", async () => {
+    const dir = await freshDir();
     const fs = createNodeFileSystem();
-    const stops = vi.spyOn(SyncThread.prototype, "stop");
     const a = await fs.open(join(dir, "a"), "createNew");
     const b = await fs.open(join(dir, "b"), "createNew");
     await Promise.all([
-      a.writeAndSync(pattern(100, 1), 0),
-      b.writeAndSync(pattern(100, 2), 0),
-      a.writeAndSync(pattern(100, 3), 100),
+      a.writeAndSync?.(pattern(100, 1), 0),
+      b.writeAndSync?.(pattern(100, 2), 0),
+      a.writeAndSync?.(pattern(100, 3), 100),
     ]);
-    await a.close();
-    // b still holds the thread.
-    expect(stops).not.toHaveBeenCalled();
-    await b.writeAndSync(pattern(10, 4), 100);
-    await b.close();
-    expect(stops).toHaveBeenCalledTimes(1);
     const reader = await fs.open(join(dir, "a"), "read");
-    expect(await rejection(reader.writeAndSync(pattern(1, 0), 0))).toMatchObject({
+    expect(await rejection(writeAndSync(reader, pattern(1, 0), 0))).toMatchObject({
       code: "EBADF",
       syscall: "write",
     });
-    await reader.close();
-    // Every writer closed: the next writer starts a new thread and it works as the first did.
-    const c = await fs.open(join(dir, "a"), "readWrite");
-    await c.writeAndSync(pattern(5, 5), 200);
-    await c.close();
-    expect(stops).toHaveBeenCalledTimes(2);
-    stops.mockRestore();
-    expect([...readFileSync(join(dir, "a"))]).toEqual([
-      ...pattern(100, 1),
-      ...pattern(100, 3),
-      ...pattern(5, 5),
-    ]);
-    expect([...readFileSync(join(dir, "b"))]).toEqual([...pattern(100, 2), ...pattern(10, 4)]);
+    await Promise.all([a.close(), b.close(), reader.close()]);
+    expect([...readFileSync(join(dir, "a"))]).toEqual([...pattern(100, 1), ...pattern(100, 3)]);
+    expect([...readFileSync(join(dir, "b"))]).toEqual([...pattern(100, 2)]);
+  });
+
+  it("stops the thread a moment after the last writable file closed, unless another opens", async () => {
+    const dir = await freshDir();
+    const fs = createNodeFileSystem();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const stops = vi.spyOn(SyncThread.prototype, "stop");
+    try {
+      const a = await fs.open(join(dir, "a"), "createNew");
+      const b = await fs.open(join(dir, "b"), "createNew");
+      await a.writeAndSync?.(pattern(10, 1), 0);
+      await a.close();
+      // Closing twice must not count twice: b still holds the thread.
+      await a.close().catch(() => undefined);
+      vi.advanceTimersByTime(5_000);
+      expect(stops).not.toHaveBeenCalled();
+      await b.close();
+      // A new segment opened right after the old one closed keeps the same thread.
+      vi.advanceTimersByTime(500);
+      const c = await fs.open(join(dir, "c"), "createNew");
+      vi.advanceTimersByTime(5_000);
+      expect(stops).not.toHaveBeenCalled();
+      await c.writeAndSync?.(pattern(10, 3), 0);
+      await c.close();
+      vi.advanceTimersByTime(999);
+      expect(stops).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(1);
+      expect(stops).toHaveBeenCalledTimes(1);
+      // The next writer starts a new thread, which works as the first did.
+      const d = await fs.open(join(dir, "a"), "readWrite");
+      await d.writeAndSync?.(pattern(5, 5), 10);
+      await d.close();
+      expect([...readFileSync(join(dir, "a"))]).toEqual([...pattern(10, 1), ...pattern(5, 5)]);
+      expect([...readFileSync(join(dir, "c"))]).toEqual([...pattern(10, 3)]);
+    } finally {
+      vi.advanceTimersByTime(1_000);
+      stops.mockRestore();
+      vi.useRealTimers();
+    }
+  });
+
+  it("closes a file only after the thread is done with its descriptor", async () => {
+    const dir = await freshDir();
+    const fs = createNodeFileSystem();
+    const file = await fs.open(join(dir, "big"), "createNew");
+    const data = pattern(8 * 1024 * 1024 + 3, 9);
+    // Closed at once: without the wait, the thread would write to a closed (or reused) fd.
+    const [written] = await Promise.all([rejection(writeAndSync(file, data, 0)), file.close()]);
+    expect(written).toEqual({ resolved: true });
+    expect(Buffer.compare(readFileSync(join(dir, "big")), data)).toBe(0);
   });
 });

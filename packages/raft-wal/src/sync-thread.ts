@@ -65,6 +65,7 @@ let staging = new Uint8Array(workerData.staging);
 for (;;) {
   Atomics.wait(ints, ${OP}, ${OP_IDLE});
   const op = Atomics.load(ints, ${OP});
+  if (op === ${OP_IDLE}) continue;
   if (op === ${OP_STOP}) break;
   if (Atomics.load(ints, ${NEW_STAGING}) === 1) {
     staging = new Uint8Array(receiveMessageOnPort(port).message);
@@ -130,6 +131,9 @@ export class SyncThread {
     this.#port = port1;
     this.#worker = new Worker(threadSource, {
       eval: true,
+      // The thread runs plain CommonJS and needs none of the process's flags (a loader, a
+      // module type, a permission model), which could only stop it from starting.
+      execArgv: [],
       workerData: { control, staging, port: port2 },
       transferList: [port2],
       stdout: false,
@@ -200,8 +204,7 @@ export class SyncThread {
   async #job(op: number, fd: number, chunk: Uint8Array, position: number): Promise<void> {
     if (this.#lost !== undefined) throw this.#lost;
     const ints = this.#ints;
-    if (chunk.byteLength > this.#staging.byteLength) this.#grow(chunk.byteLength);
-    this.#staging.set(chunk);
+    this.#stage(chunk);
     ints[FD] = fd;
     ints[LENGTH] = chunk.byteLength;
     this.#floats[POSITION_F64] = position;
@@ -223,12 +226,20 @@ export class SyncThread {
     throw toNodeError(reply ?? { message: "the sync thread failed", syscall: "write" });
   }
 
-  #grow(needed: number): void {
+  /** Copies `chunk` into the staging buffer, first replacing the buffer if it is too small. */
+  #stage(chunk: Uint8Array): void {
+    if (chunk.byteLength <= this.#staging.byteLength) {
+      this.#staging.set(chunk);
+      return;
+    }
     let size = this.#staging.byteLength;
-    while (size < needed) size *= 2;
-    const staging = new SharedArrayBuffer(Math.min(size, STAGING_MAX));
-    this.#staging = new Uint8Array(staging);
-    this.#port.postMessage(staging);
+    while (size < chunk.byteLength) size *= 2;
+    const staging = new Uint8Array(new SharedArrayBuffer(Math.min(size, STAGING_MAX)));
+    // Filled before the thread hears of it, so that nothing after the message can fail and
+    // leave the two sides with different buffers.
+    staging.set(chunk);
+    this.#staging = staging;
+    this.#port.postMessage(staging.buffer);
     Atomics.store(this.#ints, NEW_STAGING, 1);
   }
 }

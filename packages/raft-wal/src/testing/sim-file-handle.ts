@@ -51,12 +51,6 @@ export class SimFileHandle implements FileHandle {
     });
   }
 
-  /** Two calls of the simulated disk, so a crash or a fault can fall between them. */
-  async writeAndSync(data: Uint8Array, position: number): Promise<void> {
-    await this.write(data, position);
-    await this.datasync();
-  }
-
   size(): Promise<number> {
     return this.#fs.call("size", this.#path, () => {
       this.#check(false);
