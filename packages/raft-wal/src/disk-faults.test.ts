@@ -78,6 +78,21 @@ describe("disk faults", () => {
     await reopened.close();
   });
 
+  it("names a failed append's write as the write, not as the sync it shares a call with", async () => {
+    const disk = faultyDisk((o) => o.kind === "write");
+    const dir = await openDataDir("/data", {
+      fs: disk.fs,
+      process: probe(1),
+      logger: recordingLogger(),
+    });
+    await dir.log.append(entries(1, 2));
+    disk.state.armed = true;
+    const error = await rejection(dir.log.append([entry(3)]));
+    expect(isStoreFailedError(error) && error.operation).toBe("write");
+    expect(disk.operations.filter((o) => o.seq > disk.state.failedAt)).toEqual([]);
+    await rejection(dir.close());
+  });
+
   it("stops the log on a failed write, and on a failed directory sync while rotating", async () => {
     for (const fails of [
       (o: SimOperation) => o.kind === "write",

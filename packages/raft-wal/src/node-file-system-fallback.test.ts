@@ -35,6 +35,12 @@ describe("the node file system without a sync thread", () => {
     await file.close();
     expect([...readFileSync(join(dir, "file"))]).toEqual([1, 2, 3]);
 
+    // A failed sync is still a failure: /dev/null takes the write and refuses the fdatasync.
+    const devNull = await fs.open("/dev/null", "readWrite");
+    const refused = await devNull.writeAndSync?.(new Uint8Array(8), 0).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: "EINVAL", syscall: "fdatasync" });
+    await devNull.close();
+
     const data = await openDataDir(join(dir, "node"), { logger: silentLogger });
     await data.log.append(entries(1, 5));
     await data.close();

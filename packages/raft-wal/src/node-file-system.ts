@@ -7,7 +7,7 @@ import {
   type FileSystem,
   type OpenMode,
 } from "./file-system.js";
-import { SyncThread } from "./sync-thread.js";
+import { SyncThread, SyncThreadUnavailableError } from "./sync-thread.js";
 
 // The real file system, over node:fs/promises. Every call, fdatasync included, runs off the event
 // loop, so a slow disk delays the store's promises but never blocks the event loop (and with it
@@ -23,6 +23,8 @@ const flags: Record<OpenMode, number> = {
 
 /** How long an idle thread outlives the last writable file (a new segment is opened soon after). */
 const LINGER_MS = 1_000;
+/** How long opening a file for writing waits, at most, for a thread that is starting. */
+const START_WAIT_MS = 2_000;
 
 /**
  * The one SyncThread of a file system. It starts when a file is opened for writing, so that its
@@ -35,18 +37,42 @@ class SyncThreadLease {
   #thread: SyncThread | undefined;
   #writers = 0;
   #linger: NodeJS.Timeout | undefined;
+  /** Set once a thread could not be started: this file system uses the thread pool from then on. */
+  #unavailable = false;
 
   /** A writable file was opened. */
   acquire(): void {
     this.#writers++;
     clearTimeout(this.#linger);
     this.#linger = undefined;
-    if (this.#thread !== undefined) return;
+    if (this.#thread !== undefined || this.#unavailable) return;
     try {
       this.#thread = new SyncThread();
     } catch {
-      // Left undefined: `thread` answers undefined and the files use the thread pool instead.
+      this.#unavailable = true;
     }
+  }
+
+  /**
+   * Waits (a bounded while) for a thread that is starting, so that its start-up is not timed as
+   * part of the first sync.
+   */
+  async started(): Promise<void> {
+    const thread = this.#thread;
+    if (thread === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      // Not unref'd: while the open waits, this timer is what keeps the process alive.
+      timer = setTimeout(resolve, START_WAIT_MS);
+    });
+    await Promise.race([thread.ready, bound]);
+    clearTimeout(timer);
+  }
+
+  /** `thread` died before it ran: use the thread pool from now on. */
+  unavailable(thread: SyncThread): void {
+    this.#unavailable = true;
+    if (this.#thread === thread) this.#thread = undefined;
   }
 
   /** A writable file was closed. */
@@ -74,6 +100,7 @@ class NodeFileHandle implements FileHandle {
   readonly #lease: SyncThreadLease | undefined;
   /** The writeAndSync running on the sync thread, which uses this file's descriptor. */
   #pending: Promise<void> | undefined;
+  #closing = false;
   #released = false;
 
   /** `lease` is the file system's sync thread when the file is open for writing. */
@@ -104,20 +131,26 @@ class NodeFileHandle implements FileHandle {
   }
 
   async writeAndSync(data: Uint8Array, position: number): Promise<void> {
-    if (this.#lease === undefined || this.#released) throw notWritable();
-    const thread = this.#lease.thread;
-    if (thread === undefined) {
-      await this.write(data, position);
-      await this.datasync();
-      return;
+    const lease = this.#lease;
+    if (lease === undefined || this.#closing) throw notWritable();
+    const thread = lease.thread;
+    if (thread !== undefined) {
+      const job = thread.writeAndSync(this.#handle.fd, data, position);
+      this.#pending = job;
+      try {
+        await job;
+        return;
+      } catch (error) {
+        // Anything but a thread that never ran is the disk's (or the thread's) failure.
+        if (!(error instanceof SyncThreadUnavailableError)) throw error;
+        lease.unavailable(thread);
+      } finally {
+        if (this.#pending === job) this.#pending = undefined;
+      }
     }
-    const job = thread.writeAndSync(this.#handle.fd, data, position);
-    this.#pending = job;
-    try {
-      await job;
-    } finally {
-      if (this.#pending === job) this.#pending = undefined;
-    }
+    // No thread: libuv's thread pool, which FileHandle.close waits for by itself.
+    await this.write(data, position);
+    await this.datasync();
   }
 
   truncate(size: number): Promise<void> {
@@ -133,6 +166,7 @@ class NodeFileHandle implements FileHandle {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     // The thread writes through this file's descriptor number: it must not be closed (and the
     // number reused for another file) while a job still uses it.
     await this.#pending?.catch(() => undefined);
@@ -161,7 +195,10 @@ export function createNodeFileSystem(): FileSystem {
   return {
     async open(path, mode) {
       const handle = await fsp.open(path, flags[mode], 0o644);
-      return new NodeFileHandle(handle, mode === "read" ? undefined : lease);
+      if (mode === "read") return new NodeFileHandle(handle);
+      const file = new NodeFileHandle(handle, lease);
+      await lease.started();
+      return file;
     },
     async readdir(path) {
       return (await fsp.readdir(path)).sort();

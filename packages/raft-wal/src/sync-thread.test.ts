@@ -170,6 +170,7 @@ describe("the node file system's writeAndSync", () => {
     const fs = createNodeFileSystem();
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const stops = vi.spyOn(SyncThread.prototype, "stop");
+    const calls = vi.spyOn(SyncThread.prototype, "writeAndSync");
     try {
       const a = await fs.open(join(dir, "a"), "createNew");
       const b = await fs.open(join(dir, "b"), "createNew");
@@ -195,13 +196,29 @@ describe("the node file system's writeAndSync", () => {
       const d = await fs.open(join(dir, "a"), "readWrite");
       await d.writeAndSync?.(pattern(5, 5), 10);
       await d.close();
+      // One thread for a and c (c opened while it lingered), a new one for d.
+      const [first, second, third] = calls.mock.contexts;
+      expect(second).toBe(first);
+      expect(third).not.toBe(first);
       expect([...readFileSync(join(dir, "a"))]).toEqual([...pattern(10, 1), ...pattern(5, 5)]);
       expect([...readFileSync(join(dir, "c"))]).toEqual([...pattern(10, 3)]);
     } finally {
       vi.advanceTimersByTime(1_000);
       stops.mockRestore();
+      calls.mockRestore();
       vi.useRealTimers();
     }
+  });
+
+  it("refuses a writeAndSync once close() began, so it cannot land in a reused descriptor", async () => {
+    const dir = await freshDir();
+    const fs = createNodeFileSystem();
+    const file = await fs.open(join(dir, "f"), "createNew");
+    const closing = file.close();
+    expect(await rejection(writeAndSync(file, pattern(4, 1), 0))).toMatchObject({
+      code: "EBADF",
+    });
+    await closing;
   });
 
   it("closes a file only after the thread is done with its descriptor", async () => {

@@ -24,6 +24,8 @@ const DONE = 1;
 const FD = 2;
 const LENGTH = 3;
 const NEW_STAGING = 4;
+/** Set to 1 by the thread once it runs, before it takes any job. */
+const READY = 5;
 /** Float64 slot (byte offset 24) holding the file position. */
 const POSITION_F64 = 3;
 const CONTROL_BYTES = 32;
@@ -62,6 +64,7 @@ const { control, port } = workerData;
 const ints = new Int32Array(control);
 const floats = new Float64Array(control);
 let staging = new Uint8Array(workerData.staging);
+Atomics.store(ints, ${READY}, 1);
 for (;;) {
   Atomics.wait(ints, ${OP}, ${OP_IDLE});
   const op = Atomics.load(ints, ${OP});
@@ -99,6 +102,14 @@ for (;;) {
 }
 `;
 
+/**
+ * The thread died before it ran at all (a preload that refuses worker threads, a failed start):
+ * no job was done, so the caller can safely do the work another way.
+ */
+export class SyncThreadUnavailableError extends Error {
+  override readonly name = "SyncThreadUnavailableError";
+}
+
 interface ThreadError {
   readonly message: string;
   readonly code?: string;
@@ -120,6 +131,8 @@ export class SyncThread {
   #tail: Promise<void> = Promise.resolve();
   #lost: Error | undefined;
   #stopped = false;
+  /** Settles once the thread runs, or once it failed to. */
+  readonly ready: Promise<void>;
 
   constructor() {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
@@ -134,6 +147,8 @@ export class SyncThread {
       // The thread runs plain CommonJS and needs none of the process's flags (a loader, a
       // module type, a permission model), which could only stop it from starting.
       execArgv: [],
+      // Nor the environment: NODE_OPTIONS (a preload, say) would apply to the thread too.
+      env: {},
       workerData: { control, staging, port: port2 },
       transferList: [port2],
       stdout: false,
@@ -146,10 +161,21 @@ export class SyncThread {
       Atomics.store(this.#ints, DONE, DONE_LOST);
       Atomics.notify(this.#ints, DONE);
     };
-    this.#worker.on("error", (error) => lose(error));
-    this.#worker.on("exit", (code) => {
+    const worker = this.#worker;
+    this.ready = new Promise<void>((resolve) => {
+      worker.once("online", resolve);
+      worker.once("error", () => resolve());
+      worker.once("exit", () => resolve());
+    });
+    worker.on("error", (error) => lose(error));
+    worker.on("exit", (code) => {
       if (!this.#stopped) lose(new Error(`the sync thread exited with code ${code}`));
     });
+  }
+
+  /** Whether the thread died before it ran: nothing it was asked to do was done. */
+  get unavailable(): boolean {
+    return this.#lost !== undefined && Atomics.load(this.#ints, READY) !== 1;
   }
 
   /**
@@ -202,7 +228,7 @@ export class SyncThread {
   }
 
   async #job(op: number, fd: number, chunk: Uint8Array, position: number): Promise<void> {
-    if (this.#lost !== undefined) throw this.#lost;
+    if (this.#lost !== undefined) throw this.#lostError();
     const ints = this.#ints;
     this.#stage(chunk);
     ints[FD] = fd;
@@ -221,9 +247,18 @@ export class SyncThread {
     }
     const outcome = Atomics.load(ints, DONE);
     if (outcome === DONE_OK) return;
-    if (outcome === DONE_LOST) throw this.#lost;
+    if (outcome === DONE_LOST) throw this.#lostError();
     const reply = receiveMessageOnPort(this.#port)?.message as ThreadError | undefined;
     throw toNodeError(reply ?? { message: "the sync thread failed", syscall: "write" });
+  }
+
+  #lostError(): Error {
+    const lost = this.#lost as Error;
+    return this.unavailable
+      ? new SyncThreadUnavailableError(`the sync thread did not start: ${lost.message}`, {
+          cause: lost,
+        })
+      : lost;
   }
 
   /** Copies `chunk` into the staging buffer, first replacing the buffer if it is too small. */
