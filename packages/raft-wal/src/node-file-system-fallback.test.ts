@@ -8,14 +8,12 @@ import { silentLogger } from "./logger.js";
 import { createNodeFileSystem } from "./node-file-system.js";
 import { entries } from "./test-support/fixtures.js";
 
-// Where no worker thread can be started (Node's permission model without --allow-worker, a
-// thread limit), the node file system must still write and sync, through libuv's thread pool.
+// Where no worker thread can be made (a thread limit, say), the node file system must still write
+// and sync, through libuv's thread pool.
 vi.mock("./sync-thread.js", () => ({
   SyncThread: class {
     constructor() {
-      throw Object.assign(new Error("Access to this API has been restricted"), {
-        code: "ERR_ACCESS_DENIED",
-      });
+      throw Object.assign(new Error("Resource temporarily unavailable"), { code: "EAGAIN" });
     }
   },
 }));

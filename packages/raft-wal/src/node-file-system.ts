@@ -30,7 +30,7 @@ const START_WAIT_MS = 2_000;
  * The one SyncThread of a file system. It starts when a file is opened for writing, so that its
  * start-up (tens of milliseconds) is not timed as part of the first sync, and stops a moment after
  * the last such file closes, so that an idle file system holds no thread. Where no thread can be
- * started (a permission model without worker threads, a resource limit), the files fall back to
+ * started (a thread limit, a worker that dies before it runs), the files fall back to
  * a write and an fdatasync in libuv's thread pool.
  */
 class SyncThreadLease {

@@ -145,7 +145,7 @@ export class SyncThread {
     this.#worker = new Worker(threadSource, {
       eval: true,
       // The thread runs plain CommonJS and needs none of the process's flags (a loader, a
-      // module type, a permission model), which could only stop it from starting.
+      // module type), which could only stop it from starting.
       execArgv: [],
       // Nor the environment: NODE_OPTIONS (a preload, say) would apply to the thread too.
       env: {},
