@@ -27,6 +27,8 @@ export interface DataDirOptions {
   readonly segmentSize?: number;
   /** The most bytes one group commit of the log writes before it syncs. Default 16 MiB. */
   readonly maxBatchBytes?: number;
+  /** Zeros the newest log segment holds ahead of its next record (WalOptions). Default 256 KiB. */
+  readonly preallocateBytes?: number;
   /** How many snapshots to keep, newest first. Default 2. */
   readonly retainSnapshots?: number;
   /** The size of a snapshot's checksummed chunks. Default 256 KiB. */
@@ -178,7 +180,11 @@ export async function openDataDir(path: string, options: DataDirOptions = {}): P
       guard,
       logger,
       create: isNew,
-      options: { segmentSize: options.segmentSize, maxBatchBytes: options.maxBatchBytes },
+      options: {
+        segmentSize: options.segmentSize,
+        maxBatchBytes: options.maxBatchBytes,
+        preallocateBytes: options.preallocateBytes,
+      },
     });
     opened.push(log);
     if (isNew) {

@@ -25,7 +25,8 @@ import type { SegmentState } from "./wal-recovery.js";
 // How the log's operations change its files, and in which order, so that a crash between any
 // two file-system calls leaves a log that recovery accepts and that holds every acknowledged
 // entry (README.md, "Recovery"). The order rules:
-// - a segment is synced in full before the next one is created;
+// - a segment is synced in full, and cut back to its records (no preallocated zeros), before the
+//   next one is created;
 // - a new segment is durable (header synced, directory synced) before anything depends on it;
 // - segments are removed one at a time, each removal durable before the next: oldest first when
 //   compacting (what remains is contiguous), newest first when truncating (what remains is a
@@ -42,6 +43,7 @@ export class SegmentFiles {
   readonly #dir: string;
   readonly #guard: SyncGuard;
   readonly #segmentSize: number;
+  readonly #preallocate: number;
   #segments: SegmentState[];
   /** The open handle of the newest segment, where appends go; undefined once closed. */
   #active: FileHandle | undefined;
@@ -51,6 +53,7 @@ export class SegmentFiles {
     dir: string,
     guard: SyncGuard,
     segmentSize: number,
+    preallocate: number,
     segments: SegmentState[],
     active: FileHandle,
   ) {
@@ -58,6 +61,7 @@ export class SegmentFiles {
     this.#dir = dir;
     this.#guard = guard;
     this.#segmentSize = segmentSize;
+    this.#preallocate = preallocate;
     this.#segments = segments;
     this.#active = active;
   }
@@ -115,8 +119,17 @@ export class SegmentFiles {
         await this.#rotate();
         continue;
       }
-      const buffer = Buffer.allocUnsafe(bytes);
       const base = segment.size;
+      // Records overwrite zeros already on disk where they can: an fdatasync that changes neither
+      // the file's size nor its block map has no metadata to commit (README.md, "Preallocation").
+      // When they reach the end of that space, the same write adds the next stretch of zeros.
+      let length = bytes;
+      if (base + bytes > segment.allocated && this.#preallocate > 0) {
+        const target = Math.min(this.#segmentSize, roundUp(base + bytes + this.#preallocate));
+        length = Math.max(bytes, target - base);
+      }
+      const buffer = Buffer.allocUnsafe(length);
+      if (length > bytes) buffer.fill(0, bytes);
       const offsets: number[] = [];
       let offset = 0;
       for (let i = start; i < end; i++) {
@@ -126,14 +139,24 @@ export class SegmentFiles {
       const handle = this.#handle;
       await this.#guard.sync(segment.path, "fdatasync", () => writeAndSync(handle, buffer, base));
       segment.size += bytes;
+      segment.allocated = Math.max(segment.allocated, base + length);
       for (const recordOffset of offsets) segment.offsets.push(recordOffset);
       start = end;
     }
   }
 
-  /** Seals the newest segment (already synced) and starts the next one. */
+  /**
+   * Seals the newest segment (already synced) and starts the next one. A sealed segment holds
+   * records only: the zeros written ahead are cut off, durably, before the next segment exists.
+   */
   async #rotate(): Promise<void> {
     const last = this.#lastSegment;
+    if (last.allocated > last.size) {
+      const handle = this.#handle;
+      await this.#guard.mutate("truncate", last.path, () => handle.truncate(last.size));
+      await this.#guard.sync(last.path, "fdatasync", () => handle.datasync());
+      last.allocated = last.size;
+    }
     const created = await createSegment(
       this.#fs,
       this.#guard,
@@ -180,6 +203,7 @@ export class SegmentFiles {
     await this.#guard.sync(segment.path, "fdatasync", () => handle.datasync());
     segment.offsets.length = cut;
     segment.size = offset;
+    segment.allocated = offset;
   }
 
   /** Removes the oldest segments whose entries are all at or before `index`, never the newest. */
@@ -276,6 +300,11 @@ export class SegmentFiles {
   }
 }
 
+/** Rounded up to a whole 4 KiB page. */
+function roundUp(bytes: number): number {
+  return Math.ceil(bytes / 4096) * 4096;
+}
+
 function lastIndexOf(segment: SegmentState): number {
   return segment.firstIndex + segment.offsets.length - 1;
 }
@@ -298,7 +327,16 @@ export async function createSegment(
   await guard.sync(dir, "fsync-directory", () => fs.syncDirectory(dir));
   const reset = (flags & resetFlag) !== 0;
   return {
-    segment: { name, path, seq, firstIndex, reset, offsets: [], size: segmentHeaderSize },
+    segment: {
+      name,
+      path,
+      seq,
+      firstIndex,
+      reset,
+      offsets: [],
+      size: segmentHeaderSize,
+      allocated: segmentHeaderSize,
+    },
     handle,
   };
 }

@@ -25,7 +25,8 @@ const segmentSize = 200;
 /** A quiescent disk holding entries 1..`last` (20 data bytes each, two per segment). */
 async function diskWith(last: number): Promise<SimFileSystem> {
   const fs = new SimFileSystem();
-  const wal = await openTestWal(fs, { segmentSize });
+  // No preallocation: these cases place bytes right after the last record.
+  const wal = await openTestWal(fs, { segmentSize, preallocateBytes: 0 });
   for (let i = 1; i <= last; i++) await wal.append([entry(i, 1, 20)]);
   await wal.close();
   return fs.restart(keepUnsynced);
@@ -61,7 +62,13 @@ async function writeFile(fs: SimFileSystem, path: string, bytes: Uint8Array) {
 }
 
 async function reopen(fs: SimFileSystem, logger = recordingLogger()) {
-  return openWal({ fs, dir: "/wal", guard: newGuard(), logger, options: { segmentSize } });
+  return openWal({
+    fs,
+    dir: "/wal",
+    guard: newGuard(),
+    logger,
+    options: { segmentSize, preallocateBytes: 0 },
+  });
 }
 
 async function openError(fs: SimFileSystem): Promise<unknown> {
@@ -111,7 +118,7 @@ describe("recovery of the write-ahead log", () => {
     expect((error as Error).message).toContain("checksum mismatch in the data of entry 5");
   });
 
-  it("refuses data after the last record that no crash leaves, but cuts off zeros", async () => {
+  it("refuses data after the last record that no crash leaves, but keeps zeros", async () => {
     const fs = await diskWith(4);
     const path = lastSegment(fs);
     const bytes = fs.contents(path) as Uint8Array;
@@ -126,12 +133,22 @@ describe("recovery of the write-ahead log", () => {
       offset: bytes.length,
     });
 
+    // Zeros are what preallocation leaves (or a lost write): kept, not reported, written over.
     const zeros = new Uint8Array(bytes.length + 300);
     zeros.set(bytes);
     fs.overwrite(path, zeros);
-    const wal = await reopen(fs);
+    const logger = recordingLogger();
+    const wal = await reopen(fs, logger);
     expect(wal.lastIndex).toBe(4);
+    expect(wal.recovery.tornTail).toBeUndefined();
+    expect(logger.records.filter((r) => r.level === "warn")).toEqual([]);
+    expect(fs.contents(path)?.length).toBe(bytes.length + 300);
+    // Entry 5 does not fit in this segment: it is sealed, cut back to its records, first.
+    await wal.append([entry(5, 2)]);
     expect(fs.contents(path)?.length).toBe(bytes.length);
+    expect((await (await reopen(fs.restart(keepUnsynced))).load()).entries.at(-1)).toEqual(
+      entry(5, 2),
+    );
   });
 
   it("refuses damage at the end of a segment that is not the newest", async () => {

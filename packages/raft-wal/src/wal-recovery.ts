@@ -49,6 +49,11 @@ export interface SegmentState {
   offsets: number[];
   /** The bytes in use: the header plus every record. */
   size: number;
+  /**
+   * The file's size: `size` plus the zeros written ahead of the next record (preallocation, in
+   * the newest segment only; a sealed segment is cut back to `size`).
+   */
+  allocated: number;
 }
 
 /** What recovery repaired or left alone. */
@@ -185,6 +190,7 @@ export async function recoverSegments(
     }
     const bytes = await readWholeFile(fs, segment.path);
     const offsets: number[] = [];
+    let allocated = bytes.length;
     let offset = segmentHeaderSize;
     let index = segment.firstIndex;
     while (offset < bytes.length) {
@@ -197,6 +203,11 @@ export async function recoverSegments(
       }
       const newest = i === found.length - 1 && newestIsTornCandidate;
       const nonZeroEnd = endOfNonZero(bytes);
+      // Nothing but zeros after the last record of the newest segment: space the log wrote
+      // ahead of its next record (or a crash's lost write, indistinguishable and harmless). Kept,
+      // also when a torn newer segment was just removed (a reset does not seal the segment it
+      // replaces: recovery removes that one once the reset segment is complete).
+      if (i === found.length - 1 && nonZeroEnd <= offset) break;
       const torn =
         newest &&
         !record.damaged &&
@@ -207,6 +218,7 @@ export async function recoverSegments(
       if (!torn) throw new WalCorruptionError(segment.path, offset, record.problem);
       const droppedBytes = bytes.length - offset;
       await truncateFile(fs, guard, segment.path, offset);
+      allocated = offset;
       tornTail = { file: segment.path, offset, droppedBytes, problem: record.problem };
       logger.warn(
         { file: segment.path, offset, droppedBytes, problem: record.problem, nextIndex: index },
@@ -222,6 +234,7 @@ export async function recoverSegments(
       reset: (header.flags & resetFlag) !== 0,
       offsets,
       size: offset,
+      allocated,
     });
     expectedIndex = index;
   }
