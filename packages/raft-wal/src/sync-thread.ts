@@ -129,6 +129,8 @@ export class SyncThread {
   #staging: Uint8Array;
   /** The end of the chain of jobs: each job starts when the one before it settled. */
   #tail: Promise<void> = Promise.resolve();
+  /** Jobs asked for and not yet settled (their settling decrements it). */
+  #jobs = 0;
   #lost: Error | undefined;
   #stopped = false;
   /** Settles once the thread runs, or once it failed to. */
@@ -184,10 +186,21 @@ export class SyncThread {
    * The caller must keep `fd` open, and `data` unchanged, until the promise settles.
    */
   writeAndSync(fd: number, data: Uint8Array, position: number): Promise<void> {
-    const job = this.#tail.then(() => this.#run(fd, data, position));
+    // An idle thread gets the job now, not a microtask later: by then the callers that the last
+    // job's completion woke (a group commit's worth) would all run first, and the disk would
+    // wait for them.
+    const job =
+      this.#jobs === 0
+        ? this.#run(fd, data, position)
+        : this.#tail.then(() => this.#run(fd, data, position));
+    this.#jobs++;
     this.#tail = job.then(
-      () => undefined,
-      () => undefined,
+      () => {
+        this.#jobs--;
+      },
+      () => {
+        this.#jobs--;
+      },
     );
     return job;
   }
