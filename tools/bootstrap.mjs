@@ -24,7 +24,7 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
 
 if (process.argv.includes("--build")) {
   console.error("raftstore: building packages (nx run-many -t build)…");
-  run(npm, ["exec", "--no-install", "--", "nx", "run-many", "-t", "build", "--outputStyle=static"]);
+  run(npm, ["exec", "--no", "--", "nx", "run-many", "-t", "build", "--outputStyle=static"]);
   // npm ci links node_modules/.bin/raftstore before the build writes its target, and tsc writes
   // it without the executable bit: set it, so that `npx raftstore …` works.
   const bin = join(root, "packages", "cli", "dist", "bin.js");
