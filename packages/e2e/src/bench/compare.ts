@@ -15,26 +15,22 @@
 // RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS change the time per figure;
 // RAFTSTORE_BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every raftstore node there.
 import { execFileSync } from "node:child_process";
-import { killAllChildren } from "../child-process.js";
 import { isEtcdNotFoundError } from "../errors.js";
 import { type EtcdCluster, findEtcd, startEtcdCluster } from "../etcd-cluster.js";
 import { createEtcdTarget } from "../load/etcd-target.js";
 import type { KvTarget } from "../load/kv-target.js";
 import { createRaftstoreTarget } from "../load/raftstore-target.js";
 import type { LoadResult } from "../load/run-load.js";
-import {
-  defaultWorkloadSettings,
-  preloadKeys,
-  runWorkload,
-  type WorkloadName,
-} from "../load/workloads.js";
+import { preloadKeys, runWorkload, type WorkloadName } from "../load/workloads.js";
 import { type RaftstoreCluster, startRaftstoreCluster } from "../raftstore-cluster.js";
-import { describeMachine, envInteger, progress } from "./machine.js";
+import {
+  benchSettingsFromEnv,
+  describeMachine,
+  progress,
+  stopChildrenOnInterrupt,
+} from "./machine.js";
 
-process.once("SIGINT", () => {
-  killAllChildren();
-  process.exit(130);
-});
+stopChildrenOnInterrupt();
 
 let etcdBinary: string;
 try {
@@ -48,12 +44,7 @@ const etcdVersion = execFileSync(etcdBinary, ["--version"], { encoding: "utf8" }
   .split("\n")[0]
   ?.replace(/^etcd Version:\s*/, "");
 
-const settings = {
-  ...defaultWorkloadSettings,
-  warmupMs: envInteger("RAFTSTORE_BENCH_WARMUP_MS", defaultWorkloadSettings.warmupMs),
-  durationMs: envInteger("RAFTSTORE_BENCH_DURATION_MS", defaultWorkloadSettings.durationMs),
-};
-const profileDir = process.env.RAFTSTORE_BENCH_CPU_PROFILE_DIR;
+const { settings, profileDir, nodeArgs } = benchSettingsFromEnv();
 const figures: Array<[string, WorkloadName, number]> = [
   ["sequentialWrites", "writes", 1],
   ["concurrentWrites", "writes", 64],
@@ -81,7 +72,7 @@ try {
   etcd = await startEtcdCluster({ etcdBinary });
   progress("starting a 3-node raftstore cluster");
   raftstore = await startRaftstoreCluster({
-    nodeArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+    nodeArgs,
   });
   await raftstore.leader();
   await raftstore.waitForCaughtUp();

@@ -1,4 +1,6 @@
 import { cpus, loadavg, release, totalmem } from "node:os";
+import { killAllChildren } from "../child-process.js";
+import { defaultWorkloadSettings } from "../load/workloads.js";
 
 /** The 1-minute load average when the benchmark began: other work on the machine before it. */
 const loadBefore = Math.round((loadavg()[0] ?? 0) * 100) / 100;
@@ -30,4 +32,29 @@ export function envInteger(name: string, fallback: number): number {
     throw new Error(`expected ${name} to be a positive integer, got "${raw}"`);
   }
   return value;
+}
+
+/** Ctrl-C takes the clusters a benchmark started down with it. */
+export function stopChildrenOnInterrupt(): void {
+  process.once("SIGINT", () => {
+    killAllChildren();
+    process.exit(130);
+  });
+}
+
+/**
+ * The workload settings, with RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS applied,
+ * and the node arguments RAFTSTORE_BENCH_CPU_PROFILE_DIR asks for (a V8 CPU profile per node).
+ */
+export function benchSettingsFromEnv() {
+  const profileDir = process.env.RAFTSTORE_BENCH_CPU_PROFILE_DIR;
+  return {
+    settings: {
+      ...defaultWorkloadSettings,
+      warmupMs: envInteger("RAFTSTORE_BENCH_WARMUP_MS", defaultWorkloadSettings.warmupMs),
+      durationMs: envInteger("RAFTSTORE_BENCH_DURATION_MS", defaultWorkloadSettings.durationMs),
+    },
+    profileDir,
+    nodeArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+  };
 }

@@ -9,30 +9,21 @@
 //
 // RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS change the time per figure;
 // RAFTSTORE_BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every node there.
-import { killAllChildren } from "../child-process.js";
 import type { KvTarget } from "../load/kv-target.js";
 import { createRaftstoreTarget } from "../load/raftstore-target.js";
 import type { LoadResult } from "../load/run-load.js";
-import {
-  defaultWorkloadSettings,
-  preloadKeys,
-  runWorkload,
-  type WorkloadName,
-} from "../load/workloads.js";
+import { preloadKeys, runWorkload, type WorkloadName } from "../load/workloads.js";
 import { startRaftstoreCluster } from "../raftstore-cluster.js";
-import { describeMachine, envInteger, progress } from "./machine.js";
+import {
+  benchSettingsFromEnv,
+  describeMachine,
+  progress,
+  stopChildrenOnInterrupt,
+} from "./machine.js";
 
-process.once("SIGINT", () => {
-  killAllChildren();
-  process.exit(130);
-});
+stopChildrenOnInterrupt();
 
-const settings = {
-  ...defaultWorkloadSettings,
-  warmupMs: envInteger("RAFTSTORE_BENCH_WARMUP_MS", defaultWorkloadSettings.warmupMs),
-  durationMs: envInteger("RAFTSTORE_BENCH_DURATION_MS", defaultWorkloadSettings.durationMs),
-};
-const profileDir = process.env.RAFTSTORE_BENCH_CPU_PROFILE_DIR;
+const { settings, profileDir, nodeArgs } = benchSettingsFromEnv();
 const figures: Array<[string, WorkloadName, number]> = [
   ["writes", "writes", 1],
   ["writes", "writes", 64],
@@ -45,7 +36,7 @@ const figures: Array<[string, WorkloadName, number]> = [
 
 progress("starting a 3-node raftstore cluster");
 const cluster = await startRaftstoreCluster({
-  nodeArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+  nodeArgs,
 });
 const results: Record<string, Record<string, LoadResult>> = {};
 let target: KvTarget | undefined;
