@@ -74,6 +74,15 @@ export async function writeAndSync(
   position: number,
 ): Promise<void> {
   if (handle.writeAndSync !== undefined) return handle.writeAndSync(data, position);
+  return writeThenSync(handle, data, position);
+}
+
+/** Writes `data` at `position`, then fdatasyncs: two calls, the second after the first. */
+export async function writeThenSync(
+  handle: FileHandle,
+  data: Uint8Array,
+  position: number,
+): Promise<void> {
   await handle.write(data, position);
   await handle.datasync();
 }

@@ -6,6 +6,7 @@ import {
   type FileStat,
   type FileSystem,
   type OpenMode,
+  writeThenSync,
 } from "./file-system.js";
 import { SyncThread, SyncThreadUnavailableError } from "./sync-thread.js";
 
@@ -59,7 +60,7 @@ class SyncThreadLease {
    */
   async started(): Promise<void> {
     const thread = this.#thread;
-    if (thread === undefined) return;
+    if (thread === undefined || thread.running) return;
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => {
       // Not unref'd: while the open waits, this timer is what keeps the process alive.
@@ -100,8 +101,8 @@ class NodeFileHandle implements FileHandle {
   readonly #lease: SyncThreadLease | undefined;
   /** The writeAndSync running on the sync thread, which uses this file's descriptor. */
   #pending: Promise<void> | undefined;
-  #closing = false;
-  #released = false;
+  /** Set when close() is first called: from then on, writeAndSync is refused. */
+  #closed: Promise<void> | undefined;
 
   /** `lease` is the file system's sync thread when the file is open for writing. */
   constructor(handle: fsp.FileHandle, lease?: SyncThreadLease) {
@@ -132,7 +133,7 @@ class NodeFileHandle implements FileHandle {
 
   async writeAndSync(data: Uint8Array, position: number): Promise<void> {
     const lease = this.#lease;
-    if (lease === undefined || this.#closing) throw notWritable();
+    if (lease === undefined || this.#closed !== undefined) throw notWritable();
     const thread = lease.thread;
     if (thread !== undefined) {
       const job = thread.writeAndSync(this.#handle.fd, data, position);
@@ -149,8 +150,7 @@ class NodeFileHandle implements FileHandle {
       }
     }
     // No thread: libuv's thread pool, which FileHandle.close waits for by itself.
-    await this.write(data, position);
-    await this.datasync();
+    await writeThenSync(this, data, position);
   }
 
   truncate(size: number): Promise<void> {
@@ -165,18 +165,20 @@ class NodeFileHandle implements FileHandle {
     return (await this.#handle.stat()).size;
   }
 
-  async close(): Promise<void> {
-    this.#closing = true;
+  /** Closes once; a second call answers with the first one's outcome. */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
     // The thread writes through this file's descriptor number: it must not be closed (and the
     // number reused for another file) while a job still uses it.
     await this.#pending?.catch(() => undefined);
     try {
       await this.#handle.close();
     } finally {
-      if (this.#lease !== undefined && !this.#released) {
-        this.#released = true;
-        this.#lease.release();
-      }
+      this.#lease?.release();
     }
   }
 }

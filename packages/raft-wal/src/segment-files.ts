@@ -45,6 +45,8 @@ export class SegmentFiles {
   readonly #segmentSize: number;
   readonly #preallocate: number;
   #segments: SegmentState[];
+  /** The newest segment's file size: its records plus the zeros written ahead of them. */
+  #allocated: number;
   /** The open handle of the newest segment, where appends go; undefined once closed. */
   #active: FileHandle | undefined;
 
@@ -56,6 +58,7 @@ export class SegmentFiles {
     preallocate: number,
     segments: SegmentState[],
     active: FileHandle,
+    activeFileSize: number,
   ) {
     this.#fs = fs;
     this.#dir = dir;
@@ -64,6 +67,7 @@ export class SegmentFiles {
     this.#preallocate = preallocate;
     this.#segments = segments;
     this.#active = active;
+    this.#allocated = activeFileSize;
   }
 
   /** The index of the first entry on disk (one past `lastIndex` when the log is empty). */
@@ -124,7 +128,7 @@ export class SegmentFiles {
       // the file's size nor its block map has no metadata to commit (README.md, "Preallocation").
       // When they reach the end of that space, the same write adds the next stretch of zeros.
       let length = bytes;
-      if (base + bytes > segment.allocated && this.#preallocate > 0) {
+      if (base + bytes > this.#allocated && this.#preallocate > 0) {
         const target = Math.min(this.#segmentSize, roundUp(base + bytes + this.#preallocate));
         length = Math.max(bytes, target - base);
       }
@@ -139,7 +143,7 @@ export class SegmentFiles {
       const handle = this.#handle;
       await this.#guard.sync(segment.path, "fdatasync", () => writeAndSync(handle, buffer, base));
       segment.size += bytes;
-      segment.allocated = Math.max(segment.allocated, base + length);
+      this.#allocated = Math.max(this.#allocated, base + length);
       for (const recordOffset of offsets) segment.offsets.push(recordOffset);
       start = end;
     }
@@ -151,12 +155,8 @@ export class SegmentFiles {
    */
   async #rotate(): Promise<void> {
     const last = this.#lastSegment;
-    if (last.allocated > last.size) {
-      const handle = this.#handle;
-      await this.#guard.mutate("truncate", last.path, () => handle.truncate(last.size));
-      await this.#guard.sync(last.path, "fdatasync", () => handle.datasync());
-      last.allocated = last.size;
-    }
+    if (this.#allocated > last.size)
+      await this.#guard.truncateDurably(last.path, this.#handle, last.size);
     const created = await createSegment(
       this.#fs,
       this.#guard,
@@ -166,6 +166,7 @@ export class SegmentFiles {
       0,
     );
     await this.#replaceActive(last.path, created.handle);
+    this.#allocated = created.segment.size;
     this.#segments.push(created.segment);
   }
 
@@ -198,12 +199,10 @@ export class SegmentFiles {
     const segment = this.#lastSegment;
     const cut = target - segment.firstIndex;
     const offset = segment.offsets[cut] as number;
-    const handle = this.#handle;
-    await this.#guard.mutate("truncate", segment.path, () => handle.truncate(offset));
-    await this.#guard.sync(segment.path, "fdatasync", () => handle.datasync());
+    await this.#guard.truncateDurably(segment.path, this.#handle, offset);
     segment.offsets.length = cut;
     segment.size = offset;
-    segment.allocated = offset;
+    this.#allocated = offset;
   }
 
   /** Removes the oldest segments whose entries are all at or before `index`, never the newest. */
@@ -233,6 +232,7 @@ export class SegmentFiles {
       resetFlag,
     );
     await this.#replaceActive(last.path, created.handle);
+    this.#allocated = created.segment.size;
     for (const segment of this.#segments) {
       await this.#guard.mutate("unlink", segment.path, () => fs.unlink(segment.path));
     }
@@ -327,16 +327,7 @@ export async function createSegment(
   await guard.sync(dir, "fsync-directory", () => fs.syncDirectory(dir));
   const reset = (flags & resetFlag) !== 0;
   return {
-    segment: {
-      name,
-      path,
-      seq,
-      firstIndex,
-      reset,
-      offsets: [],
-      size: segmentHeaderSize,
-      allocated: segmentHeaderSize,
-    },
+    segment: { name, path, seq, firstIndex, reset, offsets: [], size: segmentHeaderSize },
     handle,
   };
 }

@@ -1,5 +1,6 @@
 import type { Clock } from "./clock.js";
 import { StoreFailedError } from "./errors.js";
+import type { FileHandle } from "./file-system.js";
 import type { SyncMetrics } from "./sync-metrics.js";
 
 /** What was synced when a slow sync is reported. */
@@ -78,6 +79,12 @@ export class SyncGuard {
     } catch (error) {
       throw this.fail(operation, path, error);
     }
+  }
+
+  /** Cuts a file to `size` and makes the cut durable; a failure of either stops the stores. */
+  async truncateDurably(path: string, handle: FileHandle, size: number): Promise<void> {
+    await this.mutate("truncate", path, () => handle.truncate(size));
+    await this.sync(path, "fdatasync", () => handle.datasync());
   }
 
   /**

@@ -175,9 +175,14 @@ export class SyncThread {
     });
   }
 
+  /** Whether the thread has started running (it may have died since). */
+  get running(): boolean {
+    return Atomics.load(this.#ints, READY) === 1;
+  }
+
   /** Whether the thread died before it ran: nothing it was asked to do was done. */
   get unavailable(): boolean {
-    return this.#lost !== undefined && Atomics.load(this.#ints, READY) !== 1;
+    return this.#lost !== undefined && !this.running;
   }
 
   /**

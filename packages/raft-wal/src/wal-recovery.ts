@@ -49,11 +49,6 @@ export interface SegmentState {
   offsets: number[];
   /** The bytes in use: the header plus every record. */
   size: number;
-  /**
-   * The file's size: `size` plus the zeros written ahead of the next record (preallocation, in
-   * the newest segment only; a sealed segment is cut back to `size`).
-   */
-  allocated: number;
 }
 
 /** What recovery repaired or left alone. */
@@ -190,7 +185,6 @@ export async function recoverSegments(
     }
     const bytes = await readWholeFile(fs, segment.path);
     const offsets: number[] = [];
-    let allocated = bytes.length;
     let offset = segmentHeaderSize;
     let index = segment.firstIndex;
     while (offset < bytes.length) {
@@ -218,7 +212,6 @@ export async function recoverSegments(
       if (!torn) throw new WalCorruptionError(segment.path, offset, record.problem);
       const droppedBytes = bytes.length - offset;
       await truncateFile(fs, guard, segment.path, offset);
-      allocated = offset;
       tornTail = { file: segment.path, offset, droppedBytes, problem: record.problem };
       logger.warn(
         { file: segment.path, offset, droppedBytes, problem: record.problem, nextIndex: index },
@@ -234,7 +227,6 @@ export async function recoverSegments(
       reset: (header.flags & resetFlag) !== 0,
       offsets,
       size: offset,
-      allocated,
     });
     expectedIndex = index;
   }
@@ -251,8 +243,5 @@ async function readHeader(fs: FileSystem, path: string): Promise<Buffer> {
 
 async function truncateFile(fs: FileSystem, guard: SyncGuard, path: string, size: number) {
   const handle = await fs.open(path, "readWrite");
-  await closeAfter(handle, async () => {
-    await guard.mutate("truncate", path, () => handle.truncate(size));
-    await guard.sync(path, "fdatasync", () => handle.datasync());
-  });
+  await closeAfter(handle, () => guard.truncateDurably(path, handle, size));
 }

@@ -41,6 +41,11 @@ export interface OpenWalParams {
 const defaultSegmentSize = 64 * 1024 * 1024;
 const defaultMaxBatchBytes = 16 * 1024 * 1024;
 const defaultPreallocateBytes = 256 * 1024;
+const optionMinimum: Record<keyof WalOptions, number> = {
+  segmentSize: 1,
+  maxBatchBytes: 1,
+  preallocateBytes: 0,
+};
 
 interface AppendOperation {
   readonly kind: "append";
@@ -68,10 +73,11 @@ type Operation = AppendOperation | OtherOperation;
 export async function openWal(params: OpenWalParams): Promise<Wal> {
   const { fs, dir, guard, logger } = params;
   for (const [name, value] of Object.entries(params.options ?? {})) {
-    const least = name === "preallocateBytes" ? 0 : 1;
+    const least = optionMinimum[name as keyof WalOptions] ?? 1;
     if (value !== undefined && (!Number.isSafeInteger(value) || value < least)) {
-      const what = least === 0 ? "a non-negative" : "a positive";
-      throw new RangeError(`expected ${name} to be ${what} integer (bytes), found ${value}`);
+      throw new RangeError(
+        `expected ${name} to be an integer of at least ${least} (bytes), found ${value}`,
+      );
     }
   }
   const { segments, report } = await recoverSegments(fs, dir, guard, logger);
@@ -99,6 +105,7 @@ export async function openWal(params: OpenWalParams): Promise<Wal> {
     params.options?.preallocateBytes ?? defaultPreallocateBytes,
     segments,
     active,
+    await active.size(),
   );
   const wal = new Wal(params, files, report);
   logger.info(
