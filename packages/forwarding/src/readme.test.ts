@@ -90,7 +90,7 @@ describe("the README examples", () => {
     const handler = createUnaryGrpcHandler({
       routes,
       interceptors, // run around every call it serves, as connect runs them
-      fallback: connectNodeAdapter({ routes, interceptors }),
+      fallback: (registered) => connectNodeAdapter({ routes: registered, interceptors }),
     });
 
     const server = http2.createServer(handler);

@@ -63,11 +63,12 @@ export function createForwardingServer(
     routes,
     interceptors: options.interceptors,
     readMaxBytes: options.readMaxBytes,
-    fallback: connectNodeAdapter({
-      routes,
-      interceptors: options.interceptors,
-      readMaxBytes: options.readMaxBytes,
-    }),
+    fallback: (registered) =>
+      connectNodeAdapter({
+        routes: registered,
+        interceptors: options.interceptors,
+        readMaxBytes: options.readMaxBytes,
+      }),
   });
   const http2Server = http2.createServer(handler);
   const sessions = new Set<http2.ServerHttp2Session>();

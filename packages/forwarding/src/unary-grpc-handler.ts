@@ -30,10 +30,19 @@ type UnaryImplementation = (request: unknown, context: HandlerContext) => unknow
 
 /** Options of `createUnaryGrpcHandler`. */
 export interface UnaryGrpcHandlerOptions {
-  /** The routes, as given to connect's `connectNodeAdapter`; their unary methods go fast. */
+  /**
+   * The routes, as given to connect's `connectNodeAdapter`; their unary methods go fast. They
+   * run once: the fallback gets the same implementations, registered again.
+   */
   routes: (router: ConnectRouter) => void;
-  /** Serves every request that is not a plain gRPC unary call: connect's own adapter. */
-  fallback: (req: NodeRequest, res: NodeResponse) => void;
+  /**
+   * Makes the handler of every request that is not a plain gRPC unary call, from `routes`
+   * (which registers the implementations `routes` made): normally connect's own adapter,
+   * `(routes) => connectNodeAdapter({ routes, … })`.
+   */
+  fallback: (
+    routes: (router: ConnectRouter) => void,
+  ) => (req: NodeRequest, res: NodeResponse) => void;
   /** The same interceptors as the fallback's, run around every fast call. */
   interceptors?: Interceptor[];
   /**
@@ -83,7 +92,8 @@ const callDone = new ConnectError("the call is done", Code.Canceled);
 export function createUnaryGrpcHandler(
   options: UnaryGrpcHandlerOptions,
 ): (req: NodeRequest, res: NodeResponse) => void {
-  const methods = collectUnaryMethods(options.routes);
+  const { methods, replay } = collectUnaryMethods(options.routes);
+  const fallback = options.fallback(replay);
   const readMaxBytes = options.readMaxBytes ?? defaultReadMaxBytes;
   const interceptors = options.interceptors ?? [];
   return (req, res) => {
@@ -96,7 +106,7 @@ export function createUnaryGrpcHandler(
       (contentType !== "application/grpc" && contentType !== "application/grpc+proto") ||
       (headers["grpc-encoding"] !== undefined && headers["grpc-encoding"] !== "identity")
     ) {
-      options.fallback(req, res);
+      fallback(req, res);
       return;
     }
     serve(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse, fast, contentType, {
@@ -108,9 +118,17 @@ export function createUnaryGrpcHandler(
   };
 }
 
-/** Runs `routes` against a router that records the unary implementations, by request path. */
-function collectUnaryMethods(routes: (router: ConnectRouter) => void): Map<string, FastMethod> {
+/**
+ * Runs `routes` once, against a router that records the unary implementations by request path,
+ * and every registration, so that `replay` can make the same ones on another router (connect's):
+ * one instance of each service serves both paths.
+ */
+function collectUnaryMethods(routes: (router: ConnectRouter) => void): {
+  methods: Map<string, FastMethod>;
+  replay: (router: ConnectRouter) => void;
+} {
   const methods = new Map<string, FastMethod>();
+  const registrations: ((router: ConnectRouter) => void)[] = [];
   const add = (method: DescMethod, impl: unknown, options: RouteOptions | undefined) => {
     if (method.methodKind !== "unary" || typeof impl !== "function") return;
     const url = `/${method.parent.typeName}/${method.name}`;
@@ -124,6 +142,7 @@ function collectUnaryMethods(routes: (router: ConnectRouter) => void): Map<strin
   const recorder: ConnectRouter = {
     handlers: [],
     service(service: DescService, implementation: Record<string, unknown>, options?: RouteOptions) {
+      registrations.push((router) => router.service(service, implementation as never, options));
       for (const method of service.methods) {
         const fn = implementation[method.localName];
         if (typeof fn === "function") add(method, fn.bind(implementation), options);
@@ -131,12 +150,16 @@ function collectUnaryMethods(routes: (router: ConnectRouter) => void): Map<strin
       return recorder;
     },
     rpc(method: DescMethod, impl: unknown, options?: RouteOptions) {
+      registrations.push((router) => router.rpc(method as never, impl as never, options));
       add(method, impl, options);
       return recorder;
     },
   } as ConnectRouter;
   routes(recorder);
-  return methods;
+  const replay = (router: ConnectRouter) => {
+    for (const register of registrations) register(router);
+  };
+  return { methods, replay };
 }
 
 interface ServeOptions {

@@ -131,9 +131,16 @@ async function startServers(options: { readMaxBytes?: number } = {}): Promise<Se
     routes,
     interceptors: [interceptor],
     ...options,
-    fallback: (req, res) => {
-      fallbackCalls++;
-      connect(req, res);
+    fallback: (registered) => {
+      const adapter = connectNodeAdapter({
+        routes: registered,
+        interceptors: [interceptor],
+        ...options,
+      });
+      return (req, res) => {
+        fallbackCalls++;
+        adapter(req, res);
+      };
     },
   });
   return {
@@ -273,12 +280,30 @@ describe("the lean gRPC unary path", () => {
     }
   });
 
+  it("runs the routes once: both paths share one instance of each service", () => {
+    let runs = 0;
+    let adapterRoutes = 0;
+    createUnaryGrpcHandler({
+      routes: (router) => {
+        runs++;
+        routes(router);
+      },
+      fallback: (registered) =>
+        connectNodeAdapter({
+          routes: (router) => {
+            adapterRoutes++;
+            registered(router);
+          },
+        }),
+    });
+    expect([runs, adapterRoutes]).toEqual([1, 1]);
+  });
+
   it("reports a body that is not protobuf through decodeError", async () => {
-    const connect = connectNodeAdapter({ routes });
     const baseUrl = await serve(
       createUnaryGrpcHandler({
         routes,
-        fallback: connect,
+        fallback: (registered) => connectNodeAdapter({ routes: registered }),
         decodeError: (e) => new ConnectError(`bad request: ${e.rawMessage}`, Code.InvalidArgument),
       }),
     );

@@ -164,12 +164,13 @@ export async function startNode(
     interceptors: [metrics.interceptor],
     contextValues,
     decodeError: decodeErrorAsInvalidArgument,
-    fallback: connectNodeAdapter({
-      routes: withParseErrorsAsInvalidArgument(routes),
-      interceptors: [metrics.interceptor],
-      contextValues,
-      fallback: createHttpFallback({ raft, metrics }),
-    }),
+    fallback: (registered) =>
+      connectNodeAdapter({
+        routes: withParseErrorsAsInvalidArgument(registered),
+        interceptors: [metrics.interceptor],
+        contextValues,
+        fallback: createHttpFallback({ raft, metrics }),
+      }),
   });
   const port: PortServer = createPortServer({
     handler,
