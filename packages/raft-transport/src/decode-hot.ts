@@ -10,6 +10,7 @@ import {
   varintTags,
 } from "./serialize-hot.js";
 import { entryTypeFromWire } from "./wire-enums.js";
+import { maxNodeIdLength } from "./wire-format.js";
 
 // The receiving side of serialize-hot.ts: reads Append, AppendResponse, Heartbeat and
 // HeartbeatResponse in exactly the form serializeHot writes (fields in number order, defaults
@@ -20,7 +21,6 @@ import { entryTypeFromWire } from "./wire-enums.js";
 // input is the one decodeMessageBytes would give (the tests check that on mutated bytes).
 
 /** The longest node id accepted (as in decode-message.ts). */
-const maxNodeIdLength = 256;
 
 /** A cursor over the bytes; every read returns -1 when the bytes do not fit the form. */
 class Reader {

@@ -10,6 +10,7 @@ import type { ClusterConfig, Entry, Message, NodeId, SnapshotMeta } from "@rafts
 import { decodeHot } from "./decode-hot.js";
 import { MessageDecodeError } from "./errors.js";
 import { entryTypeFromWire, statusFromWire } from "./wire-enums.js";
+import { maxNodeIdLength } from "./wire-format.js";
 
 // raftstore.raft.v1.RaftMessage → engine message. Whatever a peer (or a flipped bit) sent is
 // checked for shape: every field present, in range (uint64 values up to 2^53 - 1, the engine's
@@ -25,7 +26,6 @@ import { entryTypeFromWire, statusFromWire } from "./wire-enums.js";
 const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** The longest node id accepted, as in the engine's own validation. */
-const maxNodeIdLength = 256;
 
 // ---------------------------------------------------------------------------------------------
 

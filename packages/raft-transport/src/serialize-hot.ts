@@ -6,7 +6,7 @@ import type {
   Message,
 } from "@raftstore/raft";
 import { entryTypeToWire } from "./wire-enums.js";
-import { varintSize, writeVarint } from "./wire-format.js";
+import { framedSize, varintSize, writeVarint } from "./wire-format.js";
 
 // The four messages of steady replication — Append, AppendResponse, Heartbeat and
 // HeartbeatResponse — serialized by hand. They are nearly every message a busy cluster sends,
@@ -62,7 +62,6 @@ export const checksumTag = tag(5, fixed32);
 /** A varint field's size with its one-byte tag, or 0 for a default value left out. */
 const varintField = (value: number) => (value === 0 ? 0 : 1 + varintSize(value));
 /** A length-delimited field's size with its one-byte tag. */
-const delimited = (length: number) => 1 + varintSize(length) + length;
 
 interface CheckedEntry {
   index: number;
@@ -97,7 +96,7 @@ function checkEntries(m: AppendMessage): CheckedEntry[] | undefined {
       varintField(index) +
       varintField(term) +
       varintField(type) +
-      (data.length === 0 ? 0 : delimited(data.length)) +
+      (data.length === 0 ? 0 : framedSize(data.length)) +
       (checksum === 0 ? 0 : 5);
     out.push({ index, term, type, data, checksum, size });
   }
@@ -143,10 +142,10 @@ export function serializeHot(m: HotMessage): Uint8Array | undefined {
     if (!isU64(value)) return undefined;
     bodySize += varintField(value);
   }
-  for (const e of entries ?? []) bodySize += delimited(e.size);
+  for (const e of entries ?? []) bodySize += framedSize(e.size);
 
   const size =
-    delimited(fromLength) + delimited(toLength) + varintField(term) + delimited(bodySize);
+    framedSize(fromLength) + framedSize(toLength) + varintField(term) + framedSize(bodySize);
   // Every byte is written below.
   const out = new Uint8Array(size);
   let at = 0;

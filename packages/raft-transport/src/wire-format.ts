@@ -59,6 +59,9 @@ export function writeVarint(target: Uint8Array, offset: number, value: number): 
   return at;
 }
 
+/** The longest node id a message may carry, in characters. */
+export const maxNodeIdLength = 256;
+
 /**
  * The bytes a serialized message of `length` bytes occupies in a request: the tag of field 1
  * (one byte), its length as a varint, and the message. A request's size is the sum over its

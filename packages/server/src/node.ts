@@ -20,7 +20,10 @@ import { decodeErrorAsInvalidArgument, withParseErrorsAsInvalidArgument } from "
 import { createPortServer, type PortServer } from "./port-server.js";
 import { createRaftHandle, type RaftHandle } from "./raft-handle.js";
 import { createResourceFsm } from "./resource-fsm.js";
-import { createResourceServiceRoutes } from "./resource-service/resource-service.js";
+import {
+  createResourceServiceRoutes,
+  REQUEST_HEADROOM_BYTES,
+} from "./resource-service/resource-service.js";
 
 /** A running node. */
 export interface RaftstoreNode {
@@ -128,7 +131,7 @@ export async function startNode(
     heartbeatTicks: config.raft.heartbeatTicks,
     snapshotThreshold: config.raft.snapshotThreshold,
     trailingEntries: config.raft.trailingEntries,
-    maxEntrySize: config.maxResourceBytes + 64 * 1024,
+    maxEntrySize: config.maxResourceBytes + REQUEST_HEADROOM_BYTES,
     logger: withoutNodeKey(logger),
     ...options.raftOverrides,
   });
