@@ -26,6 +26,20 @@ describe("spawnChild", () => {
     expect(await child.kill()).toEqual({ exitCode: null, signal: "SIGKILL" });
   });
 
+  it("terminates gracefully, and kills a child that ignores SIGTERM once the grace is over", async () => {
+    const polite = node("polite", "console.log('ready'); setInterval(() => {}, 1000)");
+    await polite.waitForLine((l) => l === "ready", "say it is ready");
+    polite.pause();
+    expect(await polite.terminate()).toEqual({ exitCode: null, signal: "SIGTERM" });
+
+    const stubborn = node(
+      "stubborn",
+      "process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => {}, 1000)",
+    );
+    await stubborn.waitForLine((l) => l === "ready", "say it is ready");
+    expect(await stubborn.terminate(200)).toEqual({ exitCode: null, signal: "SIGKILL" });
+  });
+
   it("fails a wait with the child's exit and the end of its log when it dies first", async () => {
     const child = node(
       "crasher",

@@ -56,6 +56,11 @@ export interface Child {
   resume(): void;
   /** SIGKILL (resuming it first if stopped does not matter: SIGKILL ends stopped processes too). */
   kill(): Promise<ExitStatus>;
+  /**
+   * A graceful stop: resumes it if paused, sends SIGTERM, and sends SIGKILL if it has not exited
+   * after `graceMs` (default 10 s), so that a child that hangs on shutdown cannot hang the caller.
+   */
+  terminate(graceMs?: number): Promise<ExitStatus>;
 }
 
 // Every child still running. On exit of the harness they are all killed, so no test or
@@ -216,6 +221,17 @@ export function spawnChild(options: SpawnChildOptions): Child {
     kill() {
       if (exitStatus === undefined) child.kill("SIGKILL");
       return exited;
+    },
+    async terminate(graceMs = 10_000) {
+      if (exitStatus !== undefined) return exitStatus;
+      handle.resume();
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => handle.kill(), graceMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
   return handle;

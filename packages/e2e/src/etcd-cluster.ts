@@ -70,15 +70,7 @@ export async function startEtcdCluster(
   const children: Child[] = [];
 
   const close = async (closeOptions: { keepDir?: boolean } = {}) => {
-    await Promise.all(
-      children.map(async (child) => {
-        if (child.exitStatus !== undefined) return;
-        child.signal("SIGTERM");
-        const timer = setTimeout(() => child.signal("SIGKILL"), 10_000);
-        await child.exited;
-        clearTimeout(timer);
-      }),
-    );
+    await Promise.all(children.map((child) => child.terminate()));
     if (ownDir && !closeOptions.keepDir) await rm(dir, { recursive: true, force: true });
   };
 

@@ -174,10 +174,7 @@ export async function startRaftstoreCluster(
       const m = member(id);
       const child = m.child;
       m.state = "stopped";
-      if (child === undefined || child.exitStatus !== undefined) return;
-      child.resume();
-      child.signal("SIGTERM");
-      await child.exited;
+      await child?.terminate();
     },
     async restart(id) {
       const m = member(id);
@@ -210,15 +207,7 @@ export async function startRaftstoreCluster(
         members.map(async (m) => {
           const child = m.child;
           if (child === undefined || child.exitStatus !== undefined) return;
-          if (closeOptions.graceful) {
-            child.resume();
-            child.signal("SIGTERM");
-            const timer = setTimeout(() => child.signal("SIGKILL"), 10_000);
-            await child.exited;
-            clearTimeout(timer);
-          } else {
-            await child.kill();
-          }
+          await (closeOptions.graceful ? child.terminate() : child.kill());
           m.state = closeOptions.graceful ? "stopped" : "killed";
         }),
       );

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createLogger, loadConfig, type RaftstoreNode, startNode } from "@raftstore/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../free-port.js";
+import { waitFor } from "../wait.js";
 import type { KvTarget } from "./kv-target.js";
 import { createRaftstoreTarget } from "./raftstore-target.js";
 import { runWorkload } from "./workloads.js";
@@ -30,9 +31,11 @@ describe("the raftstore target", () => {
     });
     node = await startNode(config, { logger: createLogger("silent") });
     target = createRaftstoreTarget([node.url]);
-    for (let i = 0; i < 100 && node.raft.state !== "leader"; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor("the single node to lead", async () =>
+      node.raft.state === "leader"
+        ? { done: true, value: undefined }
+        : { done: false, seen: node.raft.state },
+    );
   });
 
   afterAll(async () => {

@@ -19,8 +19,6 @@ export interface WriteRecord {
   version?: string;
   /** Sent at (performance.now()). */
   invokedAt: number;
-  /** Acknowledged or failed at (performance.now()). */
-  settledAt?: number;
 }
 
 /** What a read saw of a key; all fields empty when nothing is stored. */

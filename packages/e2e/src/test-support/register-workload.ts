@@ -191,14 +191,12 @@ export class RegisterWorkload {
       op.ok({ ok: true });
       record.status = "ok";
       record.version = response.resource?.version;
-      record.settledAt = performance.now();
     } catch (error) {
       if (serverCode(error) === Code.Aborted) {
         // The server's verdict: a CAS that lost, or a blanket write whose every attempt lost.
         // Nothing was applied.
         op.ok({ ok: false });
         record.status = "failed";
-        record.settledAt = performance.now();
       } else {
         op.unknown();
         record.status = "unknown";
