@@ -1,13 +1,12 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import {
-  create,
   type DescMessage,
   type DescMethod,
   type DescMethodUnary,
   type DescService,
   fromBinary,
-  isMessage,
+  type MessageShape,
   toBinary,
 } from "@bufbuild/protobuf";
 import {
@@ -16,17 +15,16 @@ import {
   type ConnectRouter,
   type ContextValues,
   createHandlerContext,
-  type HandlerContext,
+  createMethodImplSpec,
   type Interceptor,
-  type UnaryRequest,
-  type UnaryResponse,
+  type MethodImplSpec,
 } from "@connectrpc/connect";
+import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { encodeFrame, toHeaders } from "./grpc-wire.js";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
-type UnaryImplementation = (request: unknown, context: HandlerContext) => unknown;
 
 /** Options of `createUnaryGrpcHandler`. */
 export interface UnaryGrpcHandlerOptions {
@@ -66,7 +64,8 @@ interface RouteOptions {
 
 interface FastMethod {
   method: DescMethodUnary;
-  impl: UnaryImplementation;
+  /** The implementation as connect's own handlers invoke it. */
+  spec: Extract<MethodImplSpec, { kind: "unary" }>;
   url: string;
   /** The service's own `readMaxBytes` (router options), if it set one. */
   readMaxBytes: number | undefined;
@@ -134,7 +133,7 @@ function collectUnaryMethods(routes: (router: ConnectRouter) => void): {
     const url = `/${method.parent.typeName}/${method.name}`;
     methods.set(url, {
       method: method as DescMethodUnary,
-      impl: impl as UnaryImplementation,
+      spec: createMethodImplSpec(method, impl as never) as FastMethod["spec"],
       url,
       readMaxBytes: options?.readMaxBytes,
     });
@@ -231,42 +230,17 @@ async function answer(
     responseTrailer: { "grpc-status": "0" },
     contextValues: options.contextValues,
   });
-  let response: UnaryResponse<DescMessage, DescMessage> | undefined;
   let frame: Buffer | undefined;
   let failure: ConnectError | undefined;
   try {
     if (timeout.error !== undefined) throw timeout.error;
     const input = decodeRequest(method, chunks, options);
-    const request: UnaryRequest<DescMessage, DescMessage> = {
-      stream: false,
-      service: method.parent,
-      method,
-      requestMethod: "POST",
-      url: fast.url,
-      signal: context.signal,
-      header: requestHeader,
-      contextValues: context.values,
-      message: input,
-    };
-    let next = async (
-      req: UnaryRequest<DescMessage, DescMessage>,
-    ): Promise<UnaryResponse<DescMessage, DescMessage>> => {
-      const output = await fast.impl(req.message, context);
-      return {
-        stream: false,
-        service: method.parent,
-        method,
-        header: context.responseHeader,
-        message: isMessage(output, method.output) ? output : create(method.output, output as never),
-        trailer: context.responseTrailer,
-      };
-    };
-    for (let i = options.interceptors.length - 1; i >= 0; i--) {
-      next = (options.interceptors[i] as Interceptor)(next as never) as typeof next;
-    }
-    response = await next(request);
-    frame = encodeResponse(method, response.message);
+    // connect's own invocation: interceptors, the request they may change, and the response
+    // headers and trailers copied into the context, exactly as connectNodeAdapter runs them.
+    const output = await invokeUnaryImplementation(fast.spec, context, input, options.interceptors);
+    frame = encodeResponse(method, output);
   } catch (error) {
+    // As connect's gRPC handler words what is not a ConnectError.
     failure =
       error instanceof ConnectError
         ? error
@@ -285,14 +259,13 @@ async function answer(
     res.end();
     return;
   }
-  const done = response as UnaryResponse;
-  res.writeHead(200, toObject(done.header));
-  res.addTrailers(toObject(done.trailer));
+  res.writeHead(200, toObject(context.responseHeader));
+  res.addTrailers(toObject(context.responseTrailer));
   res.end(frame as Buffer);
 }
 
 /** The answer's frame; one that cannot be encoded is Internal, worded as connect words it. */
-function encodeResponse(method: DescMethodUnary, message: UnaryResponse["message"]): Buffer {
+function encodeResponse(method: DescMethodUnary, message: MessageShape<DescMessage>): Buffer {
   try {
     return encodeFrame(toBinary(method.output, message));
   } catch (error) {

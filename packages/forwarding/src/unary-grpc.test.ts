@@ -280,6 +280,29 @@ describe("the lean gRPC unary path", () => {
     }
   });
 
+  it("lets an interceptor change the request the implementation sees, as connect does", async () => {
+    const interceptors: Interceptor[] = [
+      (next) => async (req) => {
+        req.header.set("x-asked", "by-interceptor");
+        return await next(req);
+      },
+    ];
+    for (const handler of [
+      connectNodeAdapter({ routes, interceptors }),
+      createUnaryGrpcHandler({
+        routes,
+        interceptors,
+        fallback: (registered) => connectNodeAdapter({ routes: registered, interceptors }),
+      }),
+    ]) {
+      const baseUrl = await serve(handler);
+      const answer = await createClient(ForwardingService, leanTransport(baseUrl)).read({
+        id: { name: "echo-header", type },
+      });
+      expect(answer.resource?.version, baseUrl).toBe("by-interceptor");
+    }
+  });
+
   it("runs the routes once: both paths share one instance of each service", () => {
     let runs = 0;
     let adapterRoutes = 0;
