@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Store } from "@raftstore/inmem";
 import type { RaftNode } from "@raftstore/raft";
@@ -116,26 +117,36 @@ export function createNodeMetrics(): NodeMetrics {
     registers: [registry],
   });
 
-  // Label lookups cost a hash of the label values per call; the children are cached instead,
-  // since methods and codes are few.
-  const requestCounters = new Map<string, { inc(): void }>();
-  const durationHistograms = new Map<string, { observe(value: number): void }>();
+  // Label lookups cost a hash of the label values per call, and the method's label is a string to
+  // build: both are cached per method (methods and codes are few).
+  const perMethod = new Map<
+    DescMethod,
+    {
+      histogram: { observe(value: number): void };
+      counters: Map<string, { inc(): void }>;
+      label: string;
+    }
+  >();
   const interceptor: Interceptor = (next) => async (req) => {
-    const method = `${req.service.typeName.slice(req.service.typeName.lastIndexOf(".") + 1)}.${req.method.name}`;
+    let metricsOf = perMethod.get(req.method);
+    if (metricsOf === undefined) {
+      const label = `${req.service.typeName.slice(req.service.typeName.lastIndexOf(".") + 1)}.${req.method.name}`;
+      metricsOf = {
+        label,
+        histogram: requestDuration.labels({ method: label }),
+        counters: new Map(),
+      };
+      perMethod.set(req.method, metricsOf);
+    }
+    const { label, histogram, counters } = metricsOf;
     const started = performance.now();
     const done = (code: string) => {
-      const key = `${method} ${code}`;
-      let counter = requestCounters.get(key);
+      let counter = counters.get(code);
       if (counter === undefined) {
-        counter = requests.labels({ method, code });
-        requestCounters.set(key, counter);
+        counter = requests.labels({ method: label, code });
+        counters.set(code, counter);
       }
       counter.inc();
-      let histogram = durationHistograms.get(method);
-      if (histogram === undefined) {
-        histogram = requestDuration.labels({ method });
-        durationHistograms.set(method, histogram);
-      }
       histogram.observe((performance.now() - started) / 1000);
     };
     const codeOf = (error: unknown) => Code[ConnectError.from(error).code] ?? "unknown";
