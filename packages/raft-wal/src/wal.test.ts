@@ -25,6 +25,39 @@ function heldSyncs() {
   };
 }
 
+/**
+ * Runs `appenders` appenders that each append `rounds` entries, one at a time, on a disk whose
+ * syncs wait for a release; the first `early` of them start one sync ahead of the rest. Returns
+ * how many syncs their appends took.
+ */
+async function syncsOfAppenders(appenders: number, rounds: number, early: number) {
+  const disk = heldSyncs();
+  const opening = openTestWal(disk.fs);
+  await settle();
+  disk.release();
+  const wal = await opening;
+  const syncsBefore = disk.datasyncs();
+  let next = 1;
+  const appender = async () => {
+    for (let round = 0; round < rounds; round++) await wal.append([entry(next++)]);
+  };
+  const started = Array.from({ length: early }, appender);
+  await settle();
+  started.push(...Array.from({ length: appenders - early }, appender));
+  let done = false;
+  void Promise.all(started).then(() => {
+    done = true;
+  });
+  while (!done) {
+    disk.release();
+    await settle();
+  }
+  expect(indexes((await wal.load()).entries)).toEqual(
+    Array.from({ length: appenders * rounds }, (_, i) => i + 1),
+  );
+  return { syncs: disk.datasyncs() - syncsBefore };
+}
+
 describe("the write-ahead log", () => {
   it("reads back what was appended, after a reopen", async () => {
     const fs = new SimFileSystem();
@@ -93,6 +126,17 @@ describe("the write-ahead log", () => {
     await Promise.all(rest);
     expect(acknowledged).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
     expect(disk.datasyncs()).toBe(openingSyncs + 2);
+  });
+
+  it("lets the appenders a group commit woke join the next one, so they do not split into cohorts", async () => {
+    // 16 appenders, each appending its next entry as soon as its previous one is durable. All
+    // start together: every sync carries all 16.
+    const together = await syncsOfAppenders(16, 10, 0);
+    expect(together.syncs).toBe(10);
+    // One starts alone and the other 15 while its sync runs: after that first sync, which
+    // carries one entry, the two groups merge instead of alternating.
+    const staggered = await syncsOfAppenders(16, 10, 1);
+    expect(staggered.syncs).toBe(11);
   });
 
   it("starts a new segment when the next record would pass the segment size", async () => {

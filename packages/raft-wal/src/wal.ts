@@ -121,7 +121,9 @@ export async function openWal(params: OpenWalParams): Promise<Wal> {
  *
  * Calls take effect in call order. Appends queue up while a sync is running and then go to disk
  * together in one write and one fdatasync (group commit); each append's promise resolves only
- * after the sync that covers it, so the engine learns an entry is durable only once it is.
+ * after the sync that covers it, so the engine learns an entry is durable only once it is. A
+ * batch starts a microtask after its first append, and one that queued during a sync waits a turn
+ * of the event loop, so that callers woken by the last sync join it rather than split in two.
  * Truncation, compaction and reset run in the same queue. Any failed write or sync stops the
  * log (and every store sharing its guard): the failed call and every later one reject with the
  * same StoreFailedError, and nothing after it is acknowledged.
@@ -313,7 +315,9 @@ export class Wal implements LogStore {
   #kick(): void {
     if (this.#draining) return;
     this.#draining = true;
-    void this.#drain();
+    // A microtask later, so that appends made in the same turn (every caller the last group
+    // commit woke, say) start as one batch instead of one alone and the rest behind it.
+    queueMicrotask(() => void this.#drain());
   }
 
   async #drain(): Promise<void> {
@@ -337,6 +341,11 @@ export class Wal implements LogStore {
           continue;
         }
         for (const append of batch) append.resolve();
+        // Appends queued while that batch synced go next, but they wait one turn of the event
+        // loop first: the callers just woken append again in it and join the same batch.
+        // Without the wait, callers split into two cohorts that alternate, each sync carrying
+        // half of them.
+        if (this.#queue[0]?.kind === "append") await nextTurn();
       } else {
         this.#queue.shift();
         try {
@@ -368,6 +377,10 @@ export class Wal implements LogStore {
     }
     return this.#queue.splice(0, count) as AppendOperation[];
   }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function checkIndex(operation: string, index: number): LogIndexError | undefined {
