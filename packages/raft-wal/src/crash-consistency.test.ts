@@ -21,7 +21,7 @@ import { SimFileSystem } from "./testing/sim-file-system.js";
 // Crash consistency, exhaustively over crash points: the workload (test-support/crash-workload.ts)
 // is run once per file-system call, crashing at that call; the disk the next boot sees keeps
 // what was synced plus what a crash policy keeps of the rest (nothing, everything, or random
-// prefixes with torn writes). Every such disk must open (a torn tail is repaired), hold every
+// prefixes with torn or scattered writes). Every such disk must open (a torn tail is repaired), hold every
 // acknowledged entry, vote and snapshot, hold nothing that was never written, and keep working.
 
 interface Outcome {

@@ -15,6 +15,7 @@ import {
   encodeRecord,
   encodeSegmentHeader,
   formatVersion,
+  lastOfWriteFlag,
   recordSize,
   resetFlag,
   segmentHeaderSize,
@@ -138,7 +139,13 @@ export class SegmentFiles {
       let offset = 0;
       for (let i = start; i < end; i++) {
         offsets.push(base + offset);
-        offset = encodeRecord(entries[i] as Entry, buffer, offset);
+        // The last record of the write says so: recovery needs to know where each write ended.
+        offset = encodeRecord(
+          entries[i] as Entry,
+          buffer,
+          offset,
+          i === end - 1 ? lastOfWriteFlag : 0,
+        );
       }
       const handle = this.#handle;
       await this.#guard.sync(segment.path, "fdatasync", () => writeAndSync(handle, buffer, base));

@@ -19,7 +19,9 @@ import { type Entry, entryChecksum } from "@raftstore/raft";
 //     0  4  n: length of the entry's data
 //     4  1  record type (1: entry)
 //     5  1  entry type
-//     6  2  zero
+//     6  1  flags (bit 0: the last record of its write; logs written before this flag existed
+//           hold 0 here, which reads the same)
+//     7  1  zero
 //     8  8  index
 //    16  8  term
 //    24  4  the entry's own checksum (Entry.checksum, created by the leader)
@@ -33,6 +35,11 @@ import { type Entry, entryChecksum } from "@raftstore/raft";
 // last bytes are missing or zero was cut short by a crash (a torn write leaves a prefix of what
 // was written followed by zeros or the end of the file), while a complete record that fails its
 // checksum was damaged after it was written. Every byte of a segment is covered by a checksum.
+//
+// Why the flag: a write that overwrites space already on disk (the zeros preallocation writes
+// ahead) may reach the disk in any order of its sectors when the power fails during its sync, not
+// only as a prefix. The flag marks where each write ended, so that recovery can tell the one write
+// a crash may have scattered (the last) from the writes before it, which were synced.
 
 export const segmentHeaderSize = 40;
 export const recordHeaderSize = 32;
@@ -41,6 +48,10 @@ export const recordOverhead = 40;
 export const formatVersion = 1;
 export const resetFlag = 1;
 export const recordTypeEntry = 1;
+/** Record flag: this record is the last one of the write (one append's bytes) it was part of. */
+export const lastOfWriteFlag = 1;
+/** The unit a disk writes atomically, at the least: a lost write loses whole sectors. */
+export const sectorSize = 512;
 
 const segmentMagic = Buffer.from("RSWALSEG", "latin1");
 /** Every byte has several bits set, so no single flipped bit turns the marker into zeros. */
@@ -115,13 +126,17 @@ export function recordSize(entry: Entry): number {
   return recordOverhead + entry.data.byteLength;
 }
 
-/** Encodes `entry` into `buffer` at `offset`; returns the offset after it. */
-export function encodeRecord(entry: Entry, buffer: Buffer, offset: number): number {
+/**
+ * Encodes `entry` into `buffer` at `offset`, with `flags` (lastOfWriteFlag or 0); returns the
+ * offset after it.
+ */
+export function encodeRecord(entry: Entry, buffer: Buffer, offset: number, flags = 0): number {
   const length = entry.data.byteLength;
   buffer.writeUInt32LE(length, offset);
   buffer[offset + 4] = recordTypeEntry;
   buffer[offset + 5] = entry.type;
-  buffer.writeUInt16LE(0, offset + 6);
+  buffer[offset + 6] = flags;
+  buffer[offset + 7] = 0;
   writeU64(buffer, entry.index, offset + 8);
   writeU64(buffer, entry.term, offset + 16);
   buffer.writeUInt32LE(entry.checksum >>> 0, offset + 24);
@@ -139,7 +154,13 @@ export function encodeRecord(entry: Entry, buffer: Buffer, offset: number): numb
 
 /** The result of decoding one record. */
 export type DecodedRecord =
-  | { readonly ok: true; readonly entry: Entry; readonly end: number }
+  | {
+      readonly ok: true;
+      readonly entry: Entry;
+      readonly end: number;
+      /** Whether the record ended its write (lastOfWriteFlag). */
+      readonly lastOfWrite: boolean;
+    }
   | {
       readonly ok: false;
       readonly problem: string;
@@ -174,6 +195,13 @@ export function decodeRecord(bytes: Buffer, offset: number, expectedIndex: numbe
   if (bytes[offset + 4] !== recordTypeEntry) {
     return damaged(
       `expected record type ${recordTypeEntry}, found ${bytes[offset + 4]}`,
+      declaredEnd,
+    );
+  }
+  const flags = bytes[offset + 6] as number;
+  if ((flags & ~lastOfWriteFlag) !== 0 || bytes[offset + 7] !== 0) {
+    return damaged(
+      `expected record flags 0 or ${lastOfWriteFlag} and a zero byte, found ${flags} and ${bytes[offset + 7]}`,
       declaredEnd,
     );
   }
@@ -219,7 +247,12 @@ export function decodeRecord(bytes: Buffer, offset: number, expectedIndex: numbe
   // A plain Uint8Array view (not a Buffer) over the same memory: what the engine gets from any
   // other store.
   const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return { ok: true, entry: { index, term, type, data: view, checksum }, end: declaredEnd };
+  return {
+    ok: true,
+    entry: { index, term, type, data: view, checksum },
+    end: declaredEnd,
+    lastOfWrite: flags === lastOfWriteFlag,
+  };
 }
 
 function cutOff(problem: string): DecodedRecord {
@@ -270,9 +303,67 @@ export function isHeaderPrefix(
   writeU64(expected, expectedIndex, 8);
   for (let p = offset; p < Math.min(end, offset + 16); p++) {
     const field = p - offset;
-    if (field >= 4 && field !== 5 && bytes[p] !== expected[field]) return false;
+    if (field < 4 || field === 5) continue;
+    const byte = bytes[p] as number;
+    if (field === 6 ? (byte & ~lastOfWriteFlag) !== 0 : byte !== expected[field]) return false;
   }
   return true;
+}
+
+/**
+ * Whether a sector that the record at `offset` (ending at `end`) lies in holds nothing but zeros
+ * from `writeStart` on: a sector of the write that began at `writeStart` which never reached the
+ * disk (the space it overwrote held zeros). Bytes past the end of `bytes` count as zeros.
+ */
+export function hasLostSector(
+  bytes: Buffer,
+  offset: number,
+  end: number,
+  writeStart: number,
+): boolean {
+  for (let sector = offset - (offset % sectorSize); sector < end; sector += sectorSize) {
+    const from = Math.max(sector, writeStart);
+    const to = Math.min(sector + sectorSize, bytes.length);
+    let zero = true;
+    for (let p = from; p < to && zero; p++) zero = bytes[p] === 0;
+    if (zero) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether, somewhere after `offset`, a complete record that ended a write is followed by more
+ * data (before `nonZeroEnd`): proof that a later write began after that one, and so that the
+ * write holding `offset` was synced. Records are found by their header checksum, whatever their
+ * index, since what lies between may be unreadable.
+ */
+export function hasLaterWrite(bytes: Buffer, offset: number, nonZeroEnd: number): boolean {
+  // The damaged record itself, if its header survived and says it ended its write.
+  if (
+    offset + recordHeaderSize <= bytes.length &&
+    bytes[offset + 6] === lastOfWriteFlag &&
+    bytes.readUInt32LE(offset + 28) === crc32c(bytes.subarray(offset, offset + 28))
+  ) {
+    return nonZeroEnd > offset + recordOverhead + bytes.readUInt32LE(offset);
+  }
+  for (let p = offset + 1; p + recordOverhead <= nonZeroEnd; p++) {
+    if (bytes[p + 4] !== recordTypeEntry || bytes[p + 6] !== lastOfWriteFlag) continue;
+    if (bytes[p + 7] !== 0) continue;
+    const headerCrc = crc32c(bytes.subarray(p, p + 28));
+    if (bytes.readUInt32LE(p + 28) !== headerCrc) continue;
+    const dataEnd = p + recordHeaderSize + bytes.readUInt32LE(p);
+    if (dataEnd + 8 > bytes.length) continue;
+    if (
+      bytes.readUInt32LE(dataEnd) !==
+      crc32c(bytes.subarray(p + recordHeaderSize, dataEnd), headerCrc)
+    ) {
+      continue;
+    }
+    if (bytes.readUInt32LE(dataEnd + 4) !== endMarker) continue;
+    // The first write end found decides: data after it is a later write, zeros are not.
+    return nonZeroEnd > dataEnd + 8;
+  }
+  return false;
 }
 
 /** One past the last non-zero byte of `bytes` (0 when all are zero). */

@@ -13,6 +13,8 @@ import {
   decodeSegmentHeader,
   endOfNonZero,
   formatVersion,
+  hasLaterWrite,
+  hasLostSector,
   isHeaderPrefix,
   parseSegmentName,
   recordHeaderSize,
@@ -26,11 +28,17 @@ import {
 // - Only the newest segment can end in a torn write: a segment is synced completely before the
 //   next one is created. Damage anywhere else is corruption.
 // - In the newest segment, a record is torn when it is incomplete and nothing non-zero follows
-//   its cut: a crash leaves a prefix of the last write, then zeros or the end of the file. A
-//   record that is complete (its never-zero end marker is in place) but fails a checksum, or
-//   that is followed by more data, was damaged after it was written: corruption. When even the
-//   record's header is cut short, what is there must agree with the header of the expected
-//   entry (record type, zero bytes, index) wherever it was written.
+//   its cut: a crash leaves a prefix of the last write, then zeros or the end of the file. When
+//   even the record's header is cut short, what is there must agree with the header of the
+//   expected entry (record type, flags, zero byte, index) wherever it was written.
+// - A write over space already on disk (preallocated zeros) can also reach the disk scattered:
+//   some of its sectors and not others, in any order. So a bad record in the newest segment is
+//   torn as well when a sector it lies in holds only zeros from the start of the last write on
+//   (a sector that never arrived) and no complete later write follows it: only the last write
+//   can have been unsynced, since each write is synced before the next begins, and every write's
+//   last record carries a flag that says so.
+// - Anything else is damage after the data was written: a complete record that fails a
+//   checksum, a bad record followed by a later write. Corruption.
 // - A newest segment whose header is incomplete (a crash while rotating or resetting) is
 //   removed; one whose complete header fails its checksum is corruption.
 // - A segment flagged "reset" makes every older segment obsolete (a crash in the middle of
@@ -187,11 +195,15 @@ export async function recoverSegments(
     const offsets: number[] = [];
     let offset = segmentHeaderSize;
     let index = segment.firstIndex;
+    // Where the last complete write ended: the next write, the only one a crash may have caught
+    // unsynced, starts there.
+    let writeStart = segmentHeaderSize;
     while (offset < bytes.length) {
       const record = decodeRecord(bytes, offset, index);
       if (record.ok) {
         offsets.push(offset);
         offset = record.end;
+        if (record.lastOfWrite) writeStart = offset;
         index++;
         continue;
       }
@@ -202,19 +214,25 @@ export async function recoverSegments(
       // also when a torn newer segment was just removed (a reset does not seal the segment it
       // replaces: recovery removes that one once the reset segment is complete).
       if (i === found.length - 1 && nonZeroEnd <= offset) break;
-      const torn =
-        newest &&
-        !record.damaged &&
-        (record.declaredEnd === undefined
+      const cutShort =
+        record.declaredEnd === undefined
           ? nonZeroEnd <= offset + recordHeaderSize &&
             isHeaderPrefix(bytes, offset, nonZeroEnd, index)
-          : record.declaredEnd > nonZeroEnd);
+          : record.declaredEnd > nonZeroEnd;
+      const scattered =
+        !cutShort &&
+        hasLostSector(bytes, offset, record.declaredEnd ?? offset + recordHeaderSize, writeStart) &&
+        !hasLaterWrite(bytes, offset, nonZeroEnd);
+      const torn = newest && !record.damaged && (cutShort || scattered);
       if (!torn) throw new WalCorruptionError(segment.path, offset, record.problem);
       const droppedBytes = bytes.length - offset;
       await truncateFile(fs, guard, segment.path, offset);
-      tornTail = { file: segment.path, offset, droppedBytes, problem: record.problem };
+      const problem = scattered
+        ? `${record.problem} (a sector of the last write never reached the disk; sectors after it did)`
+        : record.problem;
+      tornTail = { file: segment.path, offset, droppedBytes, problem };
       logger.warn(
-        { file: segment.path, offset, droppedBytes, problem: record.problem, nextIndex: index },
+        { file: segment.path, offset, droppedBytes, problem, nextIndex: index },
         "truncated a torn final record left by a crash (it was never acknowledged)",
       );
       break;

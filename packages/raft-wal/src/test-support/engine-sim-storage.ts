@@ -17,8 +17,8 @@ import { SimFileSystem, type SimOperation } from "../testing/sim-file-system.js"
 // data directory on its own simulated disk. Syncs take a random virtual latency (sometimes a
 // long one, and none completes while the disk is stalled); a crash freezes the disk, and the
 // next boot sees what randomCrash keeps of the unsynced writes (a prefix of each file's, the
-// next one possibly torn and zero-filled to its sector, and a prefix of each directory's
-// entries). Recovery must then open the directory, and the engine's invariants and the
+// next one possibly torn and zero-filled to its sector or scattered by whole sectors, and a
+// prefix of each directory's entries). Recovery must then open the directory, and the engine's invariants and the
 // clients' linearizability must hold across it all.
 
 /** Small files, so that segments rotate and snapshots span many chunks in a short run. */

@@ -15,6 +15,13 @@ export interface FileCrash {
    * zeros there (the size reached the disk, the data did not).
    */
   readonly tear?: { readonly bytes: number; readonly zeroFill: boolean };
+  /**
+   * Instead of a prefix, these sectors of the change after the kept prefix survive, if it is a
+   * write (0 is the first sector it touches): a write over space already on disk may reach it
+   * scattered when the power fails during its sync. The other sectors keep what the disk held.
+   * Takes precedence over `tear`.
+   */
+  readonly scatter?: readonly number[];
 }
 
 /**
@@ -42,17 +49,29 @@ export const keepUnsynced: CrashPolicy = {
 
 /**
  * A random outcome within the model, the same for the same seed: random prefixes of every
- * file's and directory's unsynced changes, and a random tear (cut anywhere, sometimes zero
- * filled to the sector's end) of the first change lost.
+ * file's and directory's unsynced changes, and of the first change lost, when a write, a random
+ * tear (cut anywhere, sometimes zero filled to the sector's end) or a random scatter (each of its
+ * sectors kept or not).
  */
-export function randomCrash(seed: number): CrashPolicy {
+export function randomCrash(seed: number, sectorSize = 512): CrashPolicy {
   const random = createRandom(seed);
   return {
     file({ pending }) {
       const keep = random.int(pending.length + 1);
       const next = pending[keep];
-      if (next?.kind !== "write" || next.length === 0 || random.int(2) === 0) return { keep };
-      return { keep, tear: { bytes: random.int(next.length), zeroFill: random.int(2) === 0 } };
+      if (next?.kind !== "write" || next.length === 0) return { keep };
+      const outcome = random.int(3);
+      if (outcome === 0) return { keep };
+      if (outcome === 1) {
+        return { keep, tear: { bytes: random.int(next.length), zeroFill: random.int(2) === 0 } };
+      }
+      const first = Math.floor(next.position / sectorSize);
+      const last = Math.floor((next.position + next.length - 1) / sectorSize);
+      const scatter: number[] = [];
+      for (let sector = 0; sector <= last - first; sector++) {
+        if (random.int(2) === 0) scatter.push(sector);
+      }
+      return { keep, scatter };
     },
     directory: ({ pending }) => random.int(pending + 1),
   };

@@ -46,27 +46,37 @@ describe("the simulated disk's crash model", () => {
     expect(fs.restart(loseUnsynced).list("/a/b")).toEqual(["f"]);
   });
 
-  it("keeps a prefix of unsynced writes, and may tear the next one, zero-filling its sector", async () => {
+  it("keeps a prefix of unsynced writes, and may tear the next one (a prefix, zero-filling its sector) or scatter it (whole sectors)", async () => {
     const fs = new SimFileSystem();
     const handle = await fs.open("/f", "createNew");
     await fs.syncDirectory("/");
     await handle.write(new Uint8Array(10).fill(1), 0);
-    await handle.write(new Uint8Array(700).fill(2), 10);
+    await handle.write(new Uint8Array(1500).fill(2), 10);
     const outcomes = new Set<string>();
-    for (let seed = 0; seed < 200; seed++) {
+    for (let seed = 0; seed < 300; seed++) {
       const contents = fs.restart(randomCrash(seed)).contents("/f") as Uint8Array;
-      const ones = contents.findIndex((b) => b !== 1);
-      const twos = contents.subarray(10).findIndex((b) => b !== 2);
-      // What survives is ones, then twos, then at most zeros up to the end of a 512-byte sector.
-      expect(ones === -1 || ones === 10 || contents.subarray(ones).every((b) => b === 0)).toBe(
-        true,
-      );
-      if (twos >= 0) expect(contents.subarray(10 + twos).every((b) => b === 0)).toBe(true);
+      // Every byte is the first write's, the second's, or a zero where a part never arrived.
+      for (const [p, b] of contents.entries()) expect([0, p < 10 ? 1 : 2]).toContain(b);
+      const firstZero = contents.indexOf(0);
+      const zeroThenData = firstZero >= 0 && contents.subarray(firstZero).some((b) => b !== 0);
+      if (zeroThenData) {
+        // Scattered: whole 512-byte sectors of one write each arrived or did not.
+        for (let sector = 0; sector < contents.length; sector += 512) {
+          const part = contents.subarray(Math.max(sector, 10), sector + 512);
+          expect(part.every((b) => b === 0) || part.every((b) => b === 2)).toBe(true);
+        }
+      }
       outcomes.add(
-        contents.length === 0 ? "nothing" : contents.length === 710 ? "everything" : "torn",
+        contents.length === 0
+          ? "nothing"
+          : contents.length === 1510 && firstZero === -1
+            ? "everything"
+            : zeroThenData
+              ? "scattered"
+              : "torn",
       );
     }
-    expect([...outcomes].sort()).toEqual(["everything", "nothing", "torn"]);
+    expect([...outcomes].sort()).toEqual(["everything", "nothing", "scattered", "torn"]);
   });
 
   it("crashes at a chosen call: that call and every later one never settle", async () => {

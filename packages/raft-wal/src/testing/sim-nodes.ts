@@ -110,7 +110,17 @@ export function recoverFile(
   const result = { data: node.durable.slice(), size: node.durable.length };
   for (const change of node.pending.slice(0, decision.keep)) applyTo(result, change);
   const torn = node.pending[decision.keep];
-  if (decision.tear !== undefined && torn?.kind === "write") {
+  if (decision.scatter !== undefined && torn?.kind === "write") {
+    // Whole sectors of the write, each where it belongs; the rest keep what was there.
+    const base = Math.floor(torn.position / sector) * sector;
+    for (const kept of decision.scatter) {
+      const from = Math.max(torn.position, base + kept * sector);
+      const to = Math.min(torn.position + torn.data.length, base + (kept + 1) * sector);
+      if (from >= to) continue;
+      const data = torn.data.subarray(from - torn.position, to - torn.position);
+      applyTo(result, { kind: "write", position: from, data });
+    }
+  } else if (decision.tear !== undefined && torn?.kind === "write") {
     const bytes = Math.min(decision.tear.bytes, torn.data.length);
     applyTo(result, { kind: "write", position: torn.position, data: torn.data.subarray(0, bytes) });
     if (decision.tear.zeroFill) {

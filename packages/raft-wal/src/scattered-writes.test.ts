@@ -1,0 +1,173 @@
+import type { Entry } from "@raftstore/raft";
+import { describe, expect, it } from "vitest";
+import { WalCorruptionError } from "./errors.js";
+import {
+  entries,
+  indexes,
+  newGuard,
+  openTestWal,
+  recordingLogger,
+} from "./test-support/fixtures.js";
+import { type CrashPolicy, keepUnsynced } from "./testing/crash-policy.js";
+import { SimFileSystem } from "./testing/sim-file-system.js";
+import { openWal } from "./wal.js";
+import {
+  decodeRecord,
+  encodeRecord,
+  lastOfWriteFlag,
+  recordSize,
+  sectorSize,
+  segmentHeaderSize,
+} from "./wal-format.js";
+
+// A write over space already on disk (the zeros preallocation writes ahead) can reach the disk
+// scattered when the power fails during its fdatasync: some of its sectors and not others, in any
+// order, not only a prefix. Recovery must take that for the crash it is (the write was never
+// acknowledged) and still refuse damage to what was synced.
+
+/** Two synced writes: 720 bytes, then 1,360 (which holds the whole sector 1024..1536). */
+const synced = [entries(1, 3, 1, 200), entries(4, 7, 1, 300)];
+/** The last write: 6 entries of 300 bytes, 2,040 bytes over five sectors. */
+const last = entries(8, 13, 1, 300);
+const syncedCount = 7;
+
+/** The byte offset of each write's first record in the segment, and where the last one ends. */
+function layout() {
+  const starts: number[] = [];
+  let offset = segmentHeaderSize;
+  for (const write of [...synced, last]) {
+    starts.push(offset);
+    offset += write.reduce((n, e) => n + recordSize(e), 0);
+  }
+  return { starts, end: offset };
+}
+
+/**
+ * A log holding the synced writes, and a disk that crashed during the fdatasync of the last
+ * write: the next boot sees only the sectors of that write that `scatter` lists (0 is the first
+ * sector it touches).
+ */
+async function crashedDuringLastWrite(scatter: readonly number[]): Promise<SimFileSystem> {
+  let holdSyncs = false;
+  const fs = new SimFileSystem({
+    delay: (operation) =>
+      holdSyncs && operation.kind === "datasync" ? new Promise<void>(() => {}) : undefined,
+  });
+  const wal = await openTestWal(fs);
+  for (const write of synced) await wal.append(write);
+  holdSyncs = true;
+  void wal.append(last).catch(() => {});
+  for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  fs.crash();
+  const policy: CrashPolicy = {
+    file: ({ path, pending }) =>
+      path.endsWith(".wal") ? { keep: 0, scatter } : { keep: pending.length },
+    directory: ({ pending }) => pending,
+  };
+  return fs.restart(policy);
+}
+
+function reopen(fs: SimFileSystem) {
+  return openWal({ fs, dir: "/wal", guard: newGuard(), logger: recordingLogger() });
+}
+
+function segmentPath(fs: SimFileSystem): string {
+  return `/wal/${fs.list("/wal")[0]}`;
+}
+
+describe("recovery from a last write that reached the disk scattered", () => {
+  it("opens after every combination of the last write's sectors, keeping every synced entry and a prefix of that write", async () => {
+    const { starts } = layout();
+    const lastStart = starts[2] as number;
+    const sectors =
+      Math.floor((layout().end - 1) / sectorSize) - Math.floor(lastStart / sectorSize) + 1;
+    expect(sectors).toBe(5);
+    const outcomes = new Set<string>();
+    for (let pattern = 0; pattern < 2 ** sectors; pattern++) {
+      const scatter = [...Array(sectors).keys()].filter((s) => (pattern >> s) & 1);
+      const fs = await crashedDuringLastWrite(scatter);
+      const wal = await reopen(fs);
+      const loaded = indexes((await wal.load()).entries);
+      const kept = loaded.length - syncedCount;
+      expect(loaded, `sectors ${scatter}`).toEqual(
+        Array.from({ length: syncedCount + kept }, (_, i) => i + 1),
+      );
+      expect(kept).toBeLessThanOrEqual(last.length);
+      outcomes.add(kept === 6 ? "all" : wal.recovery.tornTail === undefined ? "none" : "torn");
+      // The log goes on after the repair, and keeps what it writes.
+      const next = syncedCount + kept + 1;
+      await wal.append(entries(next, next, 2));
+      await wal.close();
+      const again = await reopen(fs.restart(keepUnsynced));
+      expect(indexes((await again.load()).entries).at(-1)).toBe(next);
+      await again.close();
+    }
+    expect([...outcomes].sort()).toEqual(["all", "none", "torn"]);
+  });
+
+  it("says in its report and its warning that a sector of the last write never arrived", async () => {
+    // The second sector lost, the later ones arrived: out of order, no prefix. Entry 8 lies in
+    // the first sector, entry 9 reaches into the second.
+    const fs = await crashedDuringLastWrite([0, 2, 3, 4]);
+    const wal = await reopen(fs);
+    expect(wal.recovery.tornTail?.problem).toMatch(
+      /a sector of the last write never reached the disk; sectors after it did/,
+    );
+    expect(indexes((await wal.load()).entries)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it("refuses a lost sector in a synced write, followed by a later write, as corruption", async () => {
+    const fs = await crashedDuringLastWrite([0, 1, 2, 3, 4]);
+    const path = segmentPath(fs);
+    const bytes = fs.contents(path) as Uint8Array;
+    const { starts } = layout();
+    // Zero a sector inside the second (synced) write, as a lost write of it would have.
+    const sector = Math.ceil((starts[1] as number) / sectorSize) * sectorSize;
+    expect(sector + sectorSize).toBeLessThan(starts[2] as number);
+    bytes.fill(0, sector, sector + sectorSize);
+    fs.overwrite(path, bytes);
+    const error = await reopen(fs).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WalCorruptionError);
+    expect((error as WalCorruptionError).file).toBe(path);
+  });
+
+  it("refuses a flipped bit in the last write, which no crash explains, as corruption", async () => {
+    const fs = await crashedDuringLastWrite([0, 1, 2, 3, 4]);
+    const path = segmentPath(fs);
+    const bytes = fs.contents(path) as Uint8Array;
+    const { starts } = layout();
+    const at = (starts[2] as number) + recordSize(last[0] as Entry) + 100;
+    bytes[at] = (bytes[at] as number) ^ 0x04;
+    fs.overwrite(path, bytes);
+    const error = await reopen(fs).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WalCorruptionError);
+    expect(error).toMatchObject({ file: path });
+  });
+});
+
+describe("the last-of-write flag", () => {
+  it("marks the last record of each write, and nothing else", async () => {
+    const fs = await crashedDuringLastWrite([0, 1, 2, 3, 4]);
+    const bytes = Buffer.from(fs.contents(segmentPath(fs)) as Uint8Array);
+    const flagged: number[] = [];
+    let offset = segmentHeaderSize;
+    for (let index = 1; index <= 13; index++) {
+      const record = decodeRecord(bytes, offset, index);
+      if (!record.ok) throw new Error(record.problem);
+      if (record.lastOfWrite) flagged.push(index);
+      offset = record.end;
+    }
+    expect(flagged).toEqual([3, 7, 13]);
+  });
+
+  it("refuses a record with a flag it does not know", () => {
+    const [first] = entries(1, 1);
+    const bytes = Buffer.alloc(recordSize(first as Entry));
+    encodeRecord(first as Entry, bytes, 0, 2);
+    const record = decodeRecord(bytes, 0, 1);
+    expect(record.ok).toBe(false);
+    expect(!record.ok && record.damaged).toBe(true);
+    encodeRecord(first as Entry, bytes, 0, lastOfWriteFlag);
+    expect(decodeRecord(bytes, 0, 1)).toMatchObject({ ok: true, lastOfWrite: true });
+  });
+});
