@@ -1,4 +1,4 @@
-import type { Entry } from "@raftstore/raft";
+import { createEntry, type Entry, EntryType } from "@raftstore/raft";
 import { describe, expect, it } from "vitest";
 import { WalCorruptionError } from "./errors.js";
 import {
@@ -10,7 +10,7 @@ import {
 } from "./test-support/fixtures.js";
 import { type CrashPolicy, keepUnsynced } from "./testing/crash-policy.js";
 import { SimFileSystem } from "./testing/sim-file-system.js";
-import { openWal } from "./wal.js";
+import { openWal, type Wal } from "./wal.js";
 import {
   decodeRecord,
   encodeRecord,
@@ -47,16 +47,19 @@ function layout() {
  * write: the next boot sees only the sectors of that write that `scatter` lists (0 is the first
  * sector it touches).
  */
-async function crashedDuringLastWrite(scatter: readonly number[]): Promise<SimFileSystem> {
+async function crashedDuringLastWrite(
+  scatter: readonly number[],
+  scenario: Scenario = { before: appendSynced, last },
+): Promise<SimFileSystem> {
   let holdSyncs = false;
   const fs = new SimFileSystem({
     delay: (operation) =>
       holdSyncs && operation.kind === "datasync" ? new Promise<void>(() => {}) : undefined,
   });
   const wal = await openTestWal(fs);
-  for (const write of synced) await wal.append(write);
+  await scenario.before(wal);
   holdSyncs = true;
-  void wal.append(last).catch(() => {});
+  void wal.append(scenario.last).catch(() => {});
   for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
   fs.crash();
   const policy: CrashPolicy = {
@@ -65,6 +68,35 @@ async function crashedDuringLastWrite(scatter: readonly number[]): Promise<SimFi
     directory: ({ pending }) => pending,
   };
   return fs.restart(policy);
+}
+
+/** What happens before the last write (all of it synced), and the last write. */
+interface Scenario {
+  before(wal: Wal): Promise<void>;
+  readonly last: readonly Entry[];
+}
+
+async function appendSynced(wal: Wal): Promise<void> {
+  for (const write of synced) await wal.append(write);
+}
+
+/** The indexes of the sectors a write of `list` at `position` touches, from 0. */
+function sectorsOf(position: number, list: readonly Entry[]): number[] {
+  const end = position + list.reduce((n, e) => n + recordSize(e), 0);
+  const count = Math.floor((end - 1) / sectorSize) - Math.floor(position / sectorSize) + 1;
+  return [...Array(count).keys()];
+}
+
+/** Every subset of `sectors`. */
+function subsets(sectors: readonly number[]): number[][] {
+  return Array.from({ length: 2 ** sectors.length }, (_, pattern) =>
+    sectors.filter((s) => (pattern >> s) & 1),
+  );
+}
+
+/** Entry `index` whose data is `size` zero bytes (a sector of zeros in the middle of it). */
+function zeroEntry(index: number, size: number): Entry {
+  return createEntry(index, 1, EntryType.Normal, new Uint8Array(size));
 }
 
 function reopen(fs: SimFileSystem) {
@@ -142,6 +174,85 @@ describe("recovery from a last write that reached the disk scattered", () => {
     const error = await reopen(fs).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WalCorruptionError);
     expect(error).toMatchObject({ file: path });
+  });
+});
+
+describe("recovery from a scattered last write, in harder places", () => {
+  it("opens after every combination of sectors of a write that follows a truncation in the middle of a write", async () => {
+    const scenario: Scenario = {
+      async before(wal) {
+        await appendSynced(wal);
+        await wal.truncateAfter(5);
+      },
+      last: entries(6, 7, 2, 300),
+    };
+    const position = (layout().starts[1] as number) + 2 * recordSize(synced[1]?.[0] as Entry);
+    for (const scatter of subsets(sectorsOf(position, scenario.last))) {
+      const fs = await crashedDuringLastWrite(scatter, scenario);
+      const wal = await reopen(fs);
+      const loaded = (await wal.load()).entries;
+      expect(indexes(loaded).slice(0, 5), `sectors ${scatter}`).toEqual([1, 2, 3, 4, 5]);
+      for (const e of loaded.slice(5)) expect(e.term, `sectors ${scatter}`).toBe(2);
+      await wal.close();
+    }
+  });
+
+  it("opens after every combination when an entry of the last write holds a copy of an earlier record", async () => {
+    // The data of entry 10 holds a whole, flagged record of entry 2, then more bytes, in the
+    // write's third sector: not a later write, whatever the sectors that arrive (losing the
+    // second sector breaks entry 9, before the copy).
+    const copied = synced[0]?.[1] as Entry;
+    const data = Buffer.alloc(300 + recordSize(copied) + 60, 9);
+    encodeRecord(copied, data, 300, lastOfWriteFlag);
+    const scenario: Scenario = {
+      before: appendSynced,
+      last: [...entries(8, 9, 1, 300), createEntry(10, 1, EntryType.Normal, data)],
+    };
+    for (const scatter of subsets(sectorsOf(layout().starts[2] as number, scenario.last))) {
+      const fs = await crashedDuringLastWrite(scatter, scenario);
+      const wal = await reopen(fs);
+      expect(indexes((await wal.load()).entries).slice(0, syncedCount)).toEqual(
+        [...Array(syncedCount).keys()].map((i) => i + 1),
+      );
+      await wal.close();
+    }
+  });
+
+  it("refuses a flipped bit in a last write whose data holds a sector of zeros", async () => {
+    const scenario: Scenario = {
+      async before(wal) {
+        await appendSynced(wal);
+      },
+      last: [zeroEntry(8, 1200), zeroEntry(9, 1200)],
+    };
+    const whole = await crashedDuringLastWrite([0, 1, 2, 3, 4, 5], scenario);
+    const path = segmentPath(whole);
+    const clean = whole.contents(path) as Uint8Array;
+    const start = layout().starts[2] as number;
+    // Every byte of entry 9's record: a flip there is damage to an acknowledged entry, never a
+    // crash, although its data holds whole sectors of zeros.
+    const first = start + recordSize(scenario.last[0] as Entry);
+    for (let at = first; at < first + recordSize(scenario.last[1] as Entry); at += 7) {
+      const fs = whole.restart(keepUnsynced);
+      const bytes = clean.slice();
+      bytes[at] = (bytes[at] as number) ^ 0x01;
+      fs.overwrite(path, bytes);
+      const error = await reopen(fs).catch((e: unknown) => e);
+      expect(error, `flip at ${at}`).toBeInstanceOf(WalCorruptionError);
+    }
+  });
+
+  it("refuses zeros in place of a synced write's end, when a later write follows", async () => {
+    const fs = await crashedDuringLastWrite([0, 1, 2, 3, 4]);
+    const path = segmentPath(fs);
+    const bytes = fs.contents(path) as Uint8Array;
+    // The end marker of entry 7, the record that ended the second write.
+    const end = layout().starts[2] as number;
+    bytes.fill(0, end - 4, end);
+    fs.overwrite(path, bytes);
+    const error = await reopen(fs).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WalCorruptionError);
+    expect(error).toMatchObject({ file: path, offset: end - recordSize(synced[1]?.[3] as Entry) });
   });
 });
 

@@ -8,7 +8,7 @@ import { type Entry, entryChecksum } from "@raftstore/raft";
 //
 //   segment header, 40 bytes
 //     0  8  magic "RSWALSEG"
-//     8  4  format version (1)
+//     8  4  format version (2; version 1 segments, without the last-of-write flag, are read too)
 //    12  4  flags (bit 0: "reset": every segment with a lower sequence number is obsolete)
 //    16  8  sequence number of the segment
 //    24  8  index of the segment's first entry
@@ -19,8 +19,7 @@ import { type Entry, entryChecksum } from "@raftstore/raft";
 //     0  4  n: length of the entry's data
 //     4  1  record type (1: entry)
 //     5  1  entry type
-//     6  1  flags (bit 0: the last record of its write; logs written before this flag existed
-//           hold 0 here, which reads the same)
+//     6  1  flags (bit 0: the last record of its write; always 0 in version 1 segments)
 //     7  1  zero
 //     8  8  index
 //    16  8  term
@@ -38,14 +37,21 @@ import { type Entry, entryChecksum } from "@raftstore/raft";
 //
 // Why the flag: a write that overwrites space already on disk (the zeros preallocation writes
 // ahead) may reach the disk in any order of its sectors when the power fails during its sync, not
-// only as a prefix. The flag marks where each write ended, so that recovery can tell the one write
-// a crash may have scattered (the last) from the writes before it, which were synced.
+// only as a prefix. The flag marks where each write ended, so that recovery can tell whether a
+// complete later write follows a bad record (then the bad record was synced: corruption) or not
+// (then it may be the one write a crash caught).
 
 export const segmentHeaderSize = 40;
 export const recordHeaderSize = 32;
 /** Bytes a record adds to its data. */
 export const recordOverhead = 40;
-export const formatVersion = 1;
+/**
+ * The segment format new segments are written in. Version 2 sets the last-of-write flag on the
+ * last record of every write; version 1 (read, and appended to, as before) never did.
+ */
+export const formatVersion = 2;
+/** The segment formats this code reads. */
+export const readableFormatVersions: readonly number[] = [1, 2];
 export const resetFlag = 1;
 export const recordTypeEntry = 1;
 /** Record flag: this record is the last one of the write (one append's bytes) it was part of. */
@@ -311,33 +317,55 @@ export function isHeaderPrefix(
 }
 
 /**
- * Whether a sector that the record at `offset` (ending at `end`) lies in holds nothing but zeros
- * from `writeStart` on: a sector of the write that began at `writeStart` which never reached the
- * disk (the space it overwrote held zeros). Bytes past the end of `bytes` count as zeros.
+ * Whether the bad record at `offset`, which should hold entry `expectedIndex`, shows what a
+ * sector that never reached the disk leaves, and what no flipped bit can: zeros where a record
+ * never has them. With its header intact (its end declared at `declaredEnd`), all four bytes of
+ * its end marker zero (each has four bits set). With its header unreadable, the header's last
+ * eight bytes (the entry's checksum and the header checksum) zero, and its other known fields
+ * (record type, flags, zero byte, index) each either what they should be or zero. The bytes
+ * must be in the file: a record cut off by the end of the file is the other rule's business.
  */
-export function hasLostSector(
+export function looksLikeLostSector(
   bytes: Buffer,
   offset: number,
-  end: number,
-  writeStart: number,
+  declaredEnd: number | undefined,
+  expectedIndex: number,
 ): boolean {
-  for (let sector = offset - (offset % sectorSize); sector < end; sector += sectorSize) {
-    const from = Math.max(sector, writeStart);
-    const to = Math.min(sector + sectorSize, bytes.length);
-    let zero = true;
-    for (let p = from; p < to && zero; p++) zero = bytes[p] === 0;
-    if (zero) return true;
+  const [from, to] =
+    declaredEnd === undefined
+      ? [offset + 24, offset + recordHeaderSize]
+      : [declaredEnd - 4, declaredEnd];
+  if (to > bytes.length) return false;
+  for (let p = from; p < to; p++) if (bytes[p] !== 0) return false;
+  if (declaredEnd !== undefined) return true;
+  const expected = Buffer.alloc(16);
+  expected[4] = recordTypeEntry;
+  expected[6] = lastOfWriteFlag;
+  writeU64(expected, expectedIndex, 8);
+  for (let field = 4; field < 16; field++) {
+    if (field === 5) continue;
+    const byte = bytes[offset + field] as number;
+    if (byte !== 0 && byte !== expected[field]) return false;
   }
-  return false;
+  return true;
 }
 
 /**
- * Whether, somewhere after `offset`, a complete record that ended a write is followed by more
- * data (before `nonZeroEnd`): proof that a later write began after that one, and so that the
- * write holding `offset` was synced. Records are found by their header checksum, whatever their
- * index, since what lies between may be unreadable.
+ * Whether, at or after the bad record at `offset` (which should hold entry `expectedIndex`), a
+ * record that ended a write is followed by more data (before `nonZeroEnd`): proof that a later
+ * write began after that one, and so that the write holding `offset` was synced. Later records
+ * are found by their header checksum and a plausible index, since what lies between may be
+ * unreadable.
  */
-export function hasLaterWrite(bytes: Buffer, offset: number, nonZeroEnd: number): boolean {
+export function hasLaterWrite(
+  bytes: Buffer,
+  offset: number,
+  nonZeroEnd: number,
+  expectedIndex: number,
+): boolean {
+  // A later record holds a later entry, and no more of them than fit: a copy of a record inside
+  // some entry's data, with another index, is not taken for one.
+  const highestIndex = expectedIndex + Math.floor((nonZeroEnd - offset) / recordOverhead);
   // The damaged record itself, if its header survived and says it ended its write.
   if (
     offset + recordHeaderSize <= bytes.length &&
@@ -349,6 +377,8 @@ export function hasLaterWrite(bytes: Buffer, offset: number, nonZeroEnd: number)
   for (let p = offset + 1; p + recordOverhead <= nonZeroEnd; p++) {
     if (bytes[p + 4] !== recordTypeEntry || bytes[p + 6] !== lastOfWriteFlag) continue;
     if (bytes[p + 7] !== 0) continue;
+    const index = readU64(bytes, p + 8);
+    if (index === undefined || index <= expectedIndex || index > highestIndex) continue;
     const headerCrc = crc32c(bytes.subarray(p, p + 28));
     if (bytes.readUInt32LE(p + 28) !== headerCrc) continue;
     const dataEnd = p + recordHeaderSize + bytes.readUInt32LE(p);

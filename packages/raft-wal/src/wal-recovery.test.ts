@@ -132,6 +132,12 @@ describe("recovery of the write-ahead log", () => {
       file: path,
       offset: bytes.length,
     });
+    // The same byte with a whole header's room after it, the checksums' place zero as a lost
+    // sector leaves it: still not what any write of entry 5 held.
+    const longer = new Uint8Array(bytes.length + 64);
+    longer.set(withGarbage.subarray(0, bytes.length + 16));
+    fs.overwrite(path, longer);
+    expect(await openError(fs)).toMatchObject({ name: "WalCorruptionError", offset: bytes.length });
 
     // Zeros are what preallocation leaves (or a lost write): kept, not reported, written over.
     const zeros = new Uint8Array(bytes.length + 300);
@@ -248,10 +254,11 @@ describe("recovery of the write-ahead log", () => {
     await writeFile(
       fs,
       `/wal/${segmentName(1, 1)}`,
-      encodeSegmentHeader({ version: 2, flags: 0, seq: 1, firstIndex: 1 }),
+      encodeSegmentHeader({ version: 3, flags: 0, seq: 1, firstIndex: 1 }),
     );
     const error = await openError(fs);
-    expect(isUnsupportedFormatError(error) && error.found).toBe("log segment format 2");
+    expect(isUnsupportedFormatError(error) && error.found).toBe("log segment format 3");
+    expect(isUnsupportedFormatError(error) && error.supported).toBe("log segment format 1 or 2");
   });
 
   it("refuses two segments with one sequence number", async () => {

@@ -12,11 +12,11 @@ import {
   decodeRecord,
   decodeSegmentHeader,
   endOfNonZero,
-  formatVersion,
   hasLaterWrite,
-  hasLostSector,
   isHeaderPrefix,
+  looksLikeLostSector,
   parseSegmentName,
+  readableFormatVersions,
   recordHeaderSize,
   resetFlag,
   segmentHeaderSize,
@@ -33,10 +33,11 @@ import {
 //   expected entry (record type, flags, zero byte, index) wherever it was written.
 // - A write over space already on disk (preallocated zeros) can also reach the disk scattered:
 //   some of its sectors and not others, in any order. So a bad record in the newest segment is
-//   torn as well when a sector it lies in holds only zeros from the start of the last write on
-//   (a sector that never arrived) and no complete later write follows it: only the last write
-//   can have been unsynced, since each write is synced before the next begins, and every write's
-//   last record carries a flag that says so.
+//   torn as well when it has zeros where no record has them and no single flipped bit puts them
+//   (its whole end marker, or the last eight bytes of its header: a sector that never arrived),
+//   and no complete later write follows it. Only the last write can have been unsynced, since
+//   each write is synced before the next begins; the last record of every write carries a flag
+//   (segment format 2), which is how a later write is recognised.
 // - Anything else is damage after the data was written: a complete record that fails a
 //   checksum, a bad record followed by a later write. Corruption.
 // - A newest segment whose header is incomplete (a crash while rotating or resetting) is
@@ -138,11 +139,11 @@ export async function recoverSegments(
       }
       throw new WalCorruptionError(segment.path, 0, header);
     }
-    if (header.version !== formatVersion) {
+    if (!readableFormatVersions.includes(header.version)) {
       throw new UnsupportedFormatError(
         segment.path,
         `log segment format ${header.version}`,
-        `log segment format ${formatVersion}`,
+        `log segment format ${readableFormatVersions.join(" or ")}`,
       );
     }
     if (header.seq !== segment.seq || header.firstIndex !== segment.firstIndex) {
@@ -172,7 +173,7 @@ export async function recoverSegments(
   let expectedIndex = 0;
   for (let i = 0; i < found.length; i++) {
     const segment = found[i] as Found;
-    const header = headers[i] as { flags: number };
+    const header = headers[i] as { flags: number; version: number };
     if (i > 0) {
       const previous = found[i - 1] as Found;
       if (segment.seq !== previous.seq + 1) {
@@ -195,15 +196,11 @@ export async function recoverSegments(
     const offsets: number[] = [];
     let offset = segmentHeaderSize;
     let index = segment.firstIndex;
-    // Where the last complete write ended: the next write, the only one a crash may have caught
-    // unsynced, starts there.
-    let writeStart = segmentHeaderSize;
     while (offset < bytes.length) {
       const record = decodeRecord(bytes, offset, index);
       if (record.ok) {
         offsets.push(offset);
         offset = record.end;
-        if (record.lastOfWrite) writeStart = offset;
         index++;
         continue;
       }
@@ -219,10 +216,12 @@ export async function recoverSegments(
           ? nonZeroEnd <= offset + recordHeaderSize &&
             isHeaderPrefix(bytes, offset, nonZeroEnd, index)
           : record.declaredEnd > nonZeroEnd;
+      // Only segments that flag where each write ends (format 2) can show a later write.
       const scattered =
         !cutShort &&
-        hasLostSector(bytes, offset, record.declaredEnd ?? offset + recordHeaderSize, writeStart) &&
-        !hasLaterWrite(bytes, offset, nonZeroEnd);
+        header.version >= 2 &&
+        looksLikeLostSector(bytes, offset, record.declaredEnd, index) &&
+        !hasLaterWrite(bytes, offset, nonZeroEnd, index);
       const torn = newest && !record.damaged && (cutShort || scattered);
       if (!torn) throw new WalCorruptionError(segment.path, offset, record.problem);
       const droppedBytes = bytes.length - offset;
