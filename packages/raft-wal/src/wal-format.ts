@@ -19,7 +19,8 @@ import { type Entry, entryChecksum } from "@raftstore/raft";
 //     0  4  n: length of the entry's data
 //     4  1  record type (1: entry)
 //     5  1  entry type
-//     6  1  flags (bit 0: the last record of its write; always 0 in version 1 segments)
+//     6  1  flags (bit 0: the last record of its write; segments written before the flag existed
+//           hold 0; it is set in every segment now, and read only in format 2 ones)
 //     7  1  zero
 //     8  8  index
 //    16  8  term
@@ -374,6 +375,7 @@ export function hasLaterWrite(
   ) {
     return nonZeroEnd > offset + recordOverhead + bytes.readUInt32LE(offset);
   }
+  let budget = 4 * (nonZeroEnd - offset) + 1024 * 1024;
   for (let p = offset + 1; p + recordOverhead <= nonZeroEnd; p++) {
     if (bytes[p + 4] !== recordTypeEntry || bytes[p + 6] !== lastOfWriteFlag) continue;
     if (bytes[p + 7] !== 0) continue;
@@ -382,14 +384,18 @@ export function hasLaterWrite(
     const headerCrc = crc32c(bytes.subarray(p, p + 28));
     if (bytes.readUInt32LE(p + 28) !== headerCrc) continue;
     const dataEnd = p + recordHeaderSize + bytes.readUInt32LE(p);
-    if (dataEnd + 8 > bytes.length) continue;
+    // A write's last record ends with its never-zero marker, so within the non-zero bytes.
+    if (dataEnd + 8 > nonZeroEnd || bytes.readUInt32LE(dataEnd + 4) !== endMarker) continue;
+    // Crafted data could hold many such headers, each sending a checksum over a long stretch:
+    // past a budget, stop and refuse (a later write is assumed) rather than scan for minutes.
+    budget -= dataEnd - p;
+    if (budget < 0) return true;
     if (
       bytes.readUInt32LE(dataEnd) !==
       crc32c(bytes.subarray(p + recordHeaderSize, dataEnd), headerCrc)
     ) {
       continue;
     }
-    if (bytes.readUInt32LE(dataEnd + 4) !== endMarker) continue;
     // The first write end found decides: data after it is a later write, zeros are not.
     return nonZeroEnd > dataEnd + 8;
   }

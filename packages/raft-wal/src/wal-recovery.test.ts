@@ -1,3 +1,4 @@
+import type { Entry } from "@raftstore/raft";
 import { describe, expect, it } from "vitest";
 import { isUnsupportedFormatError, isWalCorruptionError, WalCorruptionError } from "./errors.js";
 import {
@@ -246,6 +247,27 @@ describe("recovery of the write-ahead log", () => {
     header[20] = (header[20] as number) ^ 1;
     await writeFile(fs, `/wal/${segmentName(3, 5)}`, header);
     expect(await openError(fs)).toMatchObject({ name: "WalCorruptionError", offset: 0 });
+  });
+
+  it("reads a format 1 segment (no last-of-write flags), and never takes zeros in it for a scattered write", async () => {
+    const fs = new SimFileSystem();
+    await fs.mkdir("/wal");
+    const list = entries(1, 3, 1, 40);
+    const bytes = segmentBytes(1, 1, list);
+    await writeFile(fs, `/wal/${segmentName(1, 1)}`, bytes);
+    expect(indexes((await (await reopen(fs)).load()).entries)).toEqual([1, 2, 3]);
+    // Zeros over entry 2's end marker, entry 3 after it: a format 2 segment without flags would
+    // have nothing to show a later write by; format 1 keeps the old rule and refuses.
+    const end = segmentHeaderSize + recordSize(list[0] as Entry) + recordSize(list[1] as Entry);
+    const damaged = Buffer.from(bytes);
+    damaged.fill(0, end - 4, end);
+    const again = new SimFileSystem();
+    await again.mkdir("/wal");
+    await writeFile(again, `/wal/${segmentName(1, 1)}`, damaged);
+    expect(await openError(again)).toMatchObject({
+      name: "WalCorruptionError",
+      offset: segmentHeaderSize + recordSize(list[0] as Entry),
+    });
   });
 
   it("refuses a segment written in a format it does not know", async () => {
