@@ -14,7 +14,9 @@ import { openWal, type Wal } from "./wal.js";
 import {
   decodeRecord,
   encodeRecord,
+  hasLaterWrite,
   lastOfWriteFlag,
+  looksLikeLostSector,
   recordSize,
   sectorSize,
   segmentHeaderSize,
@@ -280,5 +282,62 @@ describe("the last-of-write flag", () => {
     expect(!record.ok && record.damaged).toBe(true);
     encodeRecord(first as Entry, bytes, 0, lastOfWriteFlag);
     expect(decodeRecord(bytes, 0, 1)).toMatchObject({ ok: true, lastOfWrite: true });
+  });
+});
+
+describe("the evidence recovery reads", () => {
+  /** Records `list` back to back, the last flagged as ending its write, then `tail` bytes of 9. */
+  function recordsOf(list: readonly Entry[], tail = 0): Buffer {
+    const bytes = Buffer.alloc(list.reduce((n, e) => n + recordSize(e), 0) + tail, 9);
+    let offset = 0;
+    list.forEach((e, i) => {
+      offset = encodeRecord(e, bytes, offset, i === list.length - 1 ? lastOfWriteFlag : 0);
+    });
+    return bytes;
+  }
+
+  it("takes zeros for a lost sector only over a whole end marker, or over both header checksums", () => {
+    const [e] = entries(5, 5);
+    const whole = recordsOf([e as Entry]);
+    const end = whole.length;
+    const marker = Buffer.from(whole);
+    marker.fill(0, end - 4, end);
+    expect(looksLikeLostSector(marker, 0, end, 5)).toBe(true);
+    const threeOfFour = Buffer.from(whole);
+    threeOfFour.fill(0, end - 4, end - 1);
+    expect(looksLikeLostSector(threeOfFour, 0, end, 5)).toBe(false);
+
+    const header = Buffer.from(whole);
+    header.fill(0, 24, 32);
+    expect(looksLikeLostSector(header, 0, undefined, 5)).toBe(true);
+    const oneChecksum = Buffer.from(whole);
+    oneChecksum.fill(0, 28, 32);
+    expect(looksLikeLostSector(oneChecksum, 0, undefined, 5)).toBe(false);
+    // The header's other fields must be zero or what entry 5's header holds.
+    const otherIndex = Buffer.from(header);
+    otherIndex[8] = 6;
+    expect(looksLikeLostSector(otherIndex, 0, undefined, 5)).toBe(false);
+  });
+
+  it("finds a later write only by a whole, flagged record of a later, plausible entry with data after it", () => {
+    // A bad record of entry 5 (unflagged), then the flagged end of its write (entry 6).
+    const write = recordsOf(entries(5, 6));
+    const withMore = Buffer.concat([write, Buffer.alloc(16, 9)]);
+    expect(hasLaterWrite(withMore, 0, withMore.length, 5)).toBe(true);
+    // Zeros after the write's end: no later write.
+    const withZeros = Buffer.concat([write, Buffer.alloc(16)]);
+    expect(hasLaterWrite(withZeros, 0, write.length, 5)).toBe(false);
+    // The same record as entry 5 (not later), or as an entry too far ahead to fit, or with
+    // damaged data: none of them proves a later write.
+    const [five] = entries(5, 5);
+    const unflagged = Buffer.alloc(recordSize(five as Entry));
+    encodeRecord(five as Entry, unflagged, 0, 0);
+    for (const index of [5, 5 + 1000]) {
+      const copy = Buffer.concat([unflagged, recordsOf(entries(index, index), 16)]);
+      expect(hasLaterWrite(copy, 0, copy.length, 5), `entry ${index}`).toBe(false);
+    }
+    const damagedData = Buffer.from(withMore);
+    damagedData[recordSize(five as Entry) + 40] ^= 0x01;
+    expect(hasLaterWrite(damagedData, 0, damagedData.length, 5)).toBe(false);
   });
 });
