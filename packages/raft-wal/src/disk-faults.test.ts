@@ -32,16 +32,22 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
+/** A data directory holding entries 1 and 2 on a disk whose next `matches` call fails. */
+async function armedAfterTwoEntries(matches: Parameters<typeof faultyDisk>[0]) {
+  const disk = faultyDisk(matches);
+  const dir = await openDataDir("/data", {
+    fs: disk.fs,
+    process: probe(1),
+    logger: recordingLogger(),
+  });
+  await dir.log.append(entries(1, 2));
+  disk.state.armed = true;
+  return { disk, dir };
+}
+
 describe("disk faults", () => {
   it("stops every store on a failed fdatasync, acknowledges nothing after it, and never retries it", async () => {
-    const disk = faultyDisk((o) => o.kind === "datasync");
-    const dir = await openDataDir("/data", {
-      fs: disk.fs,
-      process: probe(1),
-      logger: recordingLogger(),
-    });
-    await dir.log.append(entries(1, 2));
-    disk.state.armed = true;
+    const { disk, dir } = await armedAfterTwoEntries((o) => o.kind === "datasync");
 
     const [a, b] = await Promise.all([
       rejection(dir.log.append([entry(3)])),
@@ -79,14 +85,7 @@ describe("disk faults", () => {
   });
 
   it("names a failed append's write as the write, not as the sync it shares a call with", async () => {
-    const disk = faultyDisk((o) => o.kind === "write");
-    const dir = await openDataDir("/data", {
-      fs: disk.fs,
-      process: probe(1),
-      logger: recordingLogger(),
-    });
-    await dir.log.append(entries(1, 2));
-    disk.state.armed = true;
+    const { disk, dir } = await armedAfterTwoEntries((o) => o.kind === "write");
     const error = await rejection(dir.log.append([entry(3)]));
     expect(isStoreFailedError(error) && error.operation).toBe("write");
     expect(disk.operations.filter((o) => o.seq > disk.state.failedAt)).toEqual([]);

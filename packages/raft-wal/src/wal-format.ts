@@ -53,12 +53,12 @@ export const recordOverhead = 40;
 export const formatVersion = 2;
 /** The segment formats this code reads. */
 export const readableFormatVersions: readonly number[] = [1, 2];
+/** The first segment format whose writes end with a flagged record. */
+export const flaggedWritesFormat = 2;
 export const resetFlag = 1;
 export const recordTypeEntry = 1;
 /** Record flag: this record is the last one of the write (one append's bytes) it was part of. */
 export const lastOfWriteFlag = 1;
-/** The unit a disk writes atomically, at the least: a lost write loses whole sectors. */
-export const sectorSize = 512;
 
 const segmentMagic = Buffer.from("RSWALSEG", "latin1");
 /** Every byte has several bits set, so no single flipped bit turns the marker into zeros. */
@@ -161,13 +161,7 @@ export function encodeRecord(entry: Entry, buffer: Buffer, offset: number, flags
 
 /** The result of decoding one record. */
 export type DecodedRecord =
-  | {
-      readonly ok: true;
-      readonly entry: Entry;
-      readonly end: number;
-      /** Whether the record ended its write (lastOfWriteFlag). */
-      readonly lastOfWrite: boolean;
-    }
+  | { readonly ok: true; readonly entry: Entry; readonly end: number }
   | {
       readonly ok: false;
       readonly problem: string;
@@ -254,12 +248,7 @@ export function decodeRecord(bytes: Buffer, offset: number, expectedIndex: numbe
   // A plain Uint8Array view (not a Buffer) over the same memory: what the engine gets from any
   // other store.
   const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return {
-    ok: true,
-    entry: { index, term, type, data: view, checksum },
-    end: declaredEnd,
-    lastOfWrite: flags === lastOfWriteFlag,
-  };
+  return { ok: true, entry: { index, term, type, data: view, checksum }, end: declaredEnd };
 }
 
 function cutOff(problem: string): DecodedRecord {
@@ -296,8 +285,8 @@ export function readU64(buffer: Buffer, offset: number): number | undefined {
 
 /**
  * Whether `bytes[offset, end)` can be the start of the header of entry `expectedIndex`, cut short
- * by a crash: the fields known in advance (record type, zero bytes, index) must match wherever
- * they were written. Other bytes prove a record that was never ours.
+ * by a crash: the fields known in advance (record type, flags, zero byte, index) must match
+ * wherever they were written. Other bytes prove a record that was never ours.
  */
 export function isHeaderPrefix(
   bytes: Buffer,
@@ -305,14 +294,32 @@ export function isHeaderPrefix(
   end: number,
   expectedIndex: number,
 ): boolean {
+  return knownFieldsAgree(bytes, offset, Math.min(end, offset + 16), expectedIndex, false);
+}
+
+/**
+ * Whether the header fields known in advance (record type, flags, zero byte, index) in
+ * `bytes[offset, end)` are those of entry `expectedIndex`'s record; with `zerosAllowed`, a zero
+ * byte (one that never arrived) agrees with any field too.
+ */
+function knownFieldsAgree(
+  bytes: Buffer,
+  offset: number,
+  end: number,
+  expectedIndex: number,
+  zerosAllowed: boolean,
+): boolean {
   const expected = Buffer.alloc(16);
   expected[4] = recordTypeEntry;
+  expected[6] = lastOfWriteFlag;
   writeU64(expected, expectedIndex, 8);
-  for (let p = offset; p < Math.min(end, offset + 16); p++) {
+  for (let p = offset; p < end; p++) {
     const field = p - offset;
     if (field < 4 || field === 5) continue;
     const byte = bytes[p] as number;
-    if (field === 6 ? (byte & ~lastOfWriteFlag) !== 0 : byte !== expected[field]) return false;
+    // The flag byte is 0 on every record but a write's last.
+    const zeroFits = zerosAllowed || field === 6;
+    if (byte !== expected[field] && !(zeroFits && byte === 0)) return false;
   }
   return true;
 }
@@ -338,17 +345,9 @@ export function looksLikeLostSector(
       : [declaredEnd - 4, declaredEnd];
   if (to > bytes.length) return false;
   for (let p = from; p < to; p++) if (bytes[p] !== 0) return false;
-  if (declaredEnd !== undefined) return true;
-  const expected = Buffer.alloc(16);
-  expected[4] = recordTypeEntry;
-  expected[6] = lastOfWriteFlag;
-  writeU64(expected, expectedIndex, 8);
-  for (let field = 4; field < 16; field++) {
-    if (field === 5) continue;
-    const byte = bytes[offset + field] as number;
-    if (byte !== 0 && byte !== expected[field]) return false;
-  }
-  return true;
+  return (
+    declaredEnd !== undefined || knownFieldsAgree(bytes, offset, offset + 16, expectedIndex, true)
+  );
 }
 
 /**

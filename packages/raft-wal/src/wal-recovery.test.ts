@@ -107,6 +107,30 @@ describe("recovery of the write-ahead log", () => {
     }
   });
 
+  it("cuts off a header torn inside a write's first record (flag 0), and refuses one whose written bytes disagree", async () => {
+    const fs = new SimFileSystem();
+    const wal = await openTestWal(fs, { segmentSize: 4096, preallocateBytes: 0 });
+    await wal.append(entries(1, 2, 1, 20));
+    await wal.append(entries(3, 4, 1, 20));
+    await wal.close();
+    const base = fs.restart(keepUnsynced);
+    const path = lastSegment(base);
+    const whole = base.contents(path) as Uint8Array;
+    const start = segmentHeaderSize + 2 * recordSize(entry(1, 1, 20));
+    for (let cut = start + 1; cut < start + 32; cut++) {
+      const torn = base.restart(keepUnsynced);
+      torn.overwrite(path, whole.slice(0, cut));
+      const reopened = await reopen(torn);
+      expect(indexes((await reopened.load()).entries), `cut at ${cut}`).toEqual([1, 2]);
+    }
+    // The same prefix with its record type zeroed: no crash writes a later byte and not that one.
+    const wrong = base.restart(keepUnsynced);
+    const bytes = whole.slice(0, start + 16);
+    bytes[start + 4] = 0;
+    wrong.overwrite(path, bytes);
+    expect(await openError(wrong)).toMatchObject({ name: "WalCorruptionError", offset: start });
+  });
+
   it("refuses a complete final record with a flipped bit, naming the file and offset", async () => {
     const fs = await diskWith(5);
     const path = lastSegment(fs);

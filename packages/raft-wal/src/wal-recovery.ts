@@ -12,6 +12,7 @@ import {
   decodeRecord,
   decodeSegmentHeader,
   endOfNonZero,
+  flaggedWritesFormat,
   hasLaterWrite,
   isHeaderPrefix,
   looksLikeLostSector,
@@ -219,7 +220,7 @@ export async function recoverSegments(
       // Only segments that flag where each write ends (format 2) can show a later write.
       const scattered =
         !cutShort &&
-        header.version >= 2 &&
+        header.version >= flaggedWritesFormat &&
         looksLikeLostSector(bytes, offset, record.declaredEnd, index) &&
         !hasLaterWrite(bytes, offset, nonZeroEnd, index);
       const torn = newest && !record.damaged && (cutShort || scattered);

@@ -2,7 +2,13 @@ import { createRandom } from "./random.js";
 
 /** An unsynced change to a file, as a crash policy sees it. */
 export type PendingFileChange =
-  | { readonly kind: "write"; readonly position: number; readonly length: number }
+  | {
+      readonly kind: "write";
+      readonly position: number;
+      readonly length: number;
+      /** How many of the disk's sectors the write touches. */
+      readonly sectors: number;
+    }
   | { readonly kind: "truncate"; readonly size: number };
 
 /** What survives of a file's unsynced changes. */
@@ -53,7 +59,7 @@ export const keepUnsynced: CrashPolicy = {
  * tear (cut anywhere, sometimes zero filled to the sector's end) or a random scatter (each of its
  * sectors kept or not).
  */
-export function randomCrash(seed: number, sectorSize = 512): CrashPolicy {
+export function randomCrash(seed: number): CrashPolicy {
   const random = createRandom(seed);
   return {
     file({ pending }) {
@@ -65,10 +71,8 @@ export function randomCrash(seed: number, sectorSize = 512): CrashPolicy {
       if (outcome === 1) {
         return { keep, tear: { bytes: random.int(next.length), zeroFill: random.int(2) === 0 } };
       }
-      const first = Math.floor(next.position / sectorSize);
-      const last = Math.floor((next.position + next.length - 1) / sectorSize);
       const scatter: number[] = [];
-      for (let sector = 0; sector <= last - first; sector++) {
+      for (let sector = 0; sector < next.sectors; sector++) {
         if (random.int(2) === 0) scatter.push(sector);
       }
       return { keep, scatter };

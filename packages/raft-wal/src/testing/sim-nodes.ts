@@ -103,7 +103,15 @@ export function recoverFile(
 ): FileNode {
   const pending: PendingFileChange[] = node.pending.map((change) =>
     change.kind === "write"
-      ? { kind: "write", position: change.position, length: change.data.length }
+      ? {
+          kind: "write",
+          position: change.position,
+          length: change.data.length,
+          sectors:
+            Math.floor((change.position + Math.max(change.data.length, 1) - 1) / sector) -
+            Math.floor(change.position / sector) +
+            1,
+        }
       : { kind: "truncate", size: change.size },
   );
   const decision = policy.file({ path, pending });
