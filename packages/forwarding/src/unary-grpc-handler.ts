@@ -14,8 +14,9 @@ import {
   ConnectError,
   type ConnectRouter,
   type ContextValues,
-  createHandlerContext,
+  createContextValues,
   createMethodImplSpec,
+  type HandlerContext,
   type Interceptor,
   type MethodImplSpec,
 } from "@connectrpc/connect";
@@ -212,28 +213,12 @@ async function answer(
 ): Promise<void> {
   const { method } = fast;
   const stream = res.stream;
-  const requestHeader = toHeaders(req.headers);
-  const requestAbort = new AbortController();
-  const onClose = () => requestAbort.abort(new ConnectError("the client went away", Code.Canceled));
-  stream.once("close", onClose);
-  const timeout = parseTimeout(requestHeader.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
-  const context = createHandlerContext({
-    service: method.parent,
-    method,
-    protocolName: "grpc",
-    requestMethod: "POST",
-    url: fast.url,
-    timeoutMs: timeout.timeoutMs,
-    requestSignal: requestAbort.signal,
-    requestHeader,
-    responseHeader: { "content-type": contentType },
-    responseTrailer: { "grpc-status": "0" },
-    contextValues: options.contextValues,
-  });
+  const call = startCall(req, fast, contentType, options);
+  const { context } = call;
   let frame: Buffer | undefined;
   let failure: ConnectError | undefined;
   try {
-    if (timeout.error !== undefined) throw timeout.error;
+    if (call.timeoutError !== undefined) throw call.timeoutError;
     const input = decodeRequest(method, chunks, options);
     // connect's own invocation: interceptors, the request they may change, and the response
     // headers and trailers copied into the context, exactly as connectNodeAdapter runs them.
@@ -246,8 +231,7 @@ async function answer(
         ? error
         : new ConnectError("internal error", Code.Internal, undefined, undefined, error);
   } finally {
-    stream.off("close", onClose);
-    context.abort(callDone);
+    call.finish();
   }
   if (stream.destroyed || stream.closed) return;
   // Through the compatibility API, which owns the stream's trailers.
@@ -262,6 +246,62 @@ async function answer(
   res.writeHead(200, toObject(context.responseHeader));
   res.addTrailers(toObject(context.responseTrailer));
   res.end(frame as Buffer);
+}
+
+/** No deadline: what `timeoutMs()` says. */
+const noTimeout = () => undefined;
+
+/**
+ * A call's connect HandlerContext, as connect's `createHandlerContext` makes it, at a third of
+ * the cost: one AbortController (connect links three: the deadline's, the request's and the
+ * context's), a deadline timer only when the client sent `grpc-timeout`, and the request's
+ * headers converted once. The signal aborts as connect's does: Canceled when the client goes
+ * away, DeadlineExceeded at the deadline, and `callDone` when `finish()` ends the call.
+ */
+function startCall(
+  req: http2.Http2ServerRequest,
+  fast: FastMethod,
+  contentType: string,
+  options: ServeOptions,
+): { context: HandlerContext; timeoutError: ConnectError | undefined; finish(): void } {
+  const stream = req.stream;
+  const requestHeader = toHeaders(req.headers);
+  const controller = new AbortController();
+  const onClose = () => controller.abort(new ConnectError("the client went away", Code.Canceled));
+  stream.once("close", onClose);
+  const timeout = parseTimeout(requestHeader.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
+  let timeoutMs = noTimeout as () => number | undefined;
+  let deadline: NodeJS.Timeout | undefined;
+  if (timeout.timeoutMs !== undefined) {
+    const expires = Date.now() + timeout.timeoutMs;
+    timeoutMs = () => expires - Date.now();
+    const expire = () =>
+      controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+    if (timeout.timeoutMs <= 0) expire();
+    else deadline = setTimeout(expire, timeout.timeoutMs);
+  }
+  const context: HandlerContext = {
+    service: fast.method.parent,
+    method: fast.method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: fast.url,
+    signal: controller.signal,
+    timeoutMs,
+    requestHeader,
+    responseHeader: new Headers({ "content-type": contentType }),
+    responseTrailer: new Headers({ "grpc-status": "0" }),
+    values: options.contextValues ?? createContextValues(),
+  };
+  return {
+    context,
+    timeoutError: timeout.error,
+    finish() {
+      stream.off("close", onClose);
+      clearTimeout(deadline);
+      controller.abort(callDone);
+    },
+  };
 }
 
 /** The answer's frame; one that cannot be encoded is Internal, worded as connect words it. */

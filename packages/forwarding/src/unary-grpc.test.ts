@@ -5,7 +5,7 @@
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -23,6 +23,7 @@ import {
   ForwardingService,
   GroupVersionMismatchErrorDetailsSchema,
   type ReadRequest,
+  ReadRequestSchema,
   ReadResponseSchema,
 } from "@raftstore/proto/storage/v1";
 import { afterEach, describe, expect, it } from "vitest";
@@ -34,6 +35,8 @@ const type = { group: "demo", groupVersion: "v1", kind: "Artist" };
 
 /** What the service saw of the calls that waited for their signal. */
 const aborted: unknown[] = [];
+/** The signal of the last "keep-signal" call, to look at once the call is over. */
+let keptSignal: AbortSignal | undefined;
 
 function routes(router: ConnectRouter): void {
   router.service(ForwardingService, {
@@ -70,6 +73,9 @@ function routes(router: ConnectRouter): void {
           (answer.resource as unknown as Record<string, unknown>).data = { typeUrl: "x" };
           return answer;
         }
+        case "keep-signal":
+          keptSignal = context.signal;
+          return { resource: { version: String(context.signal.aborted) } };
         case "wait":
           return await new Promise((_, reject) => {
             context.signal.addEventListener("abort", () => {
@@ -196,6 +202,29 @@ async function outcome(transport: Transport, name: string, init: { uid?: string 
       details: e.findDetails(GroupVersionMismatchErrorDetailsSchema).map((d) => d.stored?.version),
     };
   }
+}
+
+/** One gRPC call made by hand, with `headers` added; its answer's grpc-status. */
+async function rawCall(baseUrl: string, name: string, headers: Record<string, string>) {
+  const session = http2.connect(baseUrl);
+  cleanups.push(() => session.destroy());
+  const payload = toBinary(ReadRequestSchema, create(ReadRequestSchema, { id: { name, type } }));
+  const frame = Buffer.alloc(5 + payload.byteLength);
+  frame.writeUInt32BE(payload.byteLength, 1);
+  frame.set(payload, 5);
+  const stream = session.request({
+    ":method": "POST",
+    ":path": `/${ForwardingService.typeName}/Read`,
+    "content-type": "application/grpc",
+    te: "trailers",
+    ...headers,
+  });
+  stream.end(frame);
+  stream.resume();
+  return await new Promise<string | undefined>((resolve, reject) => {
+    stream.on("trailers", (trailers) => resolve(trailers["grpc-status"] as string | undefined));
+    stream.on("error", reject);
+  });
 }
 
 describe("the lean gRPC unary path", () => {
@@ -368,6 +397,56 @@ describe("the lean gRPC unary path", () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     expect(aborted.length).toBe(2);
+  });
+
+  it("the signal tells why a call ended, as connect's does: its deadline, or its end", async () => {
+    const servers = await startServers();
+    const seen: Record<string, unknown> = {};
+    for (const [side, baseUrl] of [
+      ["connect", servers.connectOnly],
+      ["lean", servers.lean],
+    ] as const) {
+      // A client that sends grpc-timeout and then just waits: only the server's own deadline
+      // can end the call.
+      const status = await rawCall(baseUrl, "wait", { "grpc-timeout": "50m" });
+      const waited = ConnectError.from(aborted.shift());
+      // A call that returns: its signal, live while it ran, is aborted once it is over.
+      const client = createClient(ForwardingService, leanTransport(baseUrl));
+      const answer = await client.read({ id: { name: "keep-signal", type } });
+      const afterCall = {
+        abortedDuringCall: answer.resource?.version,
+        abortedAfterCall: keptSignal?.aborted,
+        reasonAfterCall: Code[ConnectError.from(keptSignal?.reason).code],
+      };
+      // A deadline already past when the call arrives: the signal is aborted from the start
+      // (connect still runs the implementation, and so does the lean path).
+      const expiredStatus = await rawCall(baseUrl, "keep-signal", { "grpc-timeout": "0m" });
+      // A call that ends long before its deadline leaves no timer behind.
+      const timers = () =>
+        process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+      const before = timers();
+      await rawCall(baseUrl, "ok", { "grpc-timeout": "60S" });
+      const timersLeft = timers() - before;
+      seen[side] = {
+        timersLeft,
+        status,
+        reason: Code[waited.code],
+        ...afterCall,
+        expiredStatus,
+        expiredReason: Code[ConnectError.from(keptSignal?.reason).code],
+      };
+    }
+    expect(seen.lean).toEqual(seen.connect);
+    expect(seen.lean).toEqual({
+      status: String(Code.DeadlineExceeded),
+      expiredStatus: "0",
+      expiredReason: "DeadlineExceeded",
+      timersLeft: 0,
+      reason: "DeadlineExceeded",
+      abortedDuringCall: "false",
+      abortedAfterCall: true,
+      reasonAfterCall: "Canceled",
+    });
   });
 
   it("the deadline and the caller's abort also cover opening the connection", async () => {
