@@ -7,7 +7,6 @@ import {
   type DescService,
   fromBinary,
   type MessageShape,
-  toBinary,
 } from "@bufbuild/protobuf";
 import {
   Code,
@@ -22,6 +21,7 @@ import {
 } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { toBinaryFast } from "@raftstore/storage";
 import { encodeFrame, toHeaders } from "./grpc-wire.js";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -307,7 +307,7 @@ function startCall(
 /** The answer's frame; one that cannot be encoded is Internal, worded as connect words it. */
 function encodeResponse(method: DescMethodUnary, message: MessageShape<DescMessage>): Buffer {
   try {
-    return encodeFrame(toBinary(method.output, message));
+    return encodeFrame(toBinaryFast(method.output, message));
   } catch (error) {
     throw new ConnectError(
       `serialize binary: ${error instanceof Error ? error.message : String(error)}`,

@@ -6,10 +6,10 @@ import {
   fromBinary,
   isMessage,
   type MessageInitShape,
-  toBinary,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { toBinaryFast } from "@raftstore/storage";
 import { encodeFrame, toHeaders } from "./grpc-wire.js";
 import type { GuardedSessionManager } from "./guarded-session-manager.js";
 
@@ -68,7 +68,7 @@ async function unaryCall<I extends DescMessage, O extends DescMessage>(
   let payload: Uint8Array;
   try {
     const message = isMessage(input, method.input) ? input : create(method.input, input);
-    payload = toBinary(method.input, message);
+    payload = toBinaryFast(method.input, message);
   } catch (error) {
     // As connect's transport reports it: the caller can tell it apart by encoding again.
     throw ConnectError.from(error, Code.Internal);

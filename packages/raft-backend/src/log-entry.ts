@@ -1,4 +1,4 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import type { Store } from "@raftstore/inmem";
 import type { ID, Resource } from "@raftstore/proto";
 import {
@@ -7,6 +7,7 @@ import {
   LogSchema,
   LogType,
 } from "@raftstore/proto/storage/v1";
+import { toBinaryFast } from "@raftstore/storage";
 
 // The Raft log entries of the resource store: a protobuf `Log` carrying one write or delete
 // request. Applying one is deterministic on every node: the new version of a written resource
@@ -15,7 +16,7 @@ import {
 
 /** Encodes a write request: `resource.version` is the expected current version. */
 export function encodeWriteEntry(resource: Resource): Uint8Array {
-  return toBinary(
+  return toBinaryFast(
     LogSchema,
     create(LogSchema, {
       type: LogType.WRITE,
@@ -26,7 +27,7 @@ export function encodeWriteEntry(resource: Resource): Uint8Array {
 
 /** Encodes a delete request. */
 export function encodeDeleteEntry(id: ID, version: string): Uint8Array {
-  return toBinary(
+  return toBinaryFast(
     LogSchema,
     create(LogSchema, {
       type: LogType.DELETE,

@@ -1,7 +1,8 @@
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import type { Store } from "@raftstore/inmem";
 import { type Resource, ResourceSchema } from "@raftstore/proto";
 import { decodeSnapshot, encodeSnapshot, type SnapshotInput } from "@raftstore/snapshot";
+import { toBinaryFast } from "@raftstore/storage";
 
 /** A point-in-time iteration of the store, as Consul's FSM consumes it. */
 export interface Snapshot {
@@ -24,7 +25,7 @@ export function snapshotStore(store: Store): Snapshot {
   return {
     next() {
       const step = iterator.next();
-      return step.done ? null : toBinary(ResourceSchema, step.value);
+      return step.done ? null : toBinaryFast(ResourceSchema, step.value);
     },
   };
 }

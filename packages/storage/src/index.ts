@@ -35,6 +35,9 @@ export {
   unversionedType,
   unversionedTypeString,
 } from "./key.js";
+// Resources and the messages that carry them, written to protobuf binary by hand (the same
+// bytes as protobuf-es's toBinary, several times faster).
+export { resourceBinarySize, toBinaryFast } from "./resource-binary.js";
 export {
   type ValidID,
   validateConsistency,

@@ -1,5 +1,5 @@
 import { randomFillSync } from "node:crypto";
-import { create, equals, toBinary } from "@bufbuild/protobuf";
+import { create, equals } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import {
@@ -28,6 +28,7 @@ import {
   isWrongUidError,
   ownerKey,
   ReadConsistency,
+  resourceBinarySize,
 } from "@raftstore/storage";
 import { isValid as isValidUlid, monotonicFactory } from "ulid";
 import { toConnectError } from "./errors.js";
@@ -183,11 +184,7 @@ export function createResourceServiceRoutes(
 
     async write(req: WriteRequest, ctx: HandlerContext) {
       const input = normalizeResource(req.resource, "resource");
-      checkSize(
-        toBinary(ResourceSchema, create(ResourceSchema, input)).length,
-        maxBytes,
-        "resource",
-      );
+      checkSize(resourceBinarySize(create(ResourceSchema, input)), maxBytes, "resource");
       const resource = await retryCAS(
         input.version === "",
         () =>
@@ -242,7 +239,7 @@ export function createResourceServiceRoutes(
                 [req.key]: { ...status, updatedAt: timestampFromDate(now()) },
               },
             });
-            checkSize(toBinary(ResourceSchema, next).length, maxBytes, "resource");
+            checkSize(resourceBinarySize(next), maxBytes, "resource");
             return backend.writeCAS(next, { signal: ctx.signal });
           }),
         policy,
