@@ -1,12 +1,12 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import {
-  type DescMessage,
-  type DescMethod,
-  type DescMethodUnary,
-  type DescService,
+import type {
+  DescMessage,
+  DescMethod,
+  DescMethodUnary,
+  DescService,
   fromBinary,
-  type MessageShape,
+  MessageShape,
 } from "@bufbuild/protobuf";
 import {
   Code,
@@ -21,7 +21,7 @@ import {
 } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { toBinaryFast } from "@raftstore/storage";
+import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
 import { encodeFrame, toHeaders } from "./grpc-wire.js";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -338,7 +338,7 @@ function decodeRequest(
     throw new ConnectError("the request is compressed without a grpc-encoding", Code.Internal);
   }
   try {
-    return fromBinary(method.input, body.subarray(5));
+    return fromBinaryFast(method.input, body.subarray(5));
   } catch (error) {
     const parse = new ConnectError(
       `parse binary: ${error instanceof Error ? error.message : String(error)}`,

@@ -3,13 +3,13 @@ import {
   create,
   type DescMessage,
   type DescMethodUnary,
-  fromBinary,
+  type fromBinary,
   isMessage,
   type MessageInitShape,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
-import { toBinaryFast } from "@raftstore/storage";
+import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
 import { encodeFrame, toHeaders } from "./grpc-wire.js";
 import type { GuardedSessionManager } from "./guarded-session-manager.js";
 
@@ -220,7 +220,7 @@ function parseResponse<I extends DescMessage, O extends DescMessage>(
   }
   let message: ReturnType<typeof fromBinary<O>>;
   try {
-    message = fromBinary(method.output, body.subarray(5));
+    message = fromBinaryFast(method.output, body.subarray(5));
   } catch (error) {
     throw ConnectError.from(error, Code.Internal);
   }

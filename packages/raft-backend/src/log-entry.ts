@@ -1,4 +1,4 @@
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create, type fromBinary } from "@bufbuild/protobuf";
 import type { Store } from "@raftstore/inmem";
 import type { ID, Resource } from "@raftstore/proto";
 import {
@@ -7,7 +7,7 @@ import {
   LogSchema,
   LogType,
 } from "@raftstore/proto/storage/v1";
-import { toBinaryFast } from "@raftstore/storage";
+import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
 
 // The Raft log entries of the resource store: a protobuf `Log` carrying one write or delete
 // request. Applying one is deterministic on every node: the new version of a written resource
@@ -55,7 +55,7 @@ export class MalformedEntryError extends Error {
 export function applyEntry(store: Store, buf: Uint8Array, index: bigint): LogResponse | Error {
   let log: ReturnType<typeof fromBinary<typeof LogSchema>>;
   try {
-    log = fromBinary(LogSchema, buf);
+    log = fromBinaryFast(LogSchema, buf);
   } catch (error) {
     return new MalformedEntryError(index, "undecodable protobuf", { cause: error });
   }

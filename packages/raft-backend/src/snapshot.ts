@@ -1,8 +1,7 @@
-import { fromBinary } from "@bufbuild/protobuf";
 import type { Store } from "@raftstore/inmem";
 import { type Resource, ResourceSchema } from "@raftstore/proto";
 import { decodeSnapshot, encodeSnapshot, type SnapshotInput } from "@raftstore/snapshot";
-import { toBinaryFast } from "@raftstore/storage";
+import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
 
 /** A point-in-time iteration of the store, as Consul's FSM consumes it. */
 export interface Snapshot {
@@ -33,7 +32,7 @@ export function snapshotStore(store: Store): Snapshot {
 export function restoreStore(store: Store): Restoration {
   const restoration = store.restore();
   return {
-    apply: (msg) => restoration.apply(fromBinary(ResourceSchema, msg)),
+    apply: (msg) => restoration.apply(fromBinaryFast(ResourceSchema, msg)),
     commit: () => restoration.commit(),
     abort: () => restoration.abort(),
   };

@@ -35,9 +35,10 @@ export {
   unversionedType,
   unversionedTypeString,
 } from "./key.js";
-// Resources and the messages that carry them, written to protobuf binary by hand (the same
-// bytes as protobuf-es's toBinary, several times faster).
+// Resources and the messages that carry them, written to and read from protobuf binary by hand
+// (the same bytes and messages as protobuf-es's toBinary and fromBinary, several times faster).
 export { resourceBinarySize, toBinaryFast } from "./resource-binary.js";
+export { fromBinaryFast } from "./resource-binary-read.js";
 export {
   type ValidID,
   validateConsistency,

@@ -1,12 +1,10 @@
 import { create, type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
-import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   ConditionSchema,
   ListByOwnerResponseSchema,
   ReadResponseSchema,
   type Resource,
   ResourceSchema,
-  StatusSchema,
   WriteRequestSchema,
   WriteResponseSchema,
 } from "@raftstore/proto";
@@ -20,75 +18,15 @@ import {
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodePlain, resourceBinarySize, toBinaryFast } from "./resource-binary.js";
+import { resourceArbitraries } from "./test-support/resource-arbitraries.js";
 
 // The hand-written encoder must write exactly protobuf-es's bytes for every message it takes,
 // and hand every other message to protobuf-es. Generated messages cover every field, empty and
 // set, map keys in both of JavaScript's key orders (integer-like keys come first), and the forms
 // it leaves to protobuf-es (non-ASCII strings, unknown fields, negative or huge numbers).
 
-const ascii = fc.string({ unit: fc.constantFrom("a", "b", "Z", "0", "9", "-", ".", "/", "_") });
-/** Mostly ASCII; now and then a string only protobuf-es writes. */
-const text = (plainOnly: boolean) =>
-  plainOnly
-    ? ascii
-    : fc.oneof(
-        { weight: 8, arbitrary: ascii },
-        { weight: 1, arbitrary: fc.string({ unit: "grapheme" }) },
-        { weight: 1, arbitrary: fc.constantFrom("\uD800", "é", "\u007f", "\u0080") },
-      );
-const mapKey = fc.oneof(ascii, fc.constantFrom("0", "1", "10", "2", "-1", "01"));
-
-function arbitraries(plainOnly: boolean) {
-  const str = text(plainOnly);
-  const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
-  const type = fc.record({ group: str, groupVersion: str, kind: str });
-  const tenancy = fc.record({ partition: str, namespace: str });
-  const id = fc.record({ uid: str, name: str, type: maybe(type), tenancy: maybe(tenancy) });
-  const smallNumber = plainOnly
-    ? fc.nat({ max: 0x7fff_ffff })
-    : fc.oneof(fc.nat({ max: 0x7fff_ffff }), fc.integer({ min: -5, max: -1 }));
-  const seconds = plainOnly
-    ? fc.bigInt({ min: 0n, max: 2n ** 53n - 1n })
-    : fc.oneof(
-        fc.bigInt({ min: 0n, max: 2n ** 53n - 1n }),
-        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
-      );
-  const condition = fc
-    .record({
-      type: str,
-      state: fc.oneof(fc.constantFrom(0, 1, 2), smallNumber),
-      reason: str,
-      message: str,
-      resource: maybe(
-        fc.record({ type: maybe(type), tenancy: maybe(tenancy), name: str, section: str }),
-      ),
-    })
-    .map((c) => create(ConditionSchema, c));
-  const status = fc
-    .record({
-      observedGeneration: str,
-      conditions: fc.array(condition, { maxLength: 3 }),
-      updatedAt: maybe(
-        fc.record({ seconds, nanos: smallNumber }).map((t) => create(TimestampSchema, t)),
-      ),
-    })
-    .map((s) => create(StatusSchema, s));
-  const resource = fc
-    .record({
-      id: maybe(id),
-      owner: maybe(id),
-      version: str,
-      generation: str,
-      metadata: fc.dictionary(mapKey, str, { maxKeys: 4 }),
-      status: fc.dictionary(mapKey, status, { maxKeys: 2 }),
-      data: maybe(fc.record({ typeUrl: str, value: fc.uint8Array({ maxLength: 300 }) })),
-    })
-    .map((r) => create(ResourceSchema, r));
-  return { resource, id };
-}
-
-const plain = arbitraries(true);
-const any = arbitraries(false);
+const plain = resourceArbitraries(true);
+const any = resourceArbitraries(false);
 
 /** The schemas that carry one resource in field 1. */
 const oneResource: DescMessage[] = [

@@ -1,13 +1,20 @@
 // npm run bench -w @raftstore/storage
 //
-// What writing a resource to protobuf binary costs: protobuf-es's `toBinary` against
-// `toBinaryFast`, for a resource as the cluster benchmarks store it (a 26-character uid,
+// What writing a resource to protobuf binary, and reading it back, costs: protobuf-es's
+// `toBinary` and `fromBinary` against `toBinaryFast` and `fromBinaryFast`, for a resource as the cluster benchmarks store it (a 26-character uid,
 // default tenancy, a 256-byte value in an Any) in a ReadResponse, and for a Raft log entry
 // carrying it. Prints one JSON document; compare the ratios, not the absolute times.
-import { create, type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
 import { ReadResponseSchema, ResourceSchema } from "@raftstore/proto";
 import { LogSchema, LogType } from "@raftstore/proto/storage/v1";
 import { toBinaryFast } from "../resource-binary.js";
+import { fromBinaryFast } from "../resource-binary-read.js";
 
 const resource = create(ResourceSchema, {
   id: {
@@ -33,7 +40,7 @@ const messages: Array<[string, DescMessage, MessageShape<DescMessage>]> = [
 ];
 
 /** Microseconds per call, over `n` calls after a warm-up. */
-function time(encode: () => Uint8Array, n = 100_000): number {
+function time(encode: () => unknown, n = 100_000): number {
   for (let i = 0; i < 10_000; i++) encode();
   const start = process.hrtime.bigint();
   for (let i = 0; i < n; i++) encode();
@@ -42,14 +49,20 @@ function time(encode: () => Uint8Array, n = 100_000): number {
 
 const results: Record<string, unknown> = {};
 for (const [name, schema, message] of messages) {
-  const bytes = toBinary(schema, message).byteLength;
-  const protobufEs = time(() => toBinary(schema, message));
-  const fast = time(() => toBinaryFast(schema, message));
+  const bytes = toBinary(schema, message);
+  const write = time(() => toBinary(schema, message));
+  const writeFast = time(() => toBinaryFast(schema, message));
+  const read = time(() => fromBinary(schema, bytes));
+  const readFast = time(() => fromBinaryFast(schema, bytes));
+  const micros = (us: number) => Math.round(us * 100) / 100;
   results[name] = {
-    bytes,
-    toBinaryMicros: Math.round(protobufEs * 100) / 100,
-    toBinaryFastMicros: Math.round(fast * 100) / 100,
-    speedup: Math.round((protobufEs / fast) * 10) / 10,
+    bytes: bytes.byteLength,
+    toBinaryMicros: micros(write),
+    toBinaryFastMicros: micros(writeFast),
+    writeSpeedup: Math.round((write / writeFast) * 10) / 10,
+    fromBinaryMicros: micros(read),
+    fromBinaryFastMicros: micros(readFast),
+    readSpeedup: Math.round((read / readFast) * 10) / 10,
   };
 }
 process.stdout.write(

@@ -1,0 +1,222 @@
+import { create, type DescMessage, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  ConditionSchema,
+  ReadRequestSchema,
+  ReadResponseSchema,
+  ResourceSchema,
+  WriteRequestSchema,
+  WriteResponseSchema,
+} from "@raftstore/proto";
+import {
+  DeleteRequestSchema,
+  ListResponseSchema as ForwardedListResponseSchema,
+  ReadRequestSchema as ForwardedReadRequestSchema,
+  WriteRequestSchema as ForwardedWriteRequestSchema,
+  WriteResponseSchema as ForwardedWriteResponseSchema,
+  LogSchema,
+  LogType,
+} from "@raftstore/proto/storage/v1";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { decodePlain, fromBinaryFast } from "./resource-binary-read.js";
+import { resourceArbitraries } from "./test-support/resource-arbitraries.js";
+
+// The hand-written reader must make exactly the objects protobuf-es's fromBinary makes (the same
+// fields, key order, types and byte views) for every input it takes, and hand every other input
+// to protobuf-es: the same message, or the same error.
+
+const plain = resourceArbitraries(true);
+const any = resourceArbitraries(false);
+
+/** An object's structure with key order made visible: toStrictEqual ignores key order. */
+function layout(value: unknown): unknown {
+  if (value instanceof Uint8Array) return ["bytes", Array.from(value)];
+  if (typeof value === "bigint") return ["bigint", String(value)];
+  if (Array.isArray(value)) return value.map(layout);
+  if (typeof value === "object" && value !== null) {
+    return Object.entries(value).map(([k, v]) => [k, layout(v)]);
+  }
+  return value;
+}
+
+function expectSameMessage(schema: DescMessage, bytes: Uint8Array, byHand: boolean) {
+  const expected = fromBinary(schema, bytes);
+  const fast = fromBinaryFast(schema, bytes);
+  expect(fast).toStrictEqual(expected);
+  expect(layout(fast)).toEqual(layout(expected));
+  if (byHand) expect(decodePlain(schema, bytes)).toBeDefined();
+}
+
+/** Every message schema the reader takes, with a generated message of it. */
+function messages(arbs: typeof plain) {
+  return fc
+    .tuple(arbs.resource, fc.array(arbs.resource, { maxLength: 3 }), arbs.id)
+    .chain(([resource, resources, id]) =>
+      fc.constantFrom<Array<[DescMessage, unknown]>>(
+        [[ResourceSchema, resource]],
+        [[ReadResponseSchema, create(ReadResponseSchema, { resource })]],
+        [[WriteRequestSchema, create(WriteRequestSchema, { resource })]],
+        [[WriteResponseSchema, create(WriteResponseSchema, { resource })]],
+        [[ForwardedWriteRequestSchema, create(ForwardedWriteRequestSchema, { resource })]],
+        [[ForwardedWriteResponseSchema, create(ForwardedWriteResponseSchema, { resource })]],
+        [[ForwardedListResponseSchema, create(ForwardedListResponseSchema, { resources })]],
+        [[ReadRequestSchema, create(ReadRequestSchema, { id, consistency: 2 })]],
+        [[ForwardedReadRequestSchema, create(ForwardedReadRequestSchema, { id })]],
+        [[DeleteRequestSchema, create(DeleteRequestSchema, { id, version: "9" })]],
+        [
+          [
+            LogSchema,
+            create(LogSchema, {
+              type: LogType.WRITE,
+              request: { case: "write", value: { resource } },
+            }),
+          ],
+        ],
+        [
+          [
+            LogSchema,
+            create(LogSchema, {
+              type: LogType.DELETE,
+              request: { case: "delete", value: { id, version: "3" } },
+            }),
+          ],
+        ],
+        [[LogSchema, create(LogSchema, {})]],
+      ),
+    );
+}
+
+/** fromBinaryFast answers `bytes` as fromBinary does: the same message, or the same error. */
+function expectSameOutcome(schema: DescMessage, bytes: Uint8Array) {
+  let expected: unknown;
+  let expectedError: Error | undefined;
+  try {
+    expected = fromBinary(schema, bytes);
+  } catch (error) {
+    expectedError = error as Error;
+  }
+  if (expectedError !== undefined) {
+    expect(() => fromBinaryFast(schema, bytes)).toThrow(expectedError.message);
+  } else {
+    const fast = fromBinaryFast(schema, bytes);
+    expect(fast).toStrictEqual(expected);
+    expect(layout(fast)).toEqual(layout(expected));
+  }
+}
+
+describe("fromBinaryFast", () => {
+  it("reads by hand what protobuf-es reads, for every plain message", () => {
+    fc.assert(
+      fc.property(messages(plain), ([[schema, message]]) => {
+        const bytes = toBinary(schema, message as never);
+        expectSameMessage(schema, bytes, true);
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it("reads any message as protobuf-es does, handing it what it does not read", () => {
+    fc.assert(
+      fc.property(messages(any), ([[schema, message]]) => {
+        expectSameMessage(schema, toBinary(schema, message as never), false);
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it("gives bytes as views of the input, as protobuf-es does", () => {
+    const resource = create(ResourceSchema, {
+      data: { typeUrl: "t", value: new Uint8Array([1, 2]) },
+    });
+    const bytes = toBinary(ResourceSchema, resource);
+    const read = fromBinaryFast(ResourceSchema, bytes);
+    expect(decodePlain(ResourceSchema, bytes)).toBeDefined();
+    expect(read.data?.value.buffer).toBe(bytes.buffer);
+  });
+
+  it("answers damaged input as protobuf-es does: the same message or the same error", () => {
+    const damage = fc.oneof(
+      fc.record({
+        kind: fc.constant("flip"),
+        at: fc.nat(),
+        bits: fc.integer({ min: 1, max: 255 }),
+      }),
+      fc.record({ kind: fc.constant("cut"), at: fc.nat() }),
+      fc.record({
+        kind: fc.constant("insert"),
+        at: fc.nat(),
+        bytes: fc.uint8Array({ minLength: 1, maxLength: 4 }),
+      }),
+    );
+    fc.assert(
+      fc.property(
+        messages(plain),
+        fc.array(damage, { minLength: 1, maxLength: 3 }),
+        ([[schema, message]], damages) => {
+          let bytes = toBinary(schema, message as never);
+          for (const d of damages) {
+            const at = bytes.byteLength === 0 ? 0 : d.at % bytes.byteLength;
+            if (d.kind === "flip" && bytes.byteLength > 0) {
+              bytes = bytes.slice();
+              bytes[at] = (bytes[at] as number) ^ (d as { bits: number }).bits;
+            } else if (d.kind === "cut") {
+              bytes = bytes.slice(0, at);
+            } else if (d.kind === "insert") {
+              const extra = (d as { bytes: Uint8Array }).bytes;
+              bytes = new Uint8Array([...bytes.subarray(0, at), ...extra, ...bytes.subarray(at)]);
+            }
+          }
+          expectSameOutcome(schema, bytes);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("hands protobuf-es the forms it does not read: unknown fields, repeats, other wire types", () => {
+    const resource = toBinary(
+      ResourceSchema,
+      create(ResourceSchema, { id: { name: "a" }, version: "1", metadata: { k: "v" } }),
+    );
+    const cases: Array<[string, Uint8Array]> = [
+      ["an unknown field", new Uint8Array([...resource, 0x48, 0x01])],
+      [
+        "a nested message twice (merged)",
+        new Uint8Array([...resource, 0x0a, 0x03, 0x12, 0x01, 0x62]),
+      ],
+      ["a string sent as a varint", new Uint8Array([0x18, 0x05])],
+      ["a non-ASCII string", new Uint8Array([0x1a, 0x02, 0xc3, 0xa9])],
+      ["a map entry without its value", new Uint8Array([0x2a, 0x03, 0x0a, 0x01, 0x6b])],
+      [
+        "a negative enum",
+        toBinary(ConditionSchema, create(ConditionSchema, { state: -1 as never })),
+      ],
+    ];
+    const write = toBinary(
+      ForwardedWriteRequestSchema,
+      create(ForwardedWriteRequestSchema, { resource: { version: "1" } }),
+    );
+    const logCases: Array<[string, Uint8Array]> = [
+      // protobuf-es reads an int32 of 2^31 as -2^31.
+      ["an int32 out of range", new Uint8Array([0x08, 0x80, 0x80, 0x80, 0x80, 0x08])],
+      // The same oneof member twice is merged.
+      [
+        "a oneof member twice",
+        new Uint8Array([0x12, write.byteLength, ...write, 0x12, write.byteLength, ...write]),
+      ],
+    ];
+    for (const [what, bytes] of logCases) {
+      expect(decodePlain(LogSchema, bytes), what).toBeUndefined();
+      expectSameOutcome(LogSchema, bytes);
+    }
+    for (const [what, bytes] of cases) {
+      const schema = what === "a negative enum" ? ConditionSchema : ResourceSchema;
+      expect(decodePlain(schema, bytes), what).toBeUndefined();
+      expectSameOutcome(schema, bytes);
+    }
+    // A second version is not a merge: the last one wins, by hand as in protobuf-es.
+    const twice = new Uint8Array([...resource, 0x1a, 0x01, 0x32]);
+    expect(decodePlain(ResourceSchema, twice)).toBeDefined();
+    expect(fromBinaryFast(ResourceSchema, twice).version).toBe("2");
+  });
+});

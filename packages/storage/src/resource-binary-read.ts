@@ -1,0 +1,446 @@
+import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
+import { AnySchema, TimestampSchema } from "@bufbuild/protobuf/wkt";
+import {
+  ConditionSchema,
+  IDSchema,
+  ReadRequestSchema,
+  ReadResponseSchema,
+  ReferenceSchema,
+  ResourceSchema,
+  WriteRequestSchema as ResourceWriteRequestSchema,
+  WriteResponseSchema as ResourceWriteResponseSchema,
+  StatusSchema,
+  TenancySchema,
+  TypeSchema,
+} from "@raftstore/proto";
+import {
+  DeleteRequestSchema,
+  ListResponseSchema as ForwardedListResponseSchema,
+  ReadRequestSchema as ForwardedReadRequestSchema,
+  ReadResponseSchema as ForwardedReadResponseSchema,
+  WriteRequestSchema as ForwardedWriteRequestSchema,
+  WriteResponseSchema as ForwardedWriteResponseSchema,
+  LogSchema,
+} from "@raftstore/proto/storage/v1";
+
+// Resources, and the messages that carry them, read from protobuf binary by hand: the reading
+// half of `resource-binary.ts`. The objects are exactly what protobuf-es's `fromBinary` makes —
+// the same fields, in the same key order, bytes as views of the input — which the tests check.
+// Only the plain form is read here: fields of the declared wire types, ASCII strings, each
+// nested message once, no unknown fields, numbers in range. Anything else (and any input that
+// is not valid protobuf) goes to `fromBinary`, which reads it or throws its own error for it.
+
+/** Thrown inside this module when the input is not in the plain form; never escapes it. */
+const notPlain = new Error("not in the plain form");
+
+const VARINT = 0;
+const LEN = 2;
+
+type Fields = Record<string, unknown>;
+
+class Reader {
+  pos = 0;
+  readonly buf: Uint8Array;
+
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+  }
+
+  /** A varint of at most 2^53 - 1 that ends before `end`. */
+  varint(end: number): number {
+    const buf = this.buf;
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.pos >= end) throw notPlain;
+      const byte = buf[this.pos++] as number;
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) {
+        if (value > Number.MAX_SAFE_INTEGER) throw notPlain;
+        return value;
+      }
+      scale *= 0x80;
+    }
+    throw notPlain;
+  }
+
+  /** A non-negative int32 or enum value. */
+  int32(end: number): number {
+    const value = this.varint(end);
+    if (value > 0x7fff_ffff) throw notPlain;
+    return value;
+  }
+
+  /** The end of a length-delimited field that starts here, within `end`. */
+  delimited(end: number): number {
+    const length = this.varint(end);
+    const stop = this.pos + length;
+    if (stop > end) throw notPlain;
+    return stop;
+  }
+
+  /** An ASCII string field's value. */
+  string(end: number): string {
+    const stop = this.delimited(end);
+    const buf = this.buf;
+    const start = this.pos;
+    for (let i = start; i < stop; i++) if ((buf[i] as number) > 0x7f) throw notPlain;
+    this.pos = stop;
+    if (stop - start <= 64) {
+      return String.fromCharCode.apply(null, buf.subarray(start, stop) as unknown as number[]);
+    }
+    return latin1.decode(buf.subarray(start, stop));
+  }
+
+  /** A bytes field's value: a view of the input, as protobuf-es gives it. */
+  bytes(end: number): Uint8Array {
+    const stop = this.delimited(end);
+    const value = this.buf.subarray(this.pos, stop);
+    this.pos = stop;
+    return value;
+  }
+}
+
+/** ASCII decodes the same as Latin-1; this decoder never replaces anything in it. */
+const latin1 = new TextDecoder("latin1");
+
+/**
+ * Reads the fields of one message, from the reader's position to `end`, handing each to
+ * `field(number, wireType)`; a field it does not know is not plain.
+ */
+function readFields(
+  r: Reader,
+  end: number,
+  field: (fieldNumber: number, wireType: number) => void,
+): void {
+  while (r.pos < end) {
+    const tag = r.varint(end);
+    field(Math.floor(tag / 8), tag % 8);
+  }
+  if (r.pos !== end) throw notPlain;
+}
+
+function expect(wireType: number, expected: number): void {
+  if (wireType !== expected) throw notPlain;
+}
+
+/** A nested message field, read once: a second occurrence would merge, which is not plain. */
+function nested(r: Reader, end: number, wireType: number, current: unknown, read: Read): Fields {
+  expect(wireType, LEN);
+  if (current !== undefined) throw notPlain;
+  const stop = r.delimited(end);
+  const value = read(r, stop);
+  r.pos = stop;
+  return value;
+}
+
+/** Reads one message's content, from the position to `end`. */
+type Read = (r: Reader, end: number) => Fields;
+
+const readType: Read = (r, end) => {
+  const m: Fields = { $typeName: TypeSchema.typeName, group: "", groupVersion: "", kind: "" };
+  readFields(r, end, (n, wt) => {
+    expect(wt, LEN);
+    if (n === 1) m.group = r.string(end);
+    else if (n === 2) m.groupVersion = r.string(end);
+    else if (n === 3) m.kind = r.string(end);
+    else throw notPlain;
+  });
+  return m;
+};
+
+const readTenancy: Read = (r, end) => {
+  const m: Fields = { $typeName: TenancySchema.typeName, partition: "", namespace: "" };
+  readFields(r, end, (n, wt) => {
+    expect(wt, LEN);
+    if (n === 1) m.partition = r.string(end);
+    else if (n === 2) m.namespace = r.string(end);
+    else throw notPlain;
+  });
+  return m;
+};
+
+const readId: Read = (r, end) => {
+  const m: Fields = { $typeName: IDSchema.typeName, uid: "", name: "" };
+  readFields(r, end, (n, wt) => {
+    if (n === 1) {
+      expect(wt, LEN);
+      m.uid = r.string(end);
+    } else if (n === 2) {
+      expect(wt, LEN);
+      m.name = r.string(end);
+    } else if (n === 3) m.type = nested(r, end, wt, m.type, readType);
+    else if (n === 4) m.tenancy = nested(r, end, wt, m.tenancy, readTenancy);
+    else throw notPlain;
+  });
+  return m;
+};
+
+const readReference: Read = (r, end) => {
+  const m: Fields = { $typeName: ReferenceSchema.typeName, name: "", section: "" };
+  readFields(r, end, (n, wt) => {
+    if (n === 1) m.type = nested(r, end, wt, m.type, readType);
+    else if (n === 2) m.tenancy = nested(r, end, wt, m.tenancy, readTenancy);
+    else if (n === 3) {
+      expect(wt, LEN);
+      m.name = r.string(end);
+    } else if (n === 4) {
+      expect(wt, LEN);
+      m.section = r.string(end);
+    } else throw notPlain;
+  });
+  return m;
+};
+
+const readCondition: Read = (r, end) => {
+  const m: Fields = {
+    $typeName: ConditionSchema.typeName,
+    type: "",
+    state: 0,
+    reason: "",
+    message: "",
+  };
+  readFields(r, end, (n, wt) => {
+    if (n === 2) {
+      expect(wt, VARINT);
+      m.state = r.int32(end);
+    } else if (n === 5) {
+      m.resource = nested(r, end, wt, m.resource, readReference);
+    } else {
+      expect(wt, LEN);
+      if (n === 1) m.type = r.string(end);
+      else if (n === 3) m.reason = r.string(end);
+      else if (n === 4) m.message = r.string(end);
+      else throw notPlain;
+    }
+  });
+  return m;
+};
+
+const readTimestamp: Read = (r, end) => {
+  const m: Fields = { $typeName: TimestampSchema.typeName, seconds: 0n, nanos: 0 };
+  readFields(r, end, (n, wt) => {
+    expect(wt, VARINT);
+    if (n === 1) m.seconds = BigInt(r.varint(end));
+    else if (n === 2) m.nanos = r.int32(end);
+    else throw notPlain;
+  });
+  return m;
+};
+
+const readStatus: Read = (r, end) => {
+  const conditions: Fields[] = [];
+  const m: Fields = { $typeName: StatusSchema.typeName, observedGeneration: "", conditions };
+  readFields(r, end, (n, wt) => {
+    if (n === 1) {
+      expect(wt, LEN);
+      m.observedGeneration = r.string(end);
+    } else if (n === 2) {
+      conditions.push(nested(r, end, wt, undefined, readCondition));
+    } else if (n === 3) {
+      m.updatedAt = nested(r, end, wt, m.updatedAt, readTimestamp);
+    } else throw notPlain;
+  });
+  return m;
+};
+
+const readAny: Read = (r, end) => {
+  const m: Fields = { $typeName: AnySchema.typeName, typeUrl: "", value: new Uint8Array(0) };
+  readFields(r, end, (n, wt) => {
+    expect(wt, LEN);
+    if (n === 1) m.typeUrl = r.string(end);
+    else if (n === 2) m.value = r.bytes(end);
+    else throw notPlain;
+  });
+  return m;
+};
+
+/** One map entry: its key (1) and value (2), each at most once and neither left out. */
+function mapEntry(
+  r: Reader,
+  end: number,
+  wireType: number,
+  readValue: (r: Reader, end: number, wireType: number) => unknown,
+): [string, unknown] {
+  expect(wireType, LEN);
+  const stop = r.delimited(end);
+  let key: string | undefined;
+  let value: unknown;
+  readFields(r, stop, (n, wt) => {
+    if (n === 1 && key === undefined) {
+      expect(wt, LEN);
+      key = r.string(stop);
+    } else if (n === 2 && value === undefined) {
+      value = readValue(r, stop, wt);
+    } else throw notPlain;
+  });
+  if (key === undefined || value === undefined) throw notPlain;
+  return [key, value];
+}
+
+const readResource: Read = (r, end) => {
+  const metadata: Record<string, unknown> = {};
+  const status: Record<string, unknown> = {};
+  const m: Fields = {
+    $typeName: ResourceSchema.typeName,
+    version: "",
+    generation: "",
+    metadata,
+    status,
+  };
+  readFields(r, end, (n, wt) => {
+    switch (n) {
+      case 1:
+        m.id = nested(r, end, wt, m.id, readId);
+        break;
+      case 2:
+        m.owner = nested(r, end, wt, m.owner, readId);
+        break;
+      case 3:
+        expect(wt, LEN);
+        m.version = r.string(end);
+        break;
+      case 4:
+        expect(wt, LEN);
+        m.generation = r.string(end);
+        break;
+      case 5: {
+        const [key, value] = mapEntry(r, end, wt, (rr, stop, vwt) => {
+          expect(vwt, LEN);
+          return rr.string(stop);
+        });
+        metadata[key] = value;
+        break;
+      }
+      case 6: {
+        const [key, value] = mapEntry(r, end, wt, (rr, stop, vwt) =>
+          nested(rr, stop, vwt, undefined, readStatus),
+        );
+        status[key] = value;
+        break;
+      }
+      case 7:
+        m.data = nested(r, end, wt, m.data, readAny);
+        break;
+      default:
+        throw notPlain;
+    }
+  });
+  return m;
+};
+
+/** A message whose one field, number 1, is `read`'s message (a Resource, an ID). */
+function oneField(typeName: string, name: string, read: Read): Read {
+  return (r, end) => {
+    const m: Fields = { $typeName: typeName };
+    readFields(r, end, (n, wt) => {
+      if (n !== 1) throw notPlain;
+      m[name] = nested(r, end, wt, m[name], read);
+    });
+    return m;
+  };
+}
+
+/** A message whose one field, number 1, is a list of resources. */
+function resourceList(typeName: string): Read {
+  return (r, end) => {
+    const resources: Fields[] = [];
+    readFields(r, end, (n, wt) => {
+      if (n !== 1) throw notPlain;
+      resources.push(nested(r, end, wt, undefined, readResource));
+    });
+    return { $typeName: typeName, resources };
+  };
+}
+
+/** The public API's read request: the id, and the consistency (an enum). */
+const readReadRequest: Read = (r, end) => {
+  const m: Fields = { $typeName: ReadRequestSchema.typeName, consistency: 0 };
+  readFields(r, end, (n, wt) => {
+    if (n === 1) m.id = nested(r, end, wt, m.id, readId);
+    else if (n === 2) {
+      expect(wt, VARINT);
+      m.consistency = r.int32(end);
+    } else throw notPlain;
+  });
+  return m;
+};
+
+const readDelete: Read = (r, end) => {
+  const m: Fields = { $typeName: DeleteRequestSchema.typeName, version: "" };
+  readFields(r, end, (n, wt) => {
+    if (n === 1) m.id = nested(r, end, wt, m.id, readId);
+    else if (n === 2) {
+      expect(wt, LEN);
+      m.version = r.string(end);
+    } else throw notPlain;
+  });
+  return m;
+};
+
+const readForwardedWrite = oneField(ForwardedWriteRequestSchema.typeName, "resource", readResource);
+
+/** The Raft log entry: its type, then a write or a delete (a oneof: at most one, once). */
+const readLog: Read = (r, end) => {
+  const request: { case: string | undefined; value?: Fields } = { case: undefined };
+  const m: Fields = { $typeName: LogSchema.typeName, type: 0, request };
+  readFields(r, end, (n, wt) => {
+    if (n === 1) {
+      expect(wt, VARINT);
+      m.type = r.int32(end);
+    } else if ((n === 2 || n === 3) && request.case === undefined) {
+      request.value = nested(r, end, wt, undefined, n === 2 ? readForwardedWrite : readDelete);
+      request.case = n === 2 ? "write" : "delete";
+    } else throw notPlain;
+  });
+  return m;
+};
+
+const readers = new Map<string, Read>([
+  [ResourceSchema.typeName, readResource],
+  [ReadRequestSchema.typeName, readReadRequest],
+  [
+    ForwardedReadRequestSchema.typeName,
+    oneField(ForwardedReadRequestSchema.typeName, "id", readId),
+  ],
+  [DeleteRequestSchema.typeName, readDelete],
+  [LogSchema.typeName, readLog],
+  [ForwardedListResponseSchema.typeName, resourceList(ForwardedListResponseSchema.typeName)],
+  ...[
+    ReadResponseSchema,
+    ResourceWriteRequestSchema,
+    ResourceWriteResponseSchema,
+    ForwardedReadResponseSchema,
+    ForwardedWriteRequestSchema,
+    ForwardedWriteResponseSchema,
+  ].map((s): [string, Read] => [s.typeName, oneField(s.typeName, "resource", readResource)]),
+]);
+
+/**
+ * `fromBinary(schema, bytes)`, the same message, read by hand for resources and the messages
+ * that carry them; every other schema, and any input outside the plain form, goes to
+ * protobuf-es.
+ */
+export function fromBinaryFast<Desc extends DescMessage>(
+  schema: Desc,
+  bytes: Uint8Array,
+): MessageShape<Desc> {
+  return (
+    (decodePlain(schema, bytes) as MessageShape<Desc> | undefined) ?? fromBinary(schema, bytes)
+  );
+}
+
+/**
+ * The hand-read message, or undefined when this module does not read it (a schema it does not
+ * know, input outside the plain form). Exported for the tests.
+ */
+export function decodePlain(schema: DescMessage, bytes: Uint8Array): Fields | undefined {
+  const read = readers.get(schema.typeName);
+  if (read === undefined) return undefined;
+  try {
+    return read(new Reader(bytes), bytes.byteLength);
+  } catch {
+    // Not plain, or not protobuf at all: protobuf-es reads it, or says what is wrong.
+    return undefined;
+  }
+}
