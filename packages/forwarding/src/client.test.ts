@@ -15,6 +15,7 @@ import { createForwardingClient, type ForwardingClient } from "./client.js";
 import type { ForwardingTarget } from "./routes.js";
 import { artistV1, artistV2, defaultTenancy, idOf, newResource } from "./test-support/fixtures.js";
 import { clientOf, type Loopback, startLoopback } from "./test-support/loopback.js";
+import { createForwardingTransport } from "./transport.js";
 
 /** Asserts a value and everything reachable from it is frozen (typed arrays excepted). */
 function expectDeepFrozen(value: unknown, path = "value"): void {
@@ -203,5 +204,25 @@ describe("malformed input", () => {
       await expect(client.read(idOf("web"), { timeoutMs })).rejects.toThrow(RangeError);
     }
     expect(target.calls).toEqual([]);
+  });
+
+  it("a fractional timeout works over either transport: it is rounded up to whole milliseconds", async () => {
+    // With interceptors the transport is connect's own, whose grpc-timeout header takes whole
+    // units only: 1.5 ms once went out as "1.5m", which the server refused.
+    const intercepted = createForwardingTransport({
+      baseUrl: loopback.baseUrl,
+      interceptors: [(next) => (req) => next(req)],
+    });
+    try {
+      await target.backend.writeCAS(newResource("web"));
+      for (const transport of [loopback.transport.transport, intercepted.transport]) {
+        const fractional = createForwardingClient(transport, { timeoutMs: 1000.5 });
+        expect((await fractional.read(idOf("web"))).id?.name).toBe("web");
+        expect((await client.read(idOf("web"), { timeoutMs: 999.25 })).id?.name).toBe("web");
+        expect((await fractional.read(idOf("web"), { timeoutMs: 2000.75 })).id?.name).toBe("web");
+      }
+    } finally {
+      intercepted.close();
+    }
   });
 });

@@ -191,13 +191,15 @@ export function createForwardingClient(
 
 /**
  * A deadline must be a positive, finite number of milliseconds: Connect reads 0 or less as "no
- * deadline", and a forwarded call without one could wait forever on a silent leader.
+ * deadline", and a forwarded call without one could wait forever on a silent leader. A fraction
+ * is rounded up: gRPC's grpc-timeout header takes whole units only, and connect's transport
+ * would send "1.5m", which a server refuses.
  */
 function checkTimeout(timeoutMs: number): number {
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
     throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
   }
-  return timeoutMs;
+  return Math.ceil(timeoutMs);
 }
 
 function failure(
