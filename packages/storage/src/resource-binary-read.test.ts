@@ -219,4 +219,105 @@ describe("fromBinaryFast", () => {
     expect(decodePlain(ResourceSchema, twice)).toBeDefined();
     expect(fromBinaryFast(ResourceSchema, twice).version).toBe("2");
   });
+
+  it("reads out-of-range numbers, stray bytes and repeated messages as protobuf-es does", () => {
+    // Added in review: each case is read by protobuf-es (or rejected by it) in a way the hand
+    // reader must hand over to it.
+    const field = (tag: number, content: number[]) => [tag, content.length, ...content];
+    /** A resource whose status "s" holds `status` (the Status message's content). */
+    const withStatus = (status: number[]) =>
+      new Uint8Array(field(0x32, [...field(0x0a, [0x73]), ...field(0x12, status)]));
+    // A varint of 2^31 in an int32/enum field: protobuf-es reads -2^31.
+    const twoTo31 = [0x80, 0x80, 0x80, 0x80, 0x08];
+    const cases: Array<[string, DescMessage, Uint8Array, "reads" | "throws"]> = [
+      ["a state of 2^31", ResourceSchema, withStatus(field(0x12, [0x10, ...twoTo31])), "reads"],
+      ["a consistency of 2^31", ReadRequestSchema, new Uint8Array([0x10, ...twoTo31]), "reads"],
+      ["nanos of 2^31", ResourceSchema, withStatus(field(0x1a, [0x10, ...twoTo31])), "reads"],
+      // A byte 0x80 alone is not UTF-8: protobuf-es rejects it (proto3 strings are validated).
+      ["a lone 0x80 in a string", ResourceSchema, new Uint8Array([0x1a, 0x01, 0x80]), "throws"],
+      [
+        "a lone 0x80 in a map key",
+        ResourceSchema,
+        new Uint8Array(field(0x2a, [...field(0x0a, [0x80]), ...field(0x12, [])])),
+        "throws",
+      ],
+      // Wire types 6 and 7 do not exist: protobuf-es rejects the tag.
+      [
+        "wire type 6 on a string field",
+        ResourceSchema,
+        new Uint8Array([0x1e, 0x01, 0x31]),
+        "throws",
+      ],
+      [
+        "wire type 7 on a string field",
+        ResourceSchema,
+        new Uint8Array([0x1f, 0x01, 0x31]),
+        "throws",
+      ],
+      ["wire type 6 on the log type", LogSchema, new Uint8Array([0x0e, 0x01]), "throws"],
+      // A message field twice is merged: the second timestamp keeps the first one's seconds.
+      [
+        "a timestamp twice",
+        ResourceSchema,
+        withStatus([...field(0x1a, [0x08, 0x05]), ...field(0x1a, [0x10, 0x03])]),
+        "reads",
+      ],
+      [
+        "an id's type twice",
+        ResourceSchema,
+        new Uint8Array(
+          field(0x0a, [...field(0x1a, field(0x0a, [0x67])), ...field(0x1a, field(0x1a, [0x6b]))]),
+        ),
+        "reads",
+      ],
+    ];
+    for (const [what, schema, bytes, outcome] of cases) {
+      if (outcome === "reads") expect(() => fromBinary(schema, bytes), what).not.toThrow();
+      else expect(() => fromBinary(schema, bytes), what).toThrow();
+      expect(decodePlain(schema, bytes), what).toBeUndefined();
+      expectSameOutcome(schema, bytes);
+    }
+    const merged = fromBinaryFast(ResourceSchema, cases[8]?.[2] as Uint8Array);
+    expect(merged.status.s?.updatedAt).toMatchObject({ seconds: 5n, nanos: 3 });
+  });
+
+  it("rejects a tag longer than 5 bytes as protobuf-es does", () => {
+    // protobuf-es: "illegal tag: varint overflows uint32" for a tag varint of more than 5 bytes,
+    // even when its value is small (added in review; the hand reader took tags of up to 8 bytes).
+    const overlong = (tag: number, bytes: number) => [
+      tag | 0x80,
+      ...new Array<number>(bytes - 2).fill(0x80),
+      0x00,
+    ];
+    const cases: Array<[string, DescMessage, Uint8Array]> = [
+      [
+        "a version tag of 6 bytes",
+        ResourceSchema,
+        new Uint8Array([...overlong(0x1a, 6), 0x01, 0x31]),
+      ],
+      [
+        "a version tag of 8 bytes",
+        ResourceSchema,
+        new Uint8Array([...overlong(0x1a, 8), 0x01, 0x31]),
+      ],
+      ["a log type tag of 6 bytes", LogSchema, new Uint8Array([...overlong(0x08, 6), 0x01])],
+      [
+        "a map key tag of 6 bytes",
+        ResourceSchema,
+        new Uint8Array([0x2a, 0x0a, ...overlong(0x0a, 6), 0x01, 0x6b, 0x12, 0x00]),
+      ],
+      [
+        "a consistency tag of 7 bytes",
+        ReadRequestSchema,
+        new Uint8Array([...overlong(0x10, 7), 0x02]),
+      ],
+    ];
+    for (const [what, schema, bytes] of cases) {
+      expect(() => fromBinary(schema, bytes), what).toThrow("illegal tag");
+      expectSameOutcome(schema, bytes);
+    }
+    // Five bytes are still a tag to protobuf-es, and read by hand.
+    const five = new Uint8Array([0x9a, 0x80, 0x80, 0x80, 0x00, 0x01, 0x31]);
+    expectSameOutcome(ResourceSchema, five);
+  });
 });

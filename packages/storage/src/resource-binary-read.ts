@@ -1,4 +1,4 @@
-import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, type MessageShape, protoInt64 } from "@bufbuild/protobuf";
 import { AnySchema, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   ConditionSchema,
@@ -113,9 +113,13 @@ function readFields(
   end: number,
   field: (fieldNumber: number, wireType: number) => void,
 ): void {
+  const buf = r.buf;
   while (r.pos < end) {
-    const tag = r.varint(end);
-    field(Math.floor(tag / 8), tag % 8);
+    // Every field here is numbered 1 to 7, so its tag is one byte. A longer tag is not plain:
+    // protobuf-es refuses one of more than 5 bytes, however small its value.
+    const tag = buf[r.pos++] as number;
+    if (tag >= 0x80) throw notPlain;
+    field(tag >>> 3, tag & 7);
   }
   if (r.pos !== end) throw notPlain;
 }
@@ -218,6 +222,8 @@ const readCondition: Read = (r, end) => {
 };
 
 const readTimestamp: Read = (r, end) => {
+  // protobuf-es reads int64 as a string where BigInt is missing or BUF_BIGINT_DISABLE is set.
+  if (!protoInt64.supported) throw notPlain;
   const m: Fields = { $typeName: TimestampSchema.typeName, seconds: 0n, nanos: 0 };
   readFields(r, end, (n, wt) => {
     expect(wt, VARINT);

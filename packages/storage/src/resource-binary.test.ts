@@ -173,6 +173,11 @@ describe("toBinaryFast", () => {
         return r;
       },
       () => create(ResourceSchema, { status: { s: { conditions: [{ state: 2 ** 31 }] } } }),
+      () => {
+        const r = create(ResourceSchema, {});
+        (r as unknown as { $unknown: unknown }).$unknown = {};
+        return r;
+      },
     ];
     let threw = 0;
     for (const make of broken) {
@@ -191,6 +196,54 @@ describe("toBinaryFast", () => {
       }
     }
     expect(threw).toBeGreaterThan(0);
+  });
+
+  it("does what protobuf-es does with nulls, odd log types and lists that are not arrays", () => {
+    // Added in review: protobuf-es writes a null message field as an empty message, and a
+    // conditions list that is not an array as no conditions; it writes a negative log type in
+    // ten bytes and refuses a fractional one.
+    const resources: Array<() => Resource> = [
+      () => {
+        const r = create(ResourceSchema, { version: "1" });
+        (r as unknown as { id: unknown }).id = null;
+        return r;
+      },
+      () => {
+        const r = create(ResourceSchema, { status: { s: {} } });
+        (r.status.s as unknown as { updatedAt: unknown }).updatedAt = null;
+        return r;
+      },
+      () => {
+        const r = create(ResourceSchema, { status: { s: {} } });
+        const condition = create(ConditionSchema, { type: "ok" });
+        (r.status.s as unknown as { conditions: unknown }).conditions = new Set([condition]);
+        return r;
+      },
+    ];
+    const logs: Array<() => MessageShape<typeof LogSchema>> = [-1, 2 ** 31, 1.5, 2 ** 53].map(
+      (type) => () => {
+        const log = create(LogSchema, { request: { case: "delete", value: { version: "1" } } });
+        (log as unknown as { type: number }).type = type;
+        return log;
+      },
+    );
+    const cases: Array<[DescMessage, () => { $typeName: string }]> = [
+      ...resources.map((make): [DescMessage, () => Resource] => [ResourceSchema, make]),
+      ...logs.map((make): [DescMessage, () => MessageShape<typeof LogSchema>] => [LogSchema, make]),
+    ];
+    for (const [schema, make] of cases) {
+      let expected: Uint8Array | Error;
+      try {
+        expected = toBinary(schema, make() as never);
+      } catch (error) {
+        expected = error as Error;
+      }
+      if (expected instanceof Error) {
+        expect(() => toBinaryFast(schema, make() as never)).toThrow(expected.message);
+      } else {
+        expect(toBinaryFast(schema, make() as never)).toEqual(expected);
+      }
+    }
   });
 
   it("hands every other schema to protobuf-es", () => {

@@ -89,7 +89,8 @@ function plainMessage(value: unknown, typeName: string): Record<string, unknown>
   if (typeof message !== "object" || message === null || message.$typeName !== typeName) {
     throw notPlain;
   }
-  if (message.$unknown !== undefined && message.$unknown.length > 0) throw notPlain;
+  const unknown = message.$unknown;
+  if (unknown !== undefined && (!Array.isArray(unknown) || unknown.length > 0)) throw notPlain;
   return message as Record<string, unknown>;
 }
 
