@@ -69,6 +69,17 @@ describe("freezeRecord", () => {
     expect(second.data?.value).toEqual(first.data?.value);
   });
 
+  it("copies bytes held in a Node.js Buffer, whose slice() is a view, not a copy", () => {
+    // gRPC request bodies arrive as Buffers, and protobuf-es decodes bytes fields as views of
+    // them: a Buffer can reach the store.
+    const body = Buffer.from([9, 1, 2, 3, 9]);
+    const input = smallResource(7);
+    input.data = { $typeName: "google.protobuf.Any", typeUrl: "t", value: body.subarray(1, 4) };
+    const record = freezeRecord(input, "42");
+    body.fill(0);
+    expect(Array.from(record.data?.value ?? [])).toEqual([1, 2, 3]);
+  });
+
   it("copies a frozen object whose children are not frozen", () => {
     const input = resource("web", { metadata: { k: "v" } });
     Object.freeze(input);

@@ -131,7 +131,8 @@ function intern(table: Map<string, object>, key: string, value: Record<string, u
 }
 
 function copyBytes(view: ArrayBufferView): ArrayBufferView {
-  if (view instanceof Uint8Array) return view.slice();
+  // Uint8Array's own slice: a Node.js Buffer overrides slice() with a view of the same memory.
+  if (view instanceof Uint8Array) return Uint8Array.prototype.slice.call(view);
   // Protobuf-es only uses Uint8Array; any other view is copied byte for byte into its own type.
   const Ctor = view.constructor as new (buffer: ArrayBuffer) => ArrayBufferView;
   const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice();
