@@ -1,5 +1,5 @@
-import { fromBinary } from "@bufbuild/protobuf";
 import { type Resource, ResourceSchema } from "@raftstore/proto";
+import { fromBinaryFast } from "@raftstore/storage";
 import { SnapshotFormatError } from "./errors.js";
 import { checkMaxFrameBytes } from "./format.js";
 import {
@@ -70,7 +70,7 @@ export type RawSnapshotReader = SnapshotReaderOf<Uint8Array>;
 /** A verified frame's payload as a Resource; bytes that are none are damage at `offset`. */
 export function decodeResource(payload: Uint8Array, offset: number): Resource {
   try {
-    return fromBinary(ResourceSchema, payload);
+    return fromBinaryFast(ResourceSchema, payload);
   } catch (error) {
     throw new SnapshotFormatError(
       "invalid-resource",

@@ -1,5 +1,5 @@
-import { toBinary } from "@bufbuild/protobuf";
 import { type Resource, ResourceSchema } from "@raftstore/proto";
+import { toBinaryFast } from "@raftstore/storage";
 import { frameChecksum } from "./checksum.js";
 import { ChunkWriter } from "./chunk-writer.js";
 import { SnapshotResourceTooLargeError } from "./errors.js";
@@ -48,7 +48,7 @@ export function encodeSnapshot(
   return generateSnapshot(
     encodeHeader(index, term, createdAt),
     resources,
-    (resource: Resource) => toBinary(ResourceSchema, resource),
+    (resource: Resource) => toBinaryFast(ResourceSchema, resource),
     { chunkBytes, maxFrameBytes: checkMaxFrameBytes(options.maxFrameBytes) },
   );
 }
