@@ -86,6 +86,10 @@ describe("usage errors exit with 2 and say what was expected", () => {
       /--timeout: expected a duration such as 500ms, 10s or 2m, got "soon"/,
     ],
     [
+      ["read", "demo.v1.Artist", "web", "--timeout", "2000m"],
+      /--timeout: must be at most 27h46m \(99999999 ms, gRPC's longest deadline\), got "2000m"/,
+    ],
+    [
       ["write", "demo.v1.Artist"],
       /expected TYPE NAME \(e.g. demo.v1.Artist web\) and\/or a JSON document, got "demo.v1.Artist"/,
     ],

@@ -30,7 +30,10 @@ export interface ConnectionFlags {
 export const DEFAULT_ENDPOINT = "http://127.0.0.1:7001";
 export const DEFAULT_TIMEOUT = "30s";
 
-/** Parses a duration such as `500ms`, `10s` or `2m` into milliseconds. */
+/** gRPC's grpc-timeout header carries at most 8 digits: the longest deadline in milliseconds. */
+const MAX_DURATION_MS = 99_999_999;
+
+/** Parses a duration such as `500ms`, `10s` or `2m` into milliseconds, at most 27h46m. */
 export function parseDuration(text: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
   if (match === null) {
@@ -40,6 +43,11 @@ export function parseDuration(text: string, flag: string): number {
   const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : 60_000;
   const ms = Math.round(Number(match[1]) * factor);
   if (ms <= 0) throw new UsageError(`${flag}: must be longer than 0, got "${text}"`);
+  if (ms > MAX_DURATION_MS) {
+    throw new UsageError(
+      `${flag}: must be at most 27h46m (${MAX_DURATION_MS} ms, gRPC's longest deadline), got "${text}"`,
+    );
+  }
   return ms;
 }
 

@@ -196,8 +196,17 @@ describe("malformed input", () => {
     expect(target.calls).toEqual([]);
   });
 
-  it("a timeout that is not a positive number is refused, for the client and for a call", async () => {
-    for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+  it("a timeout that is not a positive number, or longer than gRPC carries, is refused", async () => {
+    // 100,000,000 ms takes 9 digits in grpc-timeout, which servers refuse; 2^53 - 1 would also
+    // overflow Node's timers and fire after 1 ms.
+    for (const timeoutMs of [
+      0,
+      -1,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      100_000_000,
+      Number.MAX_SAFE_INTEGER,
+    ]) {
       expect(() => createForwardingClient(loopback.transport.transport, { timeoutMs })).toThrow(
         RangeError,
       );
@@ -220,6 +229,10 @@ describe("malformed input", () => {
         expect((await fractional.read(idOf("web"))).id?.name).toBe("web");
         expect((await client.read(idOf("web"), { timeoutMs: 999.25 })).id?.name).toBe("web");
         expect((await fractional.read(idOf("web"), { timeoutMs: 2000.75 })).id?.name).toBe("web");
+        // The longest deadline grpc-timeout carries in milliseconds.
+        expect((await fractional.read(idOf("web"), { timeoutMs: 99_999_999 })).id?.name).toBe(
+          "web",
+        );
       }
     } finally {
       intercepted.close();

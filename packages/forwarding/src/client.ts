@@ -189,6 +189,9 @@ export function createForwardingClient(
   };
 }
 
+/** The longest deadline gRPC's grpc-timeout header carries in milliseconds (8 digits). */
+const maxTimeoutMs = 99_999_999;
+
 /**
  * A deadline must be a positive, finite number of milliseconds: Connect reads 0 or less as "no
  * deadline", and a forwarded call without one could wait forever on a silent leader. A fraction
@@ -198,6 +201,12 @@ export function createForwardingClient(
 function checkTimeout(timeoutMs: number): number {
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
     throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+  }
+  if (timeoutMs > maxTimeoutMs) {
+    throw new RangeError(
+      `timeoutMs must be at most ${maxTimeoutMs} ms (about 27 hours: gRPC's grpc-timeout takes ` +
+        `8 digits), got ${timeoutMs}`,
+    );
   }
   return Math.ceil(timeoutMs);
 }

@@ -248,6 +248,9 @@ async function answer(
   res.end(frame as Buffer);
 }
 
+/** The longest delay Node's timers take; a longer one fires at once. */
+const maxTimerMs = 2 ** 31 - 1;
+
 /** No deadline: what `timeoutMs()` says. */
 const noTimeout = () => undefined;
 
@@ -278,7 +281,9 @@ function startCall(
     const expire = () =>
       controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
     if (timeout.timeoutMs <= 0) expire();
-    else deadline = setTimeout(expire, timeout.timeoutMs);
+    // Node fires a timer of more than 2^31 - 1 ms (24.8 days) after 1 ms: a client's long
+    // deadline (a month, say) waits as long as a timer can instead. connect's own path does not.
+    else deadline = setTimeout(expire, Math.min(timeout.timeoutMs, maxTimerMs));
   }
   const context: HandlerContext = {
     service: fast.method.parent,

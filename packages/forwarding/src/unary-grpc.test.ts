@@ -449,6 +449,37 @@ describe("the lean gRPC unary path", () => {
     });
   });
 
+  it("a deadline longer than Node's timers take does not expire at once", async () => {
+    // 30 days: Node would fire a timer of more than 2^31 - 1 ms after 1 ms.
+    const servers = await startServers();
+    const session = http2.connect(servers.lean);
+    cleanups.push(() => session.destroy());
+    const payload = toBinary(
+      ReadRequestSchema,
+      create(ReadRequestSchema, { id: { name: "wait", type } }),
+    );
+    const frame = Buffer.alloc(5 + payload.byteLength);
+    frame.writeUInt32BE(payload.byteLength, 1);
+    frame.set(payload, 5);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": `/${ForwardingService.typeName}/Read`,
+      "content-type": "application/grpc",
+      te: "trailers",
+      "grpc-timeout": "2592000S",
+    });
+    stream.on("error", () => {});
+    stream.end(frame);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(aborted).toEqual([]);
+    stream.close();
+    const deadline = Date.now() + 5000;
+    while (aborted.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(Code[ConnectError.from(aborted[0]).code]).toBe("Canceled");
+  });
+
   it("the deadline and the caller's abort also cover opening the connection", async () => {
     // A listener that accepts and then says nothing: no HTTP/2 session ever comes up.
     const silent = net.createServer(() => {});

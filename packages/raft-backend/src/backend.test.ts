@@ -77,6 +77,23 @@ describe("apply", () => {
     }
   });
 
+  it("stores a copy of the entry's bytes, not a view of the buffer the entry was read from", () => {
+    // Entries come from WAL reads and transport frames as Buffer views; a decoded bytes field
+    // is a view of its input (protobuf-es and fromBinaryFast alike). Reusing or overwriting that
+    // buffer must not change, or keep alive, a stored resource.
+    const node = fsmOnly();
+    const entry = encodeWriteEntry(
+      resource("a", { data: { typeUrl: "t", value: new Uint8Array([1, 2, 3]) } }),
+    );
+    const readBuffer = Buffer.alloc(entry.byteLength + 16, 0xee);
+    readBuffer.set(entry, 8);
+    expect(node.apply(readBuffer.subarray(8, 8 + entry.byteLength), 1n)).not.toBeInstanceOf(Error);
+    readBuffer.fill(0);
+    const stored = node.store.read(resource("a").id as never);
+    expect(Array.from(stored.data?.value ?? [])).toEqual([1, 2, 3]);
+    expect(stored.data?.value.buffer).not.toBe(readBuffer.buffer);
+  });
+
   it("answers a malformed entry with an error and keeps applying", () => {
     const node = fsmOnly();
     const garbage = node.apply(new Uint8Array([0xff, 0xff, 0xff]), 1n);
@@ -130,6 +147,23 @@ describe("snapshot and restore", () => {
     await expect(restoreStoreSnapshot(target.store, [whole])).rejects.toThrow();
     expect(target.store.read(resource("kept").id as never).id?.name).toBe("kept");
     expect((await watch.next()).event.case).toBe("upsert");
+  });
+
+  it("restores copies of a record's bytes, not views of the record's buffer", () => {
+    const node = fsmOnly();
+    node.apply(
+      encodeWriteEntry(resource("a", { data: { typeUrl: "t", value: new Uint8Array([4, 5]) } })),
+      1n,
+    );
+    const record = node.snapshot().next() as Uint8Array;
+    const held = Buffer.from(record);
+    const copy = fsmOnly();
+    const restoration = copy.restore();
+    restoration.apply(held);
+    held.fill(0);
+    restoration.commit();
+    const restored = copy.store.read(resource("a").id as never);
+    expect(Array.from(restored.data?.value ?? [])).toEqual([4, 5]);
   });
 
   it("exposes Consul's record iteration: protobuf resources, then null", () => {
