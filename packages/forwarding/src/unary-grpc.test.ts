@@ -204,8 +204,8 @@ async function outcome(transport: Transport, name: string, init: { uid?: string 
   }
 }
 
-/** One gRPC call made by hand, with `headers` added; its answer's grpc-status. */
-async function rawCall(baseUrl: string, name: string, headers: Record<string, string>) {
+/** A Read of `name` sent by hand, with `headers` added: the stream, its request sent. */
+function rawRequest(baseUrl: string, name: string, headers: Record<string, string>) {
   const session = http2.connect(baseUrl);
   cleanups.push(() => session.destroy());
   const payload = toBinary(ReadRequestSchema, create(ReadRequestSchema, { id: { name, type } }));
@@ -220,6 +220,12 @@ async function rawCall(baseUrl: string, name: string, headers: Record<string, st
     ...headers,
   });
   stream.end(frame);
+  return stream;
+}
+
+/** One gRPC call made by hand, with `headers` added; its answer's grpc-status. */
+async function rawCall(baseUrl: string, name: string, headers: Record<string, string>) {
+  const stream = rawRequest(baseUrl, name, headers);
   stream.resume();
   return await new Promise<string | undefined>((resolve, reject) => {
     stream.on("trailers", (trailers) => resolve(trailers["grpc-status"] as string | undefined));
@@ -452,24 +458,8 @@ describe("the lean gRPC unary path", () => {
   it("a deadline longer than Node's timers take does not expire at once", async () => {
     // 30 days: Node would fire a timer of more than 2^31 - 1 ms after 1 ms.
     const servers = await startServers();
-    const session = http2.connect(servers.lean);
-    cleanups.push(() => session.destroy());
-    const payload = toBinary(
-      ReadRequestSchema,
-      create(ReadRequestSchema, { id: { name: "wait", type } }),
-    );
-    const frame = Buffer.alloc(5 + payload.byteLength);
-    frame.writeUInt32BE(payload.byteLength, 1);
-    frame.set(payload, 5);
-    const stream = session.request({
-      ":method": "POST",
-      ":path": `/${ForwardingService.typeName}/Read`,
-      "content-type": "application/grpc",
-      te: "trailers",
-      "grpc-timeout": "2592000S",
-    });
+    const stream = rawRequest(servers.lean, "wait", { "grpc-timeout": "2592000S" });
     stream.on("error", () => {});
-    stream.end(frame);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(aborted).toEqual([]);
     stream.close();
