@@ -1,6 +1,7 @@
 import { create, type DescMessage, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   ConditionSchema,
+  ListByOwnerResponseSchema,
   ReadRequestSchema,
   ReadResponseSchema,
   ResourceSchema,
@@ -60,6 +61,7 @@ function messages(arbs: typeof plain) {
         [[ForwardedWriteRequestSchema, create(ForwardedWriteRequestSchema, { resource })]],
         [[ForwardedWriteResponseSchema, create(ForwardedWriteResponseSchema, { resource })]],
         [[ForwardedListResponseSchema, create(ForwardedListResponseSchema, { resources })]],
+        [[ListByOwnerResponseSchema, create(ListByOwnerResponseSchema, { resources })]],
         [[ReadRequestSchema, create(ReadRequestSchema, { id, consistency: 2 })]],
         [[ForwardedReadRequestSchema, create(ForwardedReadRequestSchema, { id })]],
         [[DeleteRequestSchema, create(DeleteRequestSchema, { id, version: "9" })]],

@@ -4,24 +4,19 @@ import {
   ConditionSchema,
   IDSchema,
   ReadRequestSchema,
-  ReadResponseSchema,
   ReferenceSchema,
   ResourceSchema,
-  WriteRequestSchema as ResourceWriteRequestSchema,
-  WriteResponseSchema as ResourceWriteResponseSchema,
   StatusSchema,
   TenancySchema,
   TypeSchema,
 } from "@raftstore/proto";
 import {
   DeleteRequestSchema,
-  ListResponseSchema as ForwardedListResponseSchema,
   ReadRequestSchema as ForwardedReadRequestSchema,
-  ReadResponseSchema as ForwardedReadResponseSchema,
   WriteRequestSchema as ForwardedWriteRequestSchema,
-  WriteResponseSchema as ForwardedWriteResponseSchema,
   LogSchema,
 } from "@raftstore/proto/storage/v1";
+import { oneResourceMessages, resourceListMessages } from "./resource-messages.js";
 
 // Resources, and the messages that carry them, read from protobuf binary by hand: the reading
 // half of `resource-binary.ts`. The objects are exactly what protobuf-es's `fromBinary` makes —
@@ -128,6 +123,18 @@ function expect(wireType: number, expected: number): void {
   if (wireType !== expected) throw notPlain;
 }
 
+/** A string field's value. */
+function stringField(r: Reader, end: number, wireType: number): string {
+  expect(wireType, LEN);
+  return r.string(end);
+}
+
+/** A non-negative int32 or enum field's value. */
+function int32Field(r: Reader, end: number, wireType: number): number {
+  expect(wireType, VARINT);
+  return r.int32(end);
+}
+
 /** A nested message field, read once: a second occurrence would merge, which is not plain. */
 function nested(r: Reader, end: number, wireType: number, current: unknown, read: Read): Fields {
   expect(wireType, LEN);
@@ -144,10 +151,9 @@ type Read = (r: Reader, end: number) => Fields;
 const readType: Read = (r, end) => {
   const m: Fields = { $typeName: TypeSchema.typeName, group: "", groupVersion: "", kind: "" };
   readFields(r, end, (n, wt) => {
-    expect(wt, LEN);
-    if (n === 1) m.group = r.string(end);
-    else if (n === 2) m.groupVersion = r.string(end);
-    else if (n === 3) m.kind = r.string(end);
+    if (n === 1) m.group = stringField(r, end, wt);
+    else if (n === 2) m.groupVersion = stringField(r, end, wt);
+    else if (n === 3) m.kind = stringField(r, end, wt);
     else throw notPlain;
   });
   return m;
@@ -156,9 +162,8 @@ const readType: Read = (r, end) => {
 const readTenancy: Read = (r, end) => {
   const m: Fields = { $typeName: TenancySchema.typeName, partition: "", namespace: "" };
   readFields(r, end, (n, wt) => {
-    expect(wt, LEN);
-    if (n === 1) m.partition = r.string(end);
-    else if (n === 2) m.namespace = r.string(end);
+    if (n === 1) m.partition = stringField(r, end, wt);
+    else if (n === 2) m.namespace = stringField(r, end, wt);
     else throw notPlain;
   });
   return m;
@@ -167,13 +172,9 @@ const readTenancy: Read = (r, end) => {
 const readId: Read = (r, end) => {
   const m: Fields = { $typeName: IDSchema.typeName, uid: "", name: "" };
   readFields(r, end, (n, wt) => {
-    if (n === 1) {
-      expect(wt, LEN);
-      m.uid = r.string(end);
-    } else if (n === 2) {
-      expect(wt, LEN);
-      m.name = r.string(end);
-    } else if (n === 3) m.type = nested(r, end, wt, m.type, readType);
+    if (n === 1) m.uid = stringField(r, end, wt);
+    else if (n === 2) m.name = stringField(r, end, wt);
+    else if (n === 3) m.type = nested(r, end, wt, m.type, readType);
     else if (n === 4) m.tenancy = nested(r, end, wt, m.tenancy, readTenancy);
     else throw notPlain;
   });
@@ -185,13 +186,9 @@ const readReference: Read = (r, end) => {
   readFields(r, end, (n, wt) => {
     if (n === 1) m.type = nested(r, end, wt, m.type, readType);
     else if (n === 2) m.tenancy = nested(r, end, wt, m.tenancy, readTenancy);
-    else if (n === 3) {
-      expect(wt, LEN);
-      m.name = r.string(end);
-    } else if (n === 4) {
-      expect(wt, LEN);
-      m.section = r.string(end);
-    } else throw notPlain;
+    else if (n === 3) m.name = stringField(r, end, wt);
+    else if (n === 4) m.section = stringField(r, end, wt);
+    else throw notPlain;
   });
   return m;
 };
@@ -205,18 +202,12 @@ const readCondition: Read = (r, end) => {
     message: "",
   };
   readFields(r, end, (n, wt) => {
-    if (n === 2) {
-      expect(wt, VARINT);
-      m.state = r.int32(end);
-    } else if (n === 5) {
-      m.resource = nested(r, end, wt, m.resource, readReference);
-    } else {
-      expect(wt, LEN);
-      if (n === 1) m.type = r.string(end);
-      else if (n === 3) m.reason = r.string(end);
-      else if (n === 4) m.message = r.string(end);
-      else throw notPlain;
-    }
+    if (n === 1) m.type = stringField(r, end, wt);
+    else if (n === 2) m.state = int32Field(r, end, wt);
+    else if (n === 3) m.reason = stringField(r, end, wt);
+    else if (n === 4) m.message = stringField(r, end, wt);
+    else if (n === 5) m.resource = nested(r, end, wt, m.resource, readReference);
+    else throw notPlain;
   });
   return m;
 };
@@ -238,14 +229,10 @@ const readStatus: Read = (r, end) => {
   const conditions: Fields[] = [];
   const m: Fields = { $typeName: StatusSchema.typeName, observedGeneration: "", conditions };
   readFields(r, end, (n, wt) => {
-    if (n === 1) {
-      expect(wt, LEN);
-      m.observedGeneration = r.string(end);
-    } else if (n === 2) {
-      conditions.push(nested(r, end, wt, undefined, readCondition));
-    } else if (n === 3) {
-      m.updatedAt = nested(r, end, wt, m.updatedAt, readTimestamp);
-    } else throw notPlain;
+    if (n === 1) m.observedGeneration = stringField(r, end, wt);
+    else if (n === 2) conditions.push(nested(r, end, wt, undefined, readCondition));
+    else if (n === 3) m.updatedAt = nested(r, end, wt, m.updatedAt, readTimestamp);
+    else throw notPlain;
   });
   return m;
 };
@@ -273,12 +260,9 @@ function mapEntry(
   let key: string | undefined;
   let value: unknown;
   readFields(r, stop, (n, wt) => {
-    if (n === 1 && key === undefined) {
-      expect(wt, LEN);
-      key = r.string(stop);
-    } else if (n === 2 && value === undefined) {
-      value = readValue(r, stop, wt);
-    } else throw notPlain;
+    if (n === 1 && key === undefined) key = stringField(r, stop, wt);
+    else if (n === 2 && value === undefined) value = readValue(r, stop, wt);
+    else throw notPlain;
   });
   if (key === undefined || value === undefined) throw notPlain;
   return [key, value];
@@ -303,18 +287,13 @@ const readResource: Read = (r, end) => {
         m.owner = nested(r, end, wt, m.owner, readId);
         break;
       case 3:
-        expect(wt, LEN);
-        m.version = r.string(end);
+        m.version = stringField(r, end, wt);
         break;
       case 4:
-        expect(wt, LEN);
-        m.generation = r.string(end);
+        m.generation = stringField(r, end, wt);
         break;
       case 5: {
-        const [key, value] = mapEntry(r, end, wt, (rr, stop, vwt) => {
-          expect(vwt, LEN);
-          return rr.string(stop);
-        });
+        const [key, value] = mapEntry(r, end, wt, stringField);
         metadata[key] = value;
         break;
       }
@@ -364,10 +343,8 @@ const readReadRequest: Read = (r, end) => {
   const m: Fields = { $typeName: ReadRequestSchema.typeName, consistency: 0 };
   readFields(r, end, (n, wt) => {
     if (n === 1) m.id = nested(r, end, wt, m.id, readId);
-    else if (n === 2) {
-      expect(wt, VARINT);
-      m.consistency = r.int32(end);
-    } else throw notPlain;
+    else if (n === 2) m.consistency = int32Field(r, end, wt);
+    else throw notPlain;
   });
   return m;
 };
@@ -376,10 +353,8 @@ const readDelete: Read = (r, end) => {
   const m: Fields = { $typeName: DeleteRequestSchema.typeName, version: "" };
   readFields(r, end, (n, wt) => {
     if (n === 1) m.id = nested(r, end, wt, m.id, readId);
-    else if (n === 2) {
-      expect(wt, LEN);
-      m.version = r.string(end);
-    } else throw notPlain;
+    else if (n === 2) m.version = stringField(r, end, wt);
+    else throw notPlain;
   });
   return m;
 };
@@ -391,10 +366,8 @@ const readLog: Read = (r, end) => {
   const request: { case: string | undefined; value?: Fields } = { case: undefined };
   const m: Fields = { $typeName: LogSchema.typeName, type: 0, request };
   readFields(r, end, (n, wt) => {
-    if (n === 1) {
-      expect(wt, VARINT);
-      m.type = r.int32(end);
-    } else if ((n === 2 || n === 3) && request.case === undefined) {
+    if (n === 1) m.type = int32Field(r, end, wt);
+    else if ((n === 2 || n === 3) && request.case === undefined) {
       request.value = nested(r, end, wt, undefined, n === 2 ? readForwardedWrite : readDelete);
       request.case = n === 2 ? "write" : "delete";
     } else throw notPlain;
@@ -411,15 +384,11 @@ const readers = new Map<string, Read>([
   ],
   [DeleteRequestSchema.typeName, readDelete],
   [LogSchema.typeName, readLog],
-  [ForwardedListResponseSchema.typeName, resourceList(ForwardedListResponseSchema.typeName)],
-  ...[
-    ReadResponseSchema,
-    ResourceWriteRequestSchema,
-    ResourceWriteResponseSchema,
-    ForwardedReadResponseSchema,
-    ForwardedWriteRequestSchema,
-    ForwardedWriteResponseSchema,
-  ].map((s): [string, Read] => [s.typeName, oneField(s.typeName, "resource", readResource)]),
+  ...oneResourceMessages.map((s): [string, Read] => [
+    s.typeName,
+    oneField(s.typeName, "resource", readResource),
+  ]),
+  ...resourceListMessages.map((s): [string, Read] => [s.typeName, resourceList(s.typeName)]),
 ]);
 
 /**

@@ -3,25 +3,18 @@ import { AnySchema, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   ConditionSchema,
   IDSchema,
-  ReadResponseSchema,
   ReferenceSchema,
-  ListByOwnerResponseSchema as ResourceListByOwnerResponseSchema,
-  ListResponseSchema as ResourceListResponseSchema,
   ResourceSchema,
-  WriteRequestSchema as ResourceWriteRequestSchema,
-  WriteResponseSchema as ResourceWriteResponseSchema,
   StatusSchema,
   TenancySchema,
   TypeSchema,
 } from "@raftstore/proto";
 import {
   DeleteRequestSchema,
-  ListResponseSchema as ForwardedListResponseSchema,
-  ReadResponseSchema as ForwardedReadResponseSchema,
   WriteRequestSchema as ForwardedWriteRequestSchema,
-  WriteResponseSchema as ForwardedWriteResponseSchema,
   LogSchema,
 } from "@raftstore/proto/storage/v1";
+import { oneResourceMessages, resourceListMessages } from "./resource-messages.js";
 
 // Resources, and the messages that carry them, written to protobuf binary by hand.
 //
@@ -102,9 +95,11 @@ function smallInt(value: unknown): number {
   return value;
 }
 
+const maxSafeBigint = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** An int64 held as a bigint, in [0, 2^53). */
 function int64(value: unknown): number {
-  if (typeof value !== "bigint" || value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (typeof value !== "bigint" || value < 0n || value > maxSafeBigint) {
     throw notPlain;
   }
   return Number(value);
@@ -117,15 +112,12 @@ function int64(value: unknown): number {
 class Sizes {
   readonly list: number[] = [];
 
-  /** Reserves the slot of a nested message's size, before its content is measured. */
-  open(): number {
-    this.list.push(0);
-    return this.list.length - 1;
-  }
-
-  /** A nested message field's whole size (tag, length, content), its content's kept. */
+  /**
+   * A nested message field's whole size (tag, length, content), its content's kept: the slot is
+   * taken before the content is measured, so that sizes nested in it come after it.
+   */
   nested(value: unknown, measure: Measure): number {
-    const slot = this.open();
+    const slot = this.list.push(0) - 1;
     const size = measure(this, value);
     this.list[slot] = size;
     return delimited(size);
@@ -218,17 +210,11 @@ const measureResource: Measure = (sizes, v) => {
   // A map entry is a nested message whose key (1) and value (2) are written even when empty.
   const metadata = mapObject(m.metadata);
   for (const key of Object.keys(metadata)) {
-    const slot = sizes.open();
-    const entry = keyField(key) + delimited(asciiLength(metadata[key]));
-    sizes.list[slot] = entry;
-    size += delimited(entry);
+    size += sizes.nested(key, () => keyField(key) + delimited(asciiLength(metadata[key])));
   }
   const statuses = mapObject(m.status);
   for (const key of Object.keys(statuses)) {
-    const slot = sizes.open();
-    const entry = keyField(key) + sizes.nested(statuses[key], measureStatus);
-    sizes.list[slot] = entry;
-    size += delimited(entry);
+    size += sizes.nested(key, (s) => keyField(key) + s.nested(statuses[key], measureStatus));
   }
   return size + sizes.optional(m.data, measureAny);
 };
@@ -451,19 +437,9 @@ function writeDelete(w: Writer, m: Fields): void {
 
 const shapes = new Map<string, Shape>([
   [ResourceSchema.typeName, resourceShape],
-  [ReadResponseSchema.typeName, oneResource(ReadResponseSchema.typeName)],
-  [ResourceWriteRequestSchema.typeName, oneResource(ResourceWriteRequestSchema.typeName)],
-  [ResourceWriteResponseSchema.typeName, oneResource(ResourceWriteResponseSchema.typeName)],
-  [ResourceListResponseSchema.typeName, resourceList(ResourceListResponseSchema.typeName)],
-  [
-    ResourceListByOwnerResponseSchema.typeName,
-    resourceList(ResourceListByOwnerResponseSchema.typeName),
-  ],
-  [ForwardedReadResponseSchema.typeName, oneResource(ForwardedReadResponseSchema.typeName)],
-  [ForwardedWriteRequestSchema.typeName, oneResource(ForwardedWriteRequestSchema.typeName)],
-  [ForwardedWriteResponseSchema.typeName, oneResource(ForwardedWriteResponseSchema.typeName)],
-  [ForwardedListResponseSchema.typeName, resourceList(ForwardedListResponseSchema.typeName)],
   [LogSchema.typeName, logShape],
+  ...oneResourceMessages.map((s): [string, Shape] => [s.typeName, oneResource(s.typeName)]),
+  ...resourceListMessages.map((s): [string, Shape] => [s.typeName, resourceList(s.typeName)]),
 ]);
 
 /**
