@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { GuardedSessionManager } from "@raftstore/forwarding";
+import { GuardedSessionManager, maxDeadlineMs } from "@raftstore/forwarding";
 import { ResourceService } from "@raftstore/proto";
 import { OperatorService } from "@raftstore/proto/operator/v1";
 import { InvalidInputError, UsageError } from "./errors.js";
@@ -30,9 +30,6 @@ export interface ConnectionFlags {
 export const DEFAULT_ENDPOINT = "http://127.0.0.1:7001";
 export const DEFAULT_TIMEOUT = "30s";
 
-/** gRPC's grpc-timeout header carries at most 8 digits: the longest deadline in milliseconds. */
-const MAX_DURATION_MS = 99_999_999;
-
 /** Parses a duration such as `500ms`, `10s` or `2m` into milliseconds, at most 27h46m. */
 export function parseDuration(text: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
@@ -43,9 +40,9 @@ export function parseDuration(text: string, flag: string): number {
   const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : 60_000;
   const ms = Math.round(Number(match[1]) * factor);
   if (ms <= 0) throw new UsageError(`${flag}: must be longer than 0, got "${text}"`);
-  if (ms > MAX_DURATION_MS) {
+  if (ms > maxDeadlineMs) {
     throw new UsageError(
-      `${flag}: must be at most 27h46m (${MAX_DURATION_MS} ms, gRPC's longest deadline), got "${text}"`,
+      `${flag}: must be at most 27h46m (${maxDeadlineMs} ms, gRPC's longest deadline), got "${text}"`,
     );
   }
   return ms;

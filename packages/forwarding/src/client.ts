@@ -25,6 +25,7 @@ import {
 import { connectErrorToStorageError } from "./connect-error-to-storage-error.js";
 import { deepFreeze } from "./deep-freeze.js";
 import { detailHeader, errorHeader, partialDetailValue } from "./error-wire.js";
+import { maxDeadlineMs } from "./grpc-wire.js";
 
 /** Options of `createForwardingClient`. */
 export interface ForwardingClientOptions {
@@ -189,9 +190,6 @@ export function createForwardingClient(
   };
 }
 
-/** The longest deadline gRPC's grpc-timeout header carries in milliseconds (8 digits). */
-const maxTimeoutMs = 99_999_999;
-
 /**
  * A deadline must be a positive, finite number of milliseconds: Connect reads 0 or less as "no
  * deadline", and a forwarded call without one could wait forever on a silent leader. A fraction
@@ -202,9 +200,9 @@ function checkTimeout(timeoutMs: number): number {
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
     throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
   }
-  if (timeoutMs > maxTimeoutMs) {
+  if (timeoutMs > maxDeadlineMs) {
     throw new RangeError(
-      `timeoutMs must be at most ${maxTimeoutMs} ms (about 27 hours: gRPC's grpc-timeout takes ` +
+      `timeoutMs must be at most ${maxDeadlineMs} ms (about 27 hours: gRPC's grpc-timeout takes ` +
         `8 digits), got ${timeoutMs}`,
     );
   }

@@ -13,6 +13,12 @@ export function toHeaders(raw: http2.IncomingHttpHeaders): Headers {
   return headers;
 }
 
+/**
+ * The longest deadline gRPC's `grpc-timeout` header carries in milliseconds: its value has at
+ * most 8 digits, and servers refuse a longer one.
+ */
+export const maxDeadlineMs = 99_999_999;
+
 /** One gRPC length-prefixed message frame, uncompressed, around `payload`. */
 export function encodeFrame(payload: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(5 + payload.byteLength);

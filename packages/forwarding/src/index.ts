@@ -17,6 +17,7 @@ export {
   internalErrorValue,
   partialDetailValue,
 } from "./error-wire.js";
+export { maxDeadlineMs } from "./grpc-wire.js";
 export { GuardedSessionManager } from "./guarded-session-manager.js";
 export { createForwardingRoutes, type ForwardingTarget } from "./routes.js";
 export {
