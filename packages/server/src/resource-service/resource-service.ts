@@ -184,7 +184,7 @@ export function createResourceServiceRoutes(
 
     async write(req: WriteRequest, ctx: HandlerContext) {
       const input = normalizeResource(req.resource, "resource");
-      checkSize(resourceBinarySize(create(ResourceSchema, input)), maxBytes, "resource");
+      checkSize(resourceBinarySize(input), maxBytes, "resource");
       const resource = await retryCAS(
         input.version === "",
         () =>
