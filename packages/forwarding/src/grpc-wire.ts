@@ -27,3 +27,12 @@ export function encodeFrame(payload: Uint8Array): Buffer {
   frame.set(payload, 5);
   return frame;
 }
+
+/**
+ * The message of one whole frame, as a plain Uint8Array over the same memory. The bytes fields
+ * decoded from it are then Uint8Arrays, as connect gives them, and not Buffers, whose `slice()`
+ * is a view where a Uint8Array's is a copy.
+ */
+export function framePayload(frame: Buffer): Uint8Array {
+  return new Uint8Array(frame.buffer, frame.byteOffset + 5, frame.byteLength - 5);
+}

@@ -22,7 +22,7 @@ import {
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
-import { encodeFrame, toHeaders } from "./grpc-wire.js";
+import { encodeFrame, framePayload, toHeaders } from "./grpc-wire.js";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -343,7 +343,7 @@ function decodeRequest(
     throw new ConnectError("the request is compressed without a grpc-encoding", Code.Internal);
   }
   try {
-    return fromBinaryFast(method.input, body.subarray(5));
+    return fromBinaryFast(method.input, framePayload(body));
   } catch (error) {
     const parse = new ConnectError(
       `parse binary: ${error instanceof Error ? error.message : String(error)}`,

@@ -10,7 +10,7 @@ import {
 import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
-import { encodeFrame, toHeaders } from "./grpc-wire.js";
+import { encodeFrame, framePayload, toHeaders } from "./grpc-wire.js";
 import type { GuardedSessionManager } from "./guarded-session-manager.js";
 
 /** The most bytes a response may have; more is a ResourceExhausted error. */
@@ -220,7 +220,7 @@ function parseResponse<I extends DescMessage, O extends DescMessage>(
   }
   let message: ReturnType<typeof fromBinary<O>>;
   try {
-    message = fromBinaryFast(method.output, body.subarray(5));
+    message = fromBinaryFast(method.output, framePayload(body));
   } catch (error) {
     throw ConnectError.from(error, Code.Internal);
   }

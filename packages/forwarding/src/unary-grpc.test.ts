@@ -25,6 +25,7 @@ import {
   type ReadRequest,
   ReadRequestSchema,
   ReadResponseSchema,
+  type WriteRequest,
 } from "@raftstore/proto/storage/v1";
 import { afterEach, describe, expect, it } from "vitest";
 import { GuardedSessionManager } from "./guarded-session-manager.js";
@@ -87,8 +88,18 @@ function routes(router: ConnectRouter): void {
           throw new ConnectError(`no case ${name}`, Code.NotFound);
       }
     },
-    // On purpose only read: the test of the fallback calls list, which this service leaves out,
-    // and expects connect's Unimplemented through the lean handler too.
+    // Echoes the bytes it was sent, and says which class the implementation saw them as.
+    async write(request: WriteRequest) {
+      const value = request.resource?.data?.value;
+      return {
+        resource: {
+          version: value?.constructor.name ?? "none",
+          data: { typeUrl: "type.googleapis.com/x", value },
+        },
+      };
+    },
+    // On purpose no list: the test of the fallback calls it, and expects connect's
+    // Unimplemented through the lean handler too.
   });
 }
 
@@ -288,6 +299,28 @@ describe("the lean gRPC unary path", () => {
     // The lean server took every plain gRPC unary call itself, through the interceptors.
     expect(servers.fallbackCalls()).toBe(0);
     expect(servers.interceptedCalls().length).toBe(2 * cases.length * 2 + 7);
+  });
+
+  it("gives bytes as plain Uint8Arrays on both ends, as connect does, never Buffer views", async () => {
+    const servers = await startServers();
+    const pairs = [
+      ["connect → connect", connectTransport(servers.connectOnly)],
+      ["connect → lean server", connectTransport(servers.lean)],
+      ["lean client → connect", leanTransport(servers.connectOnly)],
+      ["lean client → lean server", leanTransport(servers.lean)],
+    ] as const;
+    for (const [what, transport] of pairs) {
+      const client = createClient(ForwardingService, transport);
+      const { resource } = await client.write({
+        resource: {
+          id: { name: "bytes", type },
+          data: { typeUrl: "x", value: new Uint8Array([1, 2, 3]) },
+        },
+      });
+      expect(resource?.version, `${what}: the server's view`).toBe("Uint8Array");
+      expect(resource?.data?.value.constructor, `${what}: the client's view`).toBe(Uint8Array);
+      expect(resource?.data?.value, what).toEqual(new Uint8Array([1, 2, 3]));
+    }
   });
 
   it("hands what it does not serve to connect: unimplemented methods, the Connect protocol", async () => {
