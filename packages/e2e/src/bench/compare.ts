@@ -4,8 +4,9 @@
 // exits with code 2 and instructions when it is missing. Starts a 3-member etcd cluster and a
 // 3-node raftstore cluster on loopback ports, each in its own temporary data directories, both
 // with their default settings and fsync on, and drives both with the same harness, client
-// stack and protocol: gRPC over cleartext HTTP/2 with protobuf (@connectrpc/connect-node),
-// etcd through its own etcdserverpb.KV API, raftstore through its ResourceService; one HTTP/2
+// stack and protocol: gRPC over cleartext HTTP/2 with protobuf (connect's client over the lean
+// unary transport of @raftstore/forwarding, see load/kv-target.ts), etcd through its own
+// etcdserverpb.KV API, raftstore through its ResourceService; one HTTP/2
 // connection per client, clients spread round robin over the members; 256-byte values on the
 // same 1,000 key names; a warm-up, then several seconds per figure. The two clusters run
 // side by side (idle when not measured); each figure is measured on both back to back,
@@ -134,7 +135,8 @@ process.stdout.write(
       etcd: etcdVersion,
       clusters: "3 processes each on 127.0.0.1, default settings, fsync on",
       protocol:
-        "gRPC over cleartext HTTP/2, protobuf; the same @connectrpc/connect-node client for both; " +
+        "gRPC over cleartext HTTP/2, protobuf; the same client for both (connect's, over " +
+        "@raftstore/forwarding's lean unary transport); " +
         "one connection per client, round robin over the members",
       settings,
       results,

@@ -66,7 +66,8 @@ process.stdout.write(
       benchmark: "raftstore cluster",
       machine: describeMachine(),
       cluster: "3 node processes on 127.0.0.1, default settings, fsync on",
-      client: "gRPC (HTTP/2, protobuf) with @connectrpc/connect-node, one connection per client",
+      client:
+        "gRPC (HTTP/2, protobuf): connect's client over @raftstore/forwarding's lean unary transport, one connection per client",
       settings,
       results,
     },

@@ -1,7 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { GuardedSessionManager } from "@raftstore/forwarding";
+import { createForwardingTransport, type ForwardingTransport } from "@raftstore/forwarding";
 
 /** Linearizable (confirmed by the leader) or serializable (the member's local, maybe stale) read. */
 export type ReadMode = "linearizable" | "serializable";
@@ -35,6 +34,13 @@ export interface KvTarget {
  * One gRPC client per benchmark client, each on its own HTTP/2 connection to member
  * `client % urls.length`: 64 clients are 64 connections spread evenly over the members, the
  * way 64 separate client processes would be, on raftstore and etcd alike.
+ *
+ * The clients are connect's, over the lean unary gRPC transport of `@raftstore/forwarding`
+ * (one HTTP/2 stream per call, without connect-node's streaming machinery). With connect-node's
+ * own transport the harness used about a core at 64 clients on either side, and on a 2-core
+ * machine that held back whichever cluster could go faster. Messages are written and read by
+ * `toBinaryFast`/`fromBinaryFast`: by hand for raftstore's resource messages, by protobuf-es for
+ * everything else, etcd's included.
  */
 export function createClientPool<S extends DescService>(
   service: S,
@@ -42,21 +48,21 @@ export function createClientPool<S extends DescService>(
 ): { client(index: number): Client<S>; close(): void } {
   if (urls.length === 0) throw new RangeError("expected at least one member URL");
   const clients = new Map<number, Client<S>>();
-  const sessions: GuardedSessionManager[] = [];
+  const transports: ForwardingTransport[] = [];
   return {
     client(index) {
       let client = clients.get(index);
       if (client === undefined) {
         const baseUrl = urls[index % urls.length] as string;
-        const session = new GuardedSessionManager(baseUrl);
-        sessions.push(session);
-        client = createClient(service, createGrpcTransport({ baseUrl, sessionManager: session }));
+        const transport = createForwardingTransport({ baseUrl });
+        transports.push(transport);
+        client = createClient(service, transport.transport);
         clients.set(index, client);
       }
       return client;
     },
     close() {
-      for (const session of sessions) session.abort();
+      for (const transport of transports) transport.close();
     },
   };
 }
