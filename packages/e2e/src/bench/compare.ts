@@ -13,7 +13,8 @@
 // alternating which goes first, so drift in the machine's load hits both alike. Prints one
 // JSON document: every figure of both, and raftstore / etcd ratios.
 //
-// RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS change the time per figure;
+// RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS change the time per figure, and
+// RAFTSTORE_BENCH_CLUSTER_WARMUP_MS each fresh cluster's warm-up (per workload, before any figure);
 // RAFTSTORE_BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every raftstore node there.
 import { execFileSync } from "node:child_process";
 import { isEtcdNotFoundError } from "../errors.js";
@@ -22,7 +23,7 @@ import { createEtcdTarget } from "../load/etcd-target.js";
 import type { KvTarget } from "../load/kv-target.js";
 import { createRaftstoreTarget } from "../load/raftstore-target.js";
 import type { LoadResult } from "../load/run-load.js";
-import { preloadKeys, runWorkload, type WorkloadName } from "../load/workloads.js";
+import { preloadKeys, runWorkload, type WorkloadName, warmUp } from "../load/workloads.js";
 import { type RaftstoreCluster, startRaftstoreCluster } from "../raftstore-cluster.js";
 import {
   benchSettingsFromEnv,
@@ -83,6 +84,8 @@ try {
   for (const target of targets) {
     progress(`preloading ${settings.keys} keys into ${target.name}`);
     await preloadKeys(target, settings);
+    progress(`warming ${target.name} up: every workload for ${settings.clusterWarmupMs} ms`);
+    await warmUp(target, settings);
   }
   for (const [index, [name, workload, clients]] of figures.entries()) {
     const order = index % 2 === 0 ? [etcdTarget, raftstoreTarget] : [raftstoreTarget, etcdTarget];

@@ -43,7 +43,8 @@ export function stopChildrenOnInterrupt(): void {
 }
 
 /**
- * The workload settings, with RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS applied,
+ * The workload settings, with RAFTSTORE_BENCH_WARMUP_MS, RAFTSTORE_BENCH_DURATION_MS and
+ * RAFTSTORE_BENCH_CLUSTER_WARMUP_MS applied,
  * and the node arguments RAFTSTORE_BENCH_CPU_PROFILE_DIR asks for (a V8 CPU profile per node).
  */
 export function benchSettingsFromEnv() {
@@ -53,6 +54,10 @@ export function benchSettingsFromEnv() {
       ...defaultWorkloadSettings,
       warmupMs: envInteger("RAFTSTORE_BENCH_WARMUP_MS", defaultWorkloadSettings.warmupMs),
       durationMs: envInteger("RAFTSTORE_BENCH_DURATION_MS", defaultWorkloadSettings.durationMs),
+      clusterWarmupMs: envInteger(
+        "RAFTSTORE_BENCH_CLUSTER_WARMUP_MS",
+        defaultWorkloadSettings.clusterWarmupMs,
+      ),
     },
     profileDir,
     nodeArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],

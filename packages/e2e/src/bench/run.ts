@@ -7,12 +7,13 @@
 // 64 concurrent clients, and compare-and-swap at 64. Prints one JSON document on stdout;
 // progress goes to stderr.
 //
-// RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS change the time per figure;
+// RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS change the time per figure, and
+// RAFTSTORE_BENCH_CLUSTER_WARMUP_MS the fresh cluster's warm-up (per workload, before any figure);
 // RAFTSTORE_BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every node there.
 import type { KvTarget } from "../load/kv-target.js";
 import { createRaftstoreTarget } from "../load/raftstore-target.js";
 import type { LoadResult } from "../load/run-load.js";
-import { preloadKeys, runWorkload, type WorkloadName } from "../load/workloads.js";
+import { preloadKeys, runWorkload, type WorkloadName, warmUp } from "../load/workloads.js";
 import { startRaftstoreCluster } from "../raftstore-cluster.js";
 import {
   benchSettingsFromEnv,
@@ -46,6 +47,8 @@ try {
   target = createRaftstoreTarget(cluster.urls);
   progress(`preloading ${settings.keys} keys`);
   await preloadKeys(target, settings);
+  progress(`warming up: every workload for ${settings.clusterWarmupMs} ms`);
+  await warmUp(target, settings);
   for (const [name, workload, clients] of figures) {
     progress(`${name}, ${clients} client${clients === 1 ? "" : "s"}`);
     const result = await runWorkload(target, workload, clients, settings);
