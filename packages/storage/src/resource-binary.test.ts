@@ -5,6 +5,8 @@ import {
   ReadResponseSchema,
   type Resource,
   ResourceSchema,
+  WatchEventSchema,
+  WatchListResponseSchema,
   WriteRequestSchema,
   WriteResponseSchema,
 } from "@raftstore/proto";
@@ -103,6 +105,40 @@ describe("toBinaryFast", () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("writes watch events and what WatchList streams: upserts, deletes, the end of the snapshot", () => {
+    fc.assert(
+      fc.property(fc.option(plain.resource, { nil: undefined }), (resource) => {
+        const events = [
+          create(WatchEventSchema, {}),
+          create(WatchEventSchema, { event: { case: "upsert", value: { resource } } }),
+          create(WatchEventSchema, { event: { case: "delete", value: { resource } } }),
+          create(WatchEventSchema, { event: { case: "endOfSnapshot", value: {} } }),
+        ];
+        for (const event of events) {
+          expect(encodePlain(WatchEventSchema, event)).toBeDefined();
+          expectSameBytes(WatchEventSchema, event);
+          const response = create(WatchListResponseSchema, { event });
+          expect(encodePlain(WatchListResponseSchema, response)).toBeDefined();
+          expectSameBytes(WatchListResponseSchema, response);
+        }
+        const empty = create(WatchListResponseSchema, {});
+        expect(encodePlain(WatchListResponseSchema, empty)).toBeDefined();
+        expectSameBytes(WatchListResponseSchema, empty);
+      }),
+      { numRuns: 200 },
+    );
+    // Not plain: protobuf-es writes them, or refuses them, itself.
+    const odd = [
+      create(WatchEventSchema, {
+        event: { case: "upsert", value: { resource: { id: { name: "é" } } } },
+      }),
+      { ...create(WatchEventSchema, {}), event: { case: "other", value: {} } },
+    ];
+    expect(encodePlain(WatchEventSchema, odd[0] as never)).toBeUndefined();
+    expectSameBytes(WatchEventSchema, odd[0] as never);
+    expect(encodePlain(WatchEventSchema, odd[1] as never)).toBeUndefined();
   });
 
   it("leaves to protobuf-es what is not plain: non-ASCII text, unknown fields, big numbers", () => {

@@ -8,6 +8,11 @@ import {
   StatusSchema,
   TenancySchema,
   TypeSchema,
+  WatchEvent_DeleteSchema,
+  WatchEvent_EndOfSnapshotSchema,
+  WatchEvent_UpsertSchema,
+  WatchEventSchema,
+  WatchListResponseSchema,
 } from "@raftstore/proto";
 import {
   DeleteRequestSchema,
@@ -396,6 +401,51 @@ function resourceList(name: string): Shape {
 
 const forwardedWrite = oneResource(ForwardedWriteRequestSchema.typeName);
 
+const upsert = oneResource(WatchEvent_UpsertSchema.typeName);
+const deleted = oneResource(WatchEvent_DeleteSchema.typeName);
+const endOfSnapshot: Shape = {
+  measure: (_, v) => {
+    plainMessage(v, WatchEvent_EndOfSnapshotSchema.typeName);
+    return 0;
+  },
+  write: () => {},
+};
+
+/** A watch event: an upsert, a delete or the end of the snapshot (a oneof). */
+const watchEvent: Shape = {
+  measure: (sizes, v) => {
+    const event = plainMessage(v, WatchEventSchema.typeName).event as
+      | { case?: unknown; value?: unknown }
+      | undefined;
+    if (typeof event !== "object" || event === null) throw notPlain;
+    switch (event.case) {
+      case undefined:
+        return 0;
+      case "upsert":
+        return sizes.nested(event.value, upsert.measure);
+      case "delete":
+        return sizes.nested(event.value, deleted.measure);
+      case "endOfSnapshot":
+        return sizes.nested(event.value, endOfSnapshot.measure);
+      default:
+        throw notPlain;
+    }
+  },
+  write: (w, m) => {
+    const event = m.event as { case?: string; value: Fields };
+    if (event.case === "upsert") writeNested(w, len1, event.value, upsert.write);
+    else if (event.case === "delete") writeNested(w, len2, event.value, deleted.write);
+    else if (event.case === "endOfSnapshot") writeNested(w, len3, event.value, endOfSnapshot.write);
+  },
+};
+
+/** What WatchList streams: one event. */
+const watchListResponse: Shape = {
+  measure: (sizes, v) =>
+    sizes.optional(plainMessage(v, WatchListResponseSchema.typeName).event, watchEvent.measure),
+  write: (w, m) => writeNested(w, len1, m.event, watchEvent.write),
+};
+
 const measureDelete: Measure = (sizes, v) => {
   const m = plainMessage(v, DeleteRequestSchema.typeName);
   return sizes.optional(m.id, measureId) + stringField(m.version);
@@ -438,14 +488,16 @@ function writeDelete(w: Writer, m: Fields): void {
 const shapes = new Map<string, Shape>([
   [ResourceSchema.typeName, resourceShape],
   [LogSchema.typeName, logShape],
+  [WatchEventSchema.typeName, watchEvent],
+  [WatchListResponseSchema.typeName, watchListResponse],
   ...oneResourceMessages.map((s): [string, Shape] => [s.typeName, oneResource(s.typeName)]),
   ...resourceListMessages.map((s): [string, Shape] => [s.typeName, resourceList(s.typeName)]),
 ]);
 
 /**
  * `toBinary(schema, message)`, the same bytes, written by hand for resources and the messages
- * that carry them (the resource and forwarding services' reads, writes and lists, and the
- * Raft log entry); every other message, and any message outside the plain form, goes to
+ * that carry them (the resource and forwarding services' reads, writes and lists, watch
+ * events and what WatchList streams, and the Raft log entry); every other message, and any message outside the plain form, goes to
  * protobuf-es.
  */
 export function toBinaryFast<Desc extends DescMessage>(
