@@ -3,6 +3,7 @@ import type * as http2 from "node:http2";
 import type {
   DescMessage,
   DescMethod,
+  DescMethodServerStreaming,
   DescMethodUnary,
   DescService,
   fromBinary,
@@ -19,7 +20,10 @@ import {
   type Interceptor,
   type MethodImplSpec,
 } from "@connectrpc/connect";
-import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
+import {
+  invokeUnaryImplementation,
+  transformInvokeImplementation,
+} from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
 import { encodeFrame, framePayload, toHeaders } from "./grpc-wire.js";
@@ -30,7 +34,7 @@ type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
 /** Options of `createUnaryGrpcHandler`. */
 export interface UnaryGrpcHandlerOptions {
   /**
-   * The routes, as given to connect's `connectNodeAdapter`; their unary methods go fast. They
+   * The routes, as given to connect's `connectNodeAdapter`; their unary and server-streaming methods go fast. They
    * run once: the fallback gets the same implementations, registered again.
    */
   routes: (router: ConnectRouter) => void;
@@ -64,9 +68,9 @@ interface RouteOptions {
 }
 
 interface FastMethod {
-  method: DescMethodUnary;
+  method: DescMethodUnary | DescMethodServerStreaming;
   /** The implementation as connect's own handlers invoke it. */
-  spec: Extract<MethodImplSpec, { kind: "unary" }>;
+  spec: Extract<MethodImplSpec, { kind: "unary" | "server_streaming" }>;
   url: string;
   /** The service's own `readMaxBytes` (router options), if it set one. */
   readMaxBytes: number | undefined;
@@ -77,10 +81,10 @@ const defaultReadMaxBytes = 0xffffffff;
 const callDone = new ConnectError("the call is done", Code.Canceled);
 
 /**
- * A Node.js request handler that answers plain gRPC unary calls (HTTP/2, `application/grpc` or
- * `application/grpc+proto`, no compression) of the given routes itself, and hands everything
- * else (streaming methods, the Connect and gRPC-Web protocols, HTTP/1.1, JSON, compressed
- * calls, unknown paths) to `fallback`.
+ * A Node.js request handler that answers plain gRPC unary and server-streaming calls (HTTP/2,
+ * `application/grpc` or `application/grpc+proto`, no compression) of the given routes itself,
+ * and hands everything else (client and bidi streaming, the Connect and gRPC-Web protocols,
+ * HTTP/1.1, JSON, compressed calls, unknown paths) to `fallback`.
  *
  * connect-node runs every call through async iterables, a linked AbortController and two
  * Headers conversions; for the small unary calls of the resource and forwarding APIs that is
@@ -130,10 +134,11 @@ function collectUnaryMethods(routes: (router: ConnectRouter) => void): {
   const methods = new Map<string, FastMethod>();
   const registrations: ((router: ConnectRouter) => void)[] = [];
   const add = (method: DescMethod, impl: unknown, options: RouteOptions | undefined) => {
-    if (method.methodKind !== "unary" || typeof impl !== "function") return;
+    const kind = method.methodKind;
+    if ((kind !== "unary" && kind !== "server_streaming") || typeof impl !== "function") return;
     const url = `/${method.parent.typeName}/${method.name}`;
     methods.set(url, {
-      method: method as DescMethodUnary,
+      method: method as FastMethod["method"],
       spec: createMethodImplSpec(method, impl as never) as FastMethod["spec"],
       url,
       readMaxBytes: options?.readMaxBytes,
@@ -188,9 +193,17 @@ function serve(
     req.off("data", onData);
     req.off("end", onEnd);
     req.resume();
-    answer(req, res, fast, contentType, options, undefined).catch(abandon(res));
+    (fast.method.methodKind === "unary" ? answer : answerStream)(
+      req,
+      res,
+      fast,
+      contentType,
+      options,
+      undefined,
+    ).catch(abandon(res));
   };
-  const onEnd = () => answer(req, res, fast, contentType, options, chunks).catch(abandon(res));
+  const reply = fast.method.methodKind === "unary" ? answer : answerStream;
+  const onEnd = () => reply(req, res, fast, contentType, options, chunks).catch(abandon(res));
   req.on("data", onData);
   req.on("end", onEnd);
 }
@@ -222,7 +235,8 @@ async function answer(
     const input = decodeRequest(method, chunks, options);
     // connect's own invocation: interceptors, the request they may change, and the response
     // headers and trailers copied into the context, exactly as connectNodeAdapter runs them.
-    const output = await invokeUnaryImplementation(fast.spec, context, input, options.interceptors);
+    const spec = fast.spec as Extract<MethodImplSpec, { kind: "unary" }>;
+    const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
     frame = encodeResponse(method, output);
   } catch (error) {
     // As connect's gRPC handler words what is not a ConnectError.
@@ -246,6 +260,99 @@ async function answer(
   res.writeHead(200, toObject(context.responseHeader));
   res.addTrailers(toObject(context.responseTrailer));
   res.end(frame as Buffer);
+}
+
+/**
+ * Answers a server-streaming call: connect's own invocation (interceptors included) of the
+ * implementation, each message it yields written as one frame as soon as it comes, and the
+ * status in the trailers. The headers go with the first message, as connect sends them. A
+ * stream the client reads slower than the implementation yields is not buffered without end:
+ * the next message waits until the stream drains (a watch then falls behind its store and is
+ * ended there, with WatchClosedError). A client that goes away aborts the context's signal, and
+ * the implementation's generator is closed.
+ */
+async function answerStream(
+  req: http2.Http2ServerRequest,
+  res: http2.Http2ServerResponse,
+  fast: FastMethod,
+  contentType: string,
+  options: ServeOptions,
+  chunks: Buffer[] | undefined,
+): Promise<void> {
+  const stream = res.stream;
+  const call = startCall(req, fast, contentType, options);
+  const { context } = call;
+  let failure: ConnectError | undefined;
+  let headed = false;
+  const head = () => {
+    if (headed) return;
+    headed = true;
+    res.writeHead(200, toObject(context.responseHeader));
+  };
+  try {
+    if (call.timeoutError !== undefined) throw call.timeoutError;
+    const input = decodeRequest(fast.method, chunks, options);
+    const invoke = transformInvokeImplementation(fast.spec, context, options.interceptors);
+    for await (const message of invoke(single(input))) {
+      if (stream.destroyed || stream.closed) break;
+      head();
+      if (!res.write(streamFrame(fast.method, message))) await drained(stream, context.signal);
+    }
+    // An implementation that ends quietly when its signal aborts still failed at its deadline.
+    context.signal.throwIfAborted();
+  } catch (error) {
+    failure =
+      error instanceof ConnectError
+        ? error
+        : new ConnectError("internal error", Code.Internal, undefined, undefined, error);
+  } finally {
+    call.finish();
+  }
+  if (stream.destroyed || stream.closed) return;
+  head();
+  const trailer = new Headers(context.responseTrailer);
+  if (failure !== undefined) setTrailerStatus(trailer, failure);
+  res.addTrailers(toObject(trailer));
+  res.end();
+}
+
+async function* single<T>(value: T): AsyncIterable<T> {
+  yield value;
+}
+
+/** Resolves once `stream` can take more, or is gone, or the call is over. */
+function drained(stream: http2.Http2Stream, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    stream.once("drain", done);
+    stream.once("close", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * The frames of frozen messages, by message. A message a server streams to many clients at once
+ * (one watch event, to every watch of its type) is encoded once when it is frozen: frozen is
+ * taken to mean that it, and what it holds, no longer change.
+ */
+const frozenFrames = new WeakMap<object, Buffer>();
+
+function streamFrame(
+  method: DescMethodUnary | DescMethodServerStreaming,
+  message: MessageShape<DescMessage>,
+): Buffer {
+  if (!Object.isFrozen(message)) return encodeResponse(method, message);
+  let frame = frozenFrames.get(message);
+  if (frame === undefined) {
+    frame = encodeResponse(method, message);
+    frozenFrames.set(message, frame);
+  }
+  return frame;
 }
 
 /** The longest delay Node's timers take; a longer one fires at once. */
@@ -310,7 +417,10 @@ function startCall(
 }
 
 /** The answer's frame; one that cannot be encoded is Internal, worded as connect words it. */
-function encodeResponse(method: DescMethodUnary, message: MessageShape<DescMessage>): Buffer {
+function encodeResponse(
+  method: DescMethodUnary | DescMethodServerStreaming,
+  message: MessageShape<DescMessage>,
+): Buffer {
   try {
     return encodeFrame(toBinaryFast(method.output, message));
   } catch (error) {
@@ -322,7 +432,7 @@ function encodeResponse(method: DescMethodUnary, message: MessageShape<DescMessa
 }
 
 function decodeRequest(
-  method: DescMethodUnary,
+  method: DescMethodUnary | DescMethodServerStreaming,
   chunks: Buffer[] | undefined,
   options: ServeOptions,
 ): ReturnType<typeof fromBinary> {

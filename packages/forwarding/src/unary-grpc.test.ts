@@ -2,6 +2,8 @@
 // unary calls on the client) against connect's own: the same routes are served by connect's
 // adapter alone and by the lean handler in front of it, and called through connect's gRPC
 // transport and through the lean one. Every case must look the same from all four pairings.
+// Server-streaming calls (connect's client only: the lean transport has no streaming half) are
+// compared the same way, against both servers.
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
@@ -19,6 +21,12 @@ import {
   createConnectTransport,
   createGrpcTransport,
 } from "@connectrpc/connect-node";
+import {
+  ResourceService,
+  type WatchListRequest,
+  WatchListRequestSchema,
+  WatchListResponseSchema,
+} from "@raftstore/proto";
 import {
   ForwardingService,
   GroupVersionMismatchErrorDetailsSchema,
@@ -101,7 +109,77 @@ function routes(router: ConnectRouter): void {
     // On purpose no list: the test of the fallback calls it, and expects connect's
     // Unimplemented through the lean handler too.
   });
+  // A server-streaming method, its cases picked by the name prefix.
+  router.service(ResourceService, {
+    async *watchList(request: WatchListRequest, context) {
+      const event = (name: string) => ({
+        event: {
+          event: { case: "upsert" as const, value: { resource: { id: { name }, version: "1" } } },
+        },
+      });
+      switch (request.namePrefix) {
+        case "three":
+          context.responseHeader.set("x-answer-header", "h");
+          context.responseTrailer.set("x-answer-trailer", "t");
+          yield event("a");
+          yield event("b");
+          yield event("c");
+          return;
+        case "fail-after-one":
+          yield event("a");
+          throw new ConnectError("fell behind", Code.Aborted, { "x-error-meta": "m" });
+        case "fail-first":
+          throw new ConnectError("no such type", Code.InvalidArgument);
+        case "plain":
+          yield event("a");
+          throw new Error("a secret the client must not see");
+        case "same-object": {
+          // One object yielded twice, changed in between: not frozen, so written afresh.
+          const message = create(WatchListResponseSchema, event("first"));
+          yield message;
+          const changed = message.event?.event;
+          if (changed?.case === "upsert" && changed.value.resource !== undefined) {
+            changed.value.resource.version = "2";
+          }
+          yield message;
+          return;
+        }
+        case "shared":
+          yield sharedEvent;
+          yield sharedEvent;
+          return;
+        case "flood":
+          for (flooded = 0; flooded < 10_000; flooded++) yield bigEvent;
+          return;
+        case "wait":
+          yield event("a");
+          await new Promise((resolve) => context.signal.addEventListener("abort", resolve));
+          aborted.push(context.signal.reason);
+          return;
+        default:
+          throw new ConnectError(`no case ${request.namePrefix}`, Code.NotFound);
+      }
+    },
+  });
 }
+
+/** A frozen message, as a watch event shared by every watch of its type is. */
+const sharedEvent = Object.freeze(
+  create(WatchListResponseSchema, {
+    event: { event: { case: "endOfSnapshot", value: {} } },
+  }),
+);
+/** 64 KiB per message. */
+const bigEvent = create(WatchListResponseSchema, {
+  event: {
+    event: {
+      case: "upsert",
+      value: { resource: { id: { name: "big" }, data: { value: new Uint8Array(65536) } } },
+    },
+  },
+});
+/** How many big messages the "flood" case has yielded. */
+let flooded = 0;
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -216,16 +294,27 @@ async function outcome(transport: Transport, name: string, init: { uid?: string 
 }
 
 /** A Read of `name` sent by hand, with `headers` added: the stream, its request sent. */
-function rawRequest(baseUrl: string, name: string, headers: Record<string, string>) {
+function rawRequest(
+  baseUrl: string,
+  name: string,
+  headers: Record<string, string>,
+  method: "Read" | "WatchList" = "Read",
+) {
   const session = http2.connect(baseUrl);
   cleanups.push(() => session.destroy());
-  const payload = toBinary(ReadRequestSchema, create(ReadRequestSchema, { id: { name, type } }));
+  const payload =
+    method === "Read"
+      ? toBinary(ReadRequestSchema, create(ReadRequestSchema, { id: { name, type } }))
+      : toBinary(WatchListRequestSchema, create(WatchListRequestSchema, { namePrefix: name }));
   const frame = Buffer.alloc(5 + payload.byteLength);
   frame.writeUInt32BE(payload.byteLength, 1);
   frame.set(payload, 5);
   const stream = session.request({
     ":method": "POST",
-    ":path": `/${ForwardingService.typeName}/Read`,
+    ":path":
+      method === "Read"
+        ? `/${ForwardingService.typeName}/Read`
+        : `/${ResourceService.typeName}/WatchList`,
     "content-type": "application/grpc",
     te: "trailers",
     ...headers,
@@ -235,8 +324,13 @@ function rawRequest(baseUrl: string, name: string, headers: Record<string, strin
 }
 
 /** One gRPC call made by hand, with `headers` added; its answer's grpc-status. */
-async function rawCall(baseUrl: string, name: string, headers: Record<string, string>) {
-  const stream = rawRequest(baseUrl, name, headers);
+async function rawCall(
+  baseUrl: string,
+  name: string,
+  headers: Record<string, string>,
+  method: "Read" | "WatchList" = "Read",
+) {
+  const stream = rawRequest(baseUrl, name, headers, method);
   stream.resume();
   return await new Promise<string | undefined>((resolve, reject) => {
     stream.on("trailers", (trailers) => resolve(trailers["grpc-status"] as string | undefined));
@@ -550,5 +644,132 @@ describe("the lean gRPC unary path", () => {
       .read({ id: { name: "ok", type } })
       .catch((e: unknown) => ConnectError.from(e));
     expect(Code[(error as ConnectError).code]).toBe("Unknown");
+  });
+});
+
+/** What a client can observe of one server-streaming call. */
+async function streamOutcome(transport: Transport, namePrefix: string) {
+  const client = createClient(ResourceService, transport);
+  const messages: string[] = [];
+  let header: Headers | undefined;
+  let trailer: Headers | undefined;
+  try {
+    for await (const message of client.watchList(
+      { namePrefix },
+      {
+        onHeader: (h) => {
+          header = h;
+        },
+        onTrailer: (t) => {
+          trailer = t;
+        },
+      },
+    )) {
+      const e = message.event?.event;
+      messages.push(
+        e?.case === "upsert"
+          ? `${e.value.resource?.id?.name}@${e.value.resource?.version}`
+          : String(e?.case),
+      );
+    }
+    return {
+      messages,
+      header: header?.get("x-answer-header"),
+      trailer: trailer?.get("x-answer-trailer"),
+    };
+  } catch (error) {
+    const e = ConnectError.from(error);
+    return {
+      messages,
+      code: Code[e.code],
+      message: e.rawMessage,
+      meta: e.metadata.get("x-error-meta"),
+    };
+  }
+}
+
+describe("the lean gRPC path for server-streaming calls", () => {
+  it("streams every case as connect does: messages, headers, trailers and errors", async () => {
+    const servers = await startServers();
+    const cases = [
+      "three",
+      "fail-after-one",
+      "fail-first",
+      "plain",
+      "same-object",
+      "shared",
+      "missing",
+    ];
+    for (const name of cases) {
+      const byConnect = await streamOutcome(connectTransport(servers.connectOnly), name);
+      const byLean = await streamOutcome(connectTransport(servers.lean), name);
+      expect(byLean, name).toEqual(byConnect);
+    }
+    expect(servers.fallbackCalls()).toBe(0);
+    const lean = connectTransport(servers.lean);
+    expect(await streamOutcome(lean, "three")).toEqual({
+      messages: ["a@1", "b@1", "c@1"],
+      header: "h",
+      trailer: "t",
+    });
+    expect(await streamOutcome(lean, "fail-after-one")).toEqual({
+      messages: ["a@1"],
+      code: "Aborted",
+      message: "fell behind",
+      meta: "m",
+    });
+    expect(await streamOutcome(lean, "plain")).toMatchObject({
+      messages: ["a@1"],
+      code: "Internal",
+      message: "internal error",
+    });
+    expect((await streamOutcome(lean, "same-object")).messages).toEqual(["first@1", "first@2"]);
+    expect((await streamOutcome(lean, "shared")).messages).toEqual([
+      "endOfSnapshot",
+      "endOfSnapshot",
+    ]);
+    // Both streaming calls of each case ran through the interceptors, on either server.
+    expect(servers.interceptedCalls().filter((m) => m === "WatchList").length).toBe(
+      2 * cases.length + 5,
+    );
+  });
+
+  it("ends a stream at its deadline with DeadlineExceeded, where connect says OK", async () => {
+    const servers = await startServers();
+    const statuses = [];
+    for (const url of [servers.connectOnly, servers.lean]) {
+      statuses.push(await rawCall(url, "wait", { "grpc-timeout": "50m" }, "WatchList"));
+      statuses.push(await rawCall(url, "three", {}, "WatchList"));
+    }
+    // The implementation ends quietly when its signal aborts. connect's own server then answers
+    // OK, for a stream its deadline cut short; the lean one answers the deadline.
+    expect(statuses).toEqual(["0", "0", String(Code.DeadlineExceeded), "0"]);
+    expect(servers.fallbackCalls()).toBe(0);
+  });
+
+  it("stops pulling messages while the client does not read, and ends when it goes away", async () => {
+    const servers = await startServers();
+    const client = createClient(ResourceService, connectTransport(servers.lean));
+    const abort = new AbortController();
+    const messages = client.watchList({ namePrefix: "flood" }, { signal: abort.signal });
+    const iterator = messages[Symbol.asyncIterator]();
+    await iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Flow control holds the rest: a few MiB of windows and buffers, not 10,000 × 64 KiB.
+    expect(flooded).toBeGreaterThan(0);
+    expect(flooded).toBeLessThan(1000);
+    const seen = flooded;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(flooded).toBe(seen);
+    abort.abort();
+    await iterator.next().catch(() => undefined);
+
+    const waiting = new AbortController();
+    const waits = client.watchList({ namePrefix: "wait" }, { signal: waiting.signal });
+    const first = await waits[Symbol.asyncIterator]().next();
+    expect(first.done).toBe(false);
+    waiting.abort();
+    await expect.poll(() => aborted.length).toBe(1);
+    expect(ConnectError.from(aborted[0]).code).toBe(Code.Canceled);
   });
 });

@@ -13,8 +13,10 @@ import {
   ResourceSchema,
   ResourceService,
   StatusSchema,
+  type WatchEvent,
   type WatchListRequest,
   type WatchListResponse,
+  WatchListResponseSchema,
   type WriteRequest,
   type WriteStatusRequest,
 } from "@raftstore/proto";
@@ -311,7 +313,7 @@ export function createResourceServiceRoutes(
           ) {
             continue;
           }
-          yield { event };
+          yield responseOf(event);
         }
       } finally {
         watch.close();
@@ -338,6 +340,23 @@ export function createResourceServiceRoutes(
       { readMaxBytes },
     );
   };
+}
+
+/**
+ * The answer that carries `event`. A store hands the same frozen event to every watch it goes to;
+ * its answer is then made once and frozen too, so that the lean gRPC handler writes its bytes
+ * once for all the watches (a frozen message's frame is cached) instead of once per watch.
+ */
+const responses = new WeakMap<WatchEvent, WatchListResponse>();
+
+function responseOf(event: WatchEvent): WatchListResponse {
+  if (!Object.isFrozen(event)) return create(WatchListResponseSchema, { event });
+  let response = responses.get(event);
+  if (response === undefined) {
+    response = Object.freeze(create(WatchListResponseSchema, { event }));
+    responses.set(event, response);
+  }
+  return response;
 }
 
 /** What a request may carry beyond one resource of the largest size allowed. */
