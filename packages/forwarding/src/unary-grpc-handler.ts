@@ -239,27 +239,42 @@ async function answer(
     const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
     frame = encodeResponse(method, output);
   } catch (error) {
-    // As connect's gRPC handler words what is not a ConnectError.
-    failure =
-      error instanceof ConnectError
-        ? error
-        : new ConnectError("internal error", Code.Internal, undefined, undefined, error);
+    failure = asConnectError(error);
   } finally {
     call.finish();
   }
   if (stream.destroyed || stream.closed) return;
-  // Through the compatibility API, which owns the stream's trailers.
-  if (failure !== undefined) {
-    const trailer = new Headers(context.responseTrailer);
-    setTrailerStatus(trailer, failure);
-    res.writeHead(200, toObject(context.responseHeader));
-    res.addTrailers(toObject(trailer));
-    res.end();
+  res.writeHead(200, toObject(context.responseHeader));
+  endWithStatus(res, context, failure, frame);
+}
+
+/** As connect's gRPC handler words what is not a ConnectError. */
+function asConnectError(error: unknown): ConnectError {
+  return error instanceof ConnectError
+    ? error
+    : new ConnectError("internal error", Code.Internal, undefined, undefined, error);
+}
+
+/**
+ * Ends an answer whose headers are written: the last frame if it succeeded, then the trailers
+ * with its status. Through the compatibility API, which owns the stream's trailers.
+ */
+function endWithStatus(
+  res: http2.Http2ServerResponse,
+  context: HandlerContext,
+  failure: ConnectError | undefined,
+  frame?: Buffer,
+): void {
+  if (failure === undefined) {
+    res.addTrailers(toObject(context.responseTrailer));
+    if (frame === undefined) res.end();
+    else res.end(frame);
     return;
   }
-  res.writeHead(200, toObject(context.responseHeader));
-  res.addTrailers(toObject(context.responseTrailer));
-  res.end(frame as Buffer);
+  const trailer = new Headers(context.responseTrailer);
+  setTrailerStatus(trailer, failure);
+  res.addTrailers(toObject(trailer));
+  res.end();
 }
 
 /**
@@ -301,19 +316,13 @@ async function answerStream(
     // An implementation that ends quietly when its signal aborts still failed at its deadline.
     context.signal.throwIfAborted();
   } catch (error) {
-    failure =
-      error instanceof ConnectError
-        ? error
-        : new ConnectError("internal error", Code.Internal, undefined, undefined, error);
+    failure = asConnectError(error);
   } finally {
     call.finish();
   }
   if (stream.destroyed || stream.closed) return;
   head();
-  const trailer = new Headers(context.responseTrailer);
-  if (failure !== undefined) setTrailerStatus(trailer, failure);
-  res.addTrailers(toObject(trailer));
-  res.end();
+  endWithStatus(res, context, failure);
 }
 
 async function* single<T>(value: T): AsyncIterable<T> {

@@ -338,15 +338,20 @@ async function rawCall(
   });
 }
 
+/** Either client transport against either server, named. */
+function allPairings(servers: Servers) {
+  return [
+    ["connect → connect", connectTransport(servers.connectOnly)],
+    ["connect → lean server", connectTransport(servers.lean)],
+    ["lean client → connect", leanTransport(servers.connectOnly)],
+    ["lean client → lean server", leanTransport(servers.lean)],
+  ] as const;
+}
+
 describe("the lean gRPC unary path", () => {
   it("answers every case as connect does, from either side", async () => {
     const servers = await startServers();
-    const pairs = [
-      ["connect → connect", connectTransport(servers.connectOnly)],
-      ["connect → lean server", connectTransport(servers.lean)],
-      ["lean client → connect", leanTransport(servers.connectOnly)],
-      ["lean client → lean server", leanTransport(servers.lean)],
-    ] as const;
+    const pairs = allPairings(servers);
     const cases = [
       "ok",
       "headers",
@@ -397,12 +402,7 @@ describe("the lean gRPC unary path", () => {
 
   it("gives bytes as plain Uint8Arrays on both ends, as connect does, never Buffer views", async () => {
     const servers = await startServers();
-    const pairs = [
-      ["connect → connect", connectTransport(servers.connectOnly)],
-      ["connect → lean server", connectTransport(servers.lean)],
-      ["lean client → connect", leanTransport(servers.connectOnly)],
-      ["lean client → lean server", leanTransport(servers.lean)],
-    ] as const;
+    const pairs = allPairings(servers);
     for (const [what, transport] of pairs) {
       const client = createClient(ForwardingService, transport);
       const { resource } = await client.write({
