@@ -268,4 +268,18 @@ describe("ResourceService.WatchList", () => {
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe(Code.Aborted);
   });
+
+  it("ends a watch its deadline cuts short with DeadlineExceeded, not as if it were done", async () => {
+    const { client } = setup();
+    // The deadline travels as the protocol's header only, so that the client does not end the
+    // call itself: what the client sees is what the server answered.
+    const stream = client.watchList({ type, tenancy }, { headers: { "connect-timeout-ms": "50" } });
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const message of stream) seen.push(String(message.event?.event.case));
+    })().catch((e: unknown) => ConnectError.from(e));
+    expect(seen).toEqual(["endOfSnapshot"]);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
+  });
 });

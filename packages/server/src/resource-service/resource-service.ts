@@ -1,7 +1,7 @@
 import { randomFillSync } from "node:crypto";
 import { create, equals } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import {
   type DeleteRequest,
   type ID,
@@ -379,12 +379,16 @@ function serverStream<Req, Res>(handler: (req: Req, ctx: HandlerContext) => Asyn
     try {
       yield* handler(req, ctx);
     } catch (error) {
-      // The client went away: there is nobody to tell.
-      if (ctx.signal.aborted) return;
+      // The client went away: there is nobody to tell. Not so at the deadline: the client may
+      // still be there, and must not take the end of the stream for its natural end.
+      if (ctx.signal.aborted && !isDeadline(ctx.signal.reason)) return;
       throw toConnectError(error, ctx.signal);
     }
   };
 }
+
+const isDeadline = (reason: unknown) =>
+  reason instanceof ConnectError && reason.code === Code.DeadlineExceeded;
 
 /**
  * A cryptographic PRNG for ulid that draws random bytes 4 KiB at a time: ulid's own asks
