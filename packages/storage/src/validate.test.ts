@@ -65,6 +65,21 @@ describe("validation", () => {
     );
   });
 
+  it('refuses a metadata or status key "__proto__", which no protobuf decode keeps', () => {
+    const withKey = (value: unknown) =>
+      Object.defineProperty({}, "__proto__", { value, enumerable: true, writable: true });
+    const res = valid();
+    expect(fieldOf(() => validateResource({ ...res, metadata: withKey("x") }))).toBe(
+      "resource.metadata",
+    );
+    expect(fieldOf(() => validateResource({ ...res, status: withKey({}) }))).toBe(
+      "resource.status",
+    );
+    // Other names of Object.prototype are ordinary keys.
+    const ordinary = { ...res, metadata: { constructor: "c", toString: "t" } };
+    expect(fieldOf(() => validateResource(ordinary))).toBeUndefined();
+  });
+
   it("treats an unknown consistency as unsatisfiable rather than weaker", () => {
     expect(() => validateConsistency(ReadConsistency.Strong)).not.toThrow();
     expect(() => validateConsistency("linearizable")).toThrow(

@@ -71,6 +71,23 @@ export function validateResource(
   validateId(resource.id, `${field}.id`);
   if (resource.owner !== undefined) validateId(resource.owner, `${field}.owner`);
   validateVersion(resource.version, `${field}.version`);
+  checkMapKeys(resource.metadata, `${field}.metadata`);
+  checkMapKeys(resource.status, `${field}.status`);
+}
+
+/**
+ * A map (metadata, status) may not have the key "__proto__": protobuf-es reads a map into a
+ * plain object, where assigning "__proto__" sets the prototype instead, so the entry would be
+ * lost on the first decode (a forwarded write, a Raft log entry, a snapshot). Refused up front,
+ * with a clear error, rather than dropped without a word.
+ */
+function checkMapKeys(map: unknown, field: string): void {
+  if (isObject(map) && Object.hasOwn(map, "__proto__")) {
+    throw new InvalidArgumentError(
+      field,
+      'cannot have the key "__proto__" (protobuf maps in JavaScript cannot hold it)',
+    );
+  }
 }
 
 /** Throws InvalidArgumentError unless the arguments of a List or WatchList are well formed. */

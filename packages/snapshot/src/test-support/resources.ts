@@ -63,6 +63,11 @@ export function* sampleResources(count: number, first = 0): Generator<Resource> 
 }
 
 const text = fc.string({ maxLength: 12, unit: "grapheme" });
+/**
+ * Map keys: any text but "__proto__" (which fast-check favours), since no protobuf-es decode keeps
+ * that key and storage refuses resources that have it (validateResource).
+ */
+const mapKey = text.filter((key) => key !== "__proto__");
 
 /** Arbitrary resources, including empty ones, unicode text and binary data. */
 export const arbitraryResource: fc.Arbitrary<Resource> = fc
@@ -78,7 +83,7 @@ export const arbitraryResource: fc.Arbitrary<Resource> = fc
       ownerName: fc.option(text, { nil: undefined }),
       version: text,
       generation: text,
-      metadata: fc.dictionary(text, text, { maxKeys: 3 }),
+      metadata: fc.dictionary(mapKey, text, { maxKeys: 3 }),
       conditionReason: fc.option(text, { nil: undefined }),
       data: fc.option(fc.uint8Array({ maxLength: 64 }), { nil: undefined }),
     },

@@ -387,6 +387,13 @@ export function contractTests(ctx: SuiteContext): void {
           ["a version that is not a string", bad({ ...valid, version: 5 })],
           ["an owner without a type", bad({ ...valid, owner: { ...valid.id, type: undefined } })],
           ["a name with a NUL", withResource(valid, { id: withId(valid.id, { name: "a\u0000" }) })],
+          [
+            'a metadata key "__proto__"',
+            bad({
+              ...valid,
+              metadata: Object.defineProperty({}, "__proto__", { value: "x", enumerable: true }),
+            }),
+          ],
         ];
         for (const [what, input] of badWrites) {
           await expectRejection(
