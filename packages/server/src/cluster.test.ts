@@ -1,5 +1,6 @@
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ReadConsistency } from "@raftstore/proto";
+import { ReadConsistency, ResourceSchema } from "@raftstore/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestCluster, type TestCluster } from "./test-support/cluster.js";
 
@@ -127,6 +128,19 @@ describe("bad requests", () => {
       .write({ resource: { id: id("big"), metadata: { blob: "x".repeat(10_000) } } })
       .catch((e: unknown) => ConnectError.from(e));
     expect((oversized as ConnectError).code).toBe(Code.InvalidArgument);
+
+    // A metadata key "__proto__" cannot be kept (protobuf-es maps drop it on decode): a gRPC
+    // write with one is refused, through a follower too, rather than stored without it.
+    const withProto = create(ResourceSchema, { id: id("proto") });
+    withProto.metadata = Object.defineProperty({}, "__proto__", { value: "x", enumerable: true });
+    const refused = await cluster
+      .client((leader + 1) % 3)
+      .write({ resource: withProto })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((refused as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((refused as ConnectError).rawMessage).toMatch(
+      /metadata cannot have the key "__proto__"/,
+    );
 
     // A watch the client cancels after its snapshot: counted when its stream ends.
     const cancel = new AbortController();

@@ -5,6 +5,7 @@ import {
   ReadRequestSchema,
   ReadResponseSchema,
   ResourceSchema,
+  StatusSchema,
   WriteRequestSchema,
   WriteResponseSchema,
 } from "@raftstore/proto";
@@ -21,6 +22,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodePlain, fromBinaryFast } from "./resource-binary-read.js";
 import { resourceArbitraries } from "./test-support/resource-arbitraries.js";
+import { validateResource } from "./validate.js";
 
 // The hand-written reader must make exactly the objects protobuf-es's fromBinary makes (the same
 // fields, key order, types and byte views) for every input it takes, and hand every other input
@@ -281,6 +283,34 @@ describe("fromBinaryFast", () => {
     }
     const merged = fromBinaryFast(ResourceSchema, cases[8]?.[2] as Uint8Array);
     expect(merged.status.s?.updatedAt).toMatchObject({ seconds: 5n, nanos: 3 });
+  });
+
+  it('keeps a map key "__proto__" as a key, where protobuf-es loses it, so validation refuses it', () => {
+    const own = (value: unknown) =>
+      Object.defineProperty({}, "__proto__", { value, enumerable: true, writable: true });
+    const resource = create(ResourceSchema, { version: "1" });
+    resource.metadata = own("x") as Record<string, string>;
+    resource.status = own(create(StatusSchema, { observedGeneration: "g" })) as never;
+    const bytes = toBinary(ResourceSchema, resource);
+    // protobuf-es assigns the key, which sets the prototype: the entries are gone.
+    const lost = fromBinary(ResourceSchema, bytes);
+    expect(Object.keys(lost.metadata)).toEqual([]);
+    expect(Object.keys(lost.status)).toEqual([]);
+    // By hand they stay own entries, and the objects keep their prototype.
+    const kept = fromBinaryFast(ResourceSchema, bytes);
+    expect(Object.keys(kept.metadata)).toEqual(["__proto__"]);
+    expect(Object.getOwnPropertyDescriptor(kept.metadata, "__proto__")?.value).toBe("x");
+    expect(Object.getPrototypeOf(kept.metadata)).toBe(Object.prototype);
+    expect(Object.keys(kept.status)).toEqual(["__proto__"]);
+    const id = {
+      uid: "",
+      name: "a",
+      type: { group: "g", groupVersion: "v1", kind: "K" },
+      tenancy: { partition: "default", namespace: "default" },
+    };
+    expect(() => validateResource({ ...kept, id })).toThrow(
+      /resource.metadata cannot have the key "__proto__"/,
+    );
   });
 
   it("rejects a tag longer than 5 bytes as protobuf-es does", () => {

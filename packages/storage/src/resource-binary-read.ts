@@ -268,6 +268,25 @@ function mapEntry(
   return [key, value];
 }
 
+/**
+ * Adds a map entry. The one place where this reader departs from protobuf-es on purpose: for the
+ * key "__proto__" protobuf-es assigns, which sets the object's prototype and loses the entry
+ * without a word; here it becomes an own property, so that `validateResource` sees it and
+ * refuses the resource with a clear error (storage cannot keep such a key anywhere).
+ */
+function setEntry(map: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(map, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    map[key] = value;
+  }
+}
+
 const readResource: Read = (r, end) => {
   const metadata: Record<string, unknown> = {};
   const status: Record<string, unknown> = {};
@@ -294,14 +313,14 @@ const readResource: Read = (r, end) => {
         break;
       case 5: {
         const [key, value] = mapEntry(r, end, wt, stringField);
-        metadata[key] = value;
+        setEntry(metadata, key, value);
         break;
       }
       case 6: {
         const [key, value] = mapEntry(r, end, wt, (rr, stop, vwt) =>
           nested(rr, stop, vwt, undefined, readStatus),
         );
-        status[key] = value;
+        setEntry(status, key, value);
         break;
       }
       case 7:
