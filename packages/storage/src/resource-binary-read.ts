@@ -148,26 +148,22 @@ function nested(r: Reader, end: number, wireType: number, current: unknown, read
 /** Reads one message's content, from the position to `end`. */
 type Read = (r: Reader, end: number) => Fields;
 
-const readType: Read = (r, end) => {
-  const m: Fields = { $typeName: TypeSchema.typeName, group: "", groupVersion: "", kind: "" };
-  readFields(r, end, (n, wt) => {
-    if (n === 1) m.group = stringField(r, end, wt);
-    else if (n === 2) m.groupVersion = stringField(r, end, wt);
-    else if (n === 3) m.kind = stringField(r, end, wt);
-    else throw notPlain;
-  });
-  return m;
-};
+/** A message of string fields only, numbered 1, 2, … in the order of `names`. */
+function stringsOnly(typeName: string, names: readonly string[]): Read {
+  return (r, end) => {
+    const m: Fields = { $typeName: typeName };
+    for (const name of names) m[name] = "";
+    readFields(r, end, (n, wt) => {
+      const name = names[n - 1];
+      if (name === undefined) throw notPlain;
+      m[name] = stringField(r, end, wt);
+    });
+    return m;
+  };
+}
 
-const readTenancy: Read = (r, end) => {
-  const m: Fields = { $typeName: TenancySchema.typeName, partition: "", namespace: "" };
-  readFields(r, end, (n, wt) => {
-    if (n === 1) m.partition = stringField(r, end, wt);
-    else if (n === 2) m.namespace = stringField(r, end, wt);
-    else throw notPlain;
-  });
-  return m;
-};
+const readType = stringsOnly(TypeSchema.typeName, ["group", "groupVersion", "kind"]);
+const readTenancy = stringsOnly(TenancySchema.typeName, ["partition", "namespace"]);
 
 const readId: Read = (r, end) => {
   const m: Fields = { $typeName: IDSchema.typeName, uid: "", name: "" };

@@ -377,9 +377,14 @@ const resourceShape: Shape = { measure: measureResource, write: writeResource };
 
 /** A message whose one field, number 1, is a Resource (ReadResponse, WriteRequest, …). */
 function oneResource(name: string): Shape {
+  return oneField(name, "resource", resourceShape);
+}
+
+/** A message whose one field, number 1, named `field`, is a message of `shape`. */
+function oneField(name: string, field: string, shape: Shape): Shape {
   return {
-    measure: (sizes, v) => sizes.optional(plainMessage(v, name).resource, measureResource),
-    write: (w, m) => writeNested(w, len1, m.resource, writeResource),
+    measure: (sizes, v) => sizes.optional(plainMessage(v, name)[field], shape.measure),
+    write: (w, m) => writeNested(w, len1, m[field], shape.write),
   };
 }
 
@@ -440,11 +445,7 @@ const watchEvent: Shape = {
 };
 
 /** What WatchList streams: one event. */
-const watchListResponse: Shape = {
-  measure: (sizes, v) =>
-    sizes.optional(plainMessage(v, WatchListResponseSchema.typeName).event, watchEvent.measure),
-  write: (w, m) => writeNested(w, len1, m.event, watchEvent.write),
-};
+const watchListResponse = oneField(WatchListResponseSchema.typeName, "event", watchEvent);
 
 const measureDelete: Measure = (sizes, v) => {
   const m = plainMessage(v, DeleteRequestSchema.typeName);
