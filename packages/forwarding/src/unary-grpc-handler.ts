@@ -34,8 +34,8 @@ type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
 /** Options of `createUnaryGrpcHandler`. */
 export interface UnaryGrpcHandlerOptions {
   /**
-   * The routes, as given to connect's `connectNodeAdapter`; their unary and server-streaming methods go fast. They
-   * run once: the fallback gets the same implementations, registered again.
+   * The routes, as given to connect's `connectNodeAdapter`; their unary and server-streaming
+   * methods go fast. They run once: the fallback gets the same implementations, registered again.
    */
   routes: (router: ConnectRouter) => void;
   /**
@@ -74,6 +74,8 @@ interface FastMethod {
   url: string;
   /** The service's own `readMaxBytes` (router options), if it set one. */
   readMaxBytes: number | undefined;
+  /** How a call of it is answered: `answer` (unary) or `answerStream`. */
+  reply: typeof answer;
 }
 
 const defaultReadMaxBytes = 0xffffffff;
@@ -96,7 +98,7 @@ const callDone = new ConnectError("the call is done", Code.Canceled);
 export function createUnaryGrpcHandler(
   options: UnaryGrpcHandlerOptions,
 ): (req: NodeRequest, res: NodeResponse) => void {
-  const { methods, replay } = collectUnaryMethods(options.routes);
+  const { methods, replay } = collectFastMethods(options.routes);
   const fallback = options.fallback(replay);
   const readMaxBytes = options.readMaxBytes ?? defaultReadMaxBytes;
   const interceptors = options.interceptors ?? [];
@@ -123,11 +125,11 @@ export function createUnaryGrpcHandler(
 }
 
 /**
- * Runs `routes` once, against a router that records the unary implementations by request path,
- * and every registration, so that `replay` can make the same ones on another router (connect's):
- * one instance of each service serves both paths.
+ * Runs `routes` once, against a router that records the unary and server-streaming
+ * implementations by request path, and every registration, so that `replay` can make the same
+ * ones on another router (connect's): one instance of each service serves both paths.
  */
-function collectUnaryMethods(routes: (router: ConnectRouter) => void): {
+function collectFastMethods(routes: (router: ConnectRouter) => void): {
   methods: Map<string, FastMethod>;
   replay: (router: ConnectRouter) => void;
 } {
@@ -142,6 +144,7 @@ function collectUnaryMethods(routes: (router: ConnectRouter) => void): {
       spec: createMethodImplSpec(method, impl as never) as FastMethod["spec"],
       url,
       readMaxBytes: options?.readMaxBytes,
+      reply: kind === "unary" ? answer : answerStream,
     });
   };
   const recorder: ConnectRouter = {
@@ -193,17 +196,9 @@ function serve(
     req.off("data", onData);
     req.off("end", onEnd);
     req.resume();
-    (fast.method.methodKind === "unary" ? answer : answerStream)(
-      req,
-      res,
-      fast,
-      contentType,
-      options,
-      undefined,
-    ).catch(abandon(res));
+    fast.reply(req, res, fast, contentType, options, undefined).catch(abandon(res));
   };
-  const reply = fast.method.methodKind === "unary" ? answer : answerStream;
-  const onEnd = () => reply(req, res, fast, contentType, options, chunks).catch(abandon(res));
+  const onEnd = () => fast.reply(req, res, fast, contentType, options, chunks).catch(abandon(res));
   req.on("data", onData);
   req.on("end", onEnd);
 }
