@@ -7,6 +7,7 @@ import {
   GroupVersionMismatchErrorDetailsSchema,
   ListRequestSchema,
   ReadRequestSchema,
+  WriteBatchRequestSchema,
   WriteRequestSchema,
 } from "@raftstore/proto/storage/v1";
 import {
@@ -26,6 +27,7 @@ import { connectErrorToStorageError } from "./connect-error-to-storage-error.js"
 import { deepFreeze } from "./deep-freeze.js";
 import { detailHeader, errorHeader, partialDetailValue } from "./error-wire.js";
 import { maxDeadlineMs } from "./grpc-wire.js";
+import { WriteBatcher } from "./write-batcher.js";
 
 /** Options of `createForwardingClient`. */
 export interface ForwardingClientOptions {
@@ -35,6 +37,12 @@ export interface ForwardingClientOptions {
    * the connection, partitioned away). Default 10000 ms.
    */
   timeoutMs?: number;
+  /**
+   * How many forwarded write calls may be in flight to the leader at once. A write that comes
+   * while they are all busy waits, and leaves with the others that waited, in one WriteBatch
+   * call, as soon as one is answered. 1 batches the most; more overlap more. Default 2.
+   */
+  maxWritesInFlight?: number;
 }
 
 /** Per-call options of a ForwardingClient. */
@@ -80,6 +88,9 @@ export interface ForwardingClient {
  */
 const maxMismatchAttempts = 3;
 
+/** The most (estimated) bytes of resources one WriteBatch carries. */
+const maxWriteBatchBytes = 4 * 1024 * 1024;
+
 /**
  * Creates the follower side of forwarding over `transport`, a Connect transport to the leader
  * (the Raft backend's `Handle.dialLeader()`, or `createForwardingTransport`). The transport
@@ -91,6 +102,30 @@ export function createForwardingClient(
 ): ForwardingClient {
   const defaultTimeoutMs = checkTimeout(options.timeoutMs ?? 10_000);
   const rpc = createClient(ForwardingService, transport);
+  const writes = new WriteBatcher(
+    {
+      async write(resource, callOptions) {
+        const request = create(WriteRequestSchema, { resource });
+        const response = await call(WriteRequestSchema, request, rpc.write, callOptions);
+        return deepFreeze(required(response.resource, "Write"));
+      },
+      async writeBatch(resources, timeoutMs) {
+        const request = create(WriteBatchRequestSchema, {
+          writes: resources.map((resource) => ({ resource })),
+        });
+        return (await rpc.writeBatch(request, { timeoutMs })).results;
+      },
+      batchFailure(error, resources, timeoutMs) {
+        const request = create(WriteBatchRequestSchema, {
+          writes: resources.map((resource) => ({ resource })),
+        });
+        return failure(error, WriteBatchRequestSchema, request, timeoutMs);
+      },
+      itemFailure: (error) => connectErrorToStorageError(error),
+      stored: (resource) => deepFreeze(required(resource, "WriteBatch")),
+    },
+    { maxInFlight: options.maxWritesInFlight ?? 2, maxBatchBytes: maxWriteBatchBytes },
+  );
 
   /** Runs one RPC with the caller's signal and a deadline, mapping its failure. */
   async function call<S extends DescMessage, O>(
@@ -138,9 +173,8 @@ export function createForwardingClient(
   return {
     async writeCAS(resource, callOptions) {
       validateResource(resource);
-      const request = create(WriteRequestSchema, { resource });
-      const response = await call(WriteRequestSchema, request, rpc.write, callOptions);
-      return deepFreeze(required(response.resource, "Write"));
+      const timeoutMs = checkTimeout(callOptions?.timeoutMs ?? defaultTimeoutMs);
+      return writes.write(resource, { signal: callOptions?.signal, timeoutMs });
     },
 
     async deleteCAS(id, version, callOptions) {

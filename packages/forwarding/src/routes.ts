@@ -3,6 +3,7 @@ import type { ID, Resource, Tenancy } from "@raftstore/proto";
 import { ForwardingService } from "@raftstore/proto/storage/v1";
 import {
   type CallOptions,
+  InvalidArgumentError,
   ReadConsistency,
   type UnversionedType,
   unversionedType,
@@ -12,6 +13,10 @@ import {
   validateType,
 } from "@raftstore/storage";
 import { errorToConnectError } from "./error-to-connect-error.js";
+import { connectErrorToStatus } from "./forwarded-status.js";
+
+/** The most writes one WriteBatch may carry. */
+export const maxBatchWrites = 256;
 
 /**
  * What the leader side needs: the leader's own storage operations. A `Backend` is one; the Raft
@@ -39,6 +44,10 @@ export interface ForwardingTarget {
  * `Write` → `target.writeCAS`, `Delete` → `target.deleteCAS`, `Read` and `List` → the target's
  * strongly consistent read and list.
  *
+ * `WriteBatch` runs `target.writeCAS` for each of its writes, all at once, and answers each with
+ * its resource or with the status a `Write` of it would have failed with; the writes succeed or
+ * fail one by one. A batch with no writes, or more than 256, is refused whole.
+ *
  * A malformed request (a Write without a resource, a Read without an id, …) is answered with
  * InvalidArgument before the target is called. Every failure is answered with
  * `errorToConnectError`, so storage errors reach the follower as themselves and anything else as
@@ -52,6 +61,30 @@ export function createForwardingRoutes(target: ForwardingTarget): (router: Conne
           validateResource(request.resource, "resource");
           const options = { signal: context.signal };
           return { resource: await target.writeCAS(request.resource, options) };
+        }),
+      writeBatch: (request, context) =>
+        answer(async () => {
+          const count = request.writes.length;
+          if (count === 0 || count > maxBatchWrites) {
+            throw new InvalidArgumentError(
+              "writes",
+              `must hold 1 to ${maxBatchWrites} writes, found ${count}`,
+            );
+          }
+          const options = { signal: context.signal };
+          const results = await Promise.all(
+            request.writes.map(async ({ resource }) => {
+              try {
+                validateResource(resource, "resource");
+                const stored = await target.writeCAS(resource, options);
+                return { outcome: { case: "resource" as const, value: stored } };
+              } catch (error) {
+                const status = connectErrorToStatus(errorToConnectError(error));
+                return { outcome: { case: "error" as const, value: status } };
+              }
+            }),
+          );
+          return { results };
         }),
       delete: (request, context) =>
         answer(async () => {

@@ -17,6 +17,8 @@ import {
   WriteResponseSchema as ForwardedWriteResponseSchema,
   LogSchema,
   LogType,
+  WriteBatchRequestSchema,
+  WriteBatchResponseSchema,
 } from "@raftstore/proto/storage/v1";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -86,6 +88,25 @@ function messages(arbs: typeof plain) {
           ],
         ],
         [[LogSchema, create(LogSchema, {})]],
+        [
+          [
+            WriteBatchRequestSchema,
+            create(WriteBatchRequestSchema, {
+              writes: [...resources.map((r) => ({ resource: r })), {}],
+            }),
+          ],
+        ],
+        [
+          [
+            WriteBatchResponseSchema,
+            create(WriteBatchResponseSchema, {
+              results: [
+                {},
+                ...resources.map((r) => ({ outcome: { case: "resource" as const, value: r } })),
+              ],
+            }),
+          ],
+        ],
       ),
     );
 }
@@ -212,6 +233,30 @@ describe("fromBinaryFast", () => {
     for (const [what, bytes] of logCases) {
       expect(decodePlain(LogSchema, bytes), what).toBeUndefined();
       expectSameOutcome(LogSchema, bytes);
+    }
+    const stored = toBinary(ResourceSchema, create(ResourceSchema, { version: "1" }));
+    const failed = toBinary(
+      WriteBatchResponseSchema,
+      create(WriteBatchResponseSchema, {
+        results: [{ outcome: { case: "error", value: { code: 10, message: "lost" } } }],
+      }),
+    );
+    const resultCases: Array<[string, Uint8Array]> = [
+      ["a failed write's status", failed],
+      // Two stored resources for one result are merged.
+      [
+        "a result's resource twice",
+        new Uint8Array([
+          0x0a,
+          2 * (stored.byteLength + 2),
+          ...[0x0a, stored.byteLength, ...stored],
+          ...[0x0a, stored.byteLength, ...stored],
+        ]),
+      ],
+    ];
+    for (const [what, bytes] of resultCases) {
+      expect(decodePlain(WriteBatchResponseSchema, bytes), what).toBeUndefined();
+      expectSameOutcome(WriteBatchResponseSchema, bytes);
     }
     for (const [what, bytes] of cases) {
       const schema = what === "a negative enum" ? ConditionSchema : ResourceSchema;

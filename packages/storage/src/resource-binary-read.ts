@@ -15,6 +15,9 @@ import {
   ReadRequestSchema as ForwardedReadRequestSchema,
   WriteRequestSchema as ForwardedWriteRequestSchema,
   LogSchema,
+  WriteBatchRequestSchema,
+  WriteBatchResponseSchema,
+  WriteResultSchema,
 } from "@raftstore/proto/storage/v1";
 import { oneResourceMessages, resourceListMessages } from "./resource-messages.js";
 
@@ -341,17 +344,20 @@ function oneField(typeName: string, name: string, read: Read): Read {
   };
 }
 
-/** A message whose one field, number 1, is a list of resources. */
-function resourceList(typeName: string): Read {
+/** A message whose one field, number 1, is a list of `read`'s messages. */
+function listOf(typeName: string, name: string, read: Read): Read {
   return (r, end) => {
-    const resources: Fields[] = [];
+    const list: Fields[] = [];
     readFields(r, end, (n, wt) => {
       if (n !== 1) throw notPlain;
-      resources.push(nested(r, end, wt, undefined, readResource));
+      list.push(nested(r, end, wt, undefined, read));
     });
-    return { $typeName: typeName, resources };
+    return { $typeName: typeName, [name]: list };
   };
 }
+
+/** A message whose one field, number 1, is a list of resources. */
+const resourceList = (typeName: string) => listOf(typeName, "resources", readResource);
 
 /** The public API's read request: the id, and the consistency (an enum). */
 const readReadRequest: Read = (r, end) => {
@@ -375,6 +381,17 @@ const readDelete: Read = (r, end) => {
 };
 
 const readForwardedWrite = oneField(ForwardedWriteRequestSchema.typeName, "resource", readResource);
+
+/** One result of a forwarded batch of writes: a stored resource (an error is not plain). */
+const readWriteResult: Read = (r, end) => {
+  const outcome: { case: string | undefined; value?: Fields } = { case: undefined };
+  readFields(r, end, (n, wt) => {
+    if (n !== 1) throw notPlain;
+    outcome.value = nested(r, end, wt, outcome.value, readResource);
+    outcome.case = "resource";
+  });
+  return { $typeName: WriteResultSchema.typeName, outcome };
+};
 
 /** The Raft log entry: its type, then a write or a delete (a oneof: at most one, once). */
 const readLog: Read = (r, end) => {
@@ -404,6 +421,14 @@ const readers = new Map<string, Read>([
     oneField(s.typeName, "resource", readResource),
   ]),
   ...resourceListMessages.map((s): [string, Read] => [s.typeName, resourceList(s.typeName)]),
+  [
+    WriteBatchRequestSchema.typeName,
+    listOf(WriteBatchRequestSchema.typeName, "writes", readForwardedWrite),
+  ],
+  [
+    WriteBatchResponseSchema.typeName,
+    listOf(WriteBatchResponseSchema.typeName, "results", readWriteResult),
+  ],
 ]);
 
 /**

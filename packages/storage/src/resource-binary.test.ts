@@ -16,6 +16,8 @@ import {
   WriteRequestSchema as ForwardedWriteRequestSchema,
   LogSchema,
   LogType,
+  WriteBatchRequestSchema,
+  WriteBatchResponseSchema,
 } from "@raftstore/proto/storage/v1";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -139,6 +141,39 @@ describe("toBinaryFast", () => {
     expect(encodePlain(WatchEventSchema, odd[0] as never)).toBeUndefined();
     expectSameBytes(WatchEventSchema, odd[0] as never);
     expect(encodePlain(WatchEventSchema, odd[1] as never)).toBeUndefined();
+  });
+
+  it("writes a follower's batch of writes and the leader's results, leaving errors to protobuf-es", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.option(plain.resource, { nil: undefined }), { maxLength: 4 }),
+        (resources) => {
+          const request = create(WriteBatchRequestSchema, {
+            writes: resources.map((resource) => ({ resource })),
+          });
+          expect(encodePlain(WriteBatchRequestSchema, request)).toBeDefined();
+          expectSameBytes(WriteBatchRequestSchema, request);
+          const results = resources.map((resource) =>
+            resource === undefined
+              ? {}
+              : { outcome: { case: "resource" as const, value: resource } },
+          );
+          const response = create(WriteBatchResponseSchema, { results });
+          expect(encodePlain(WriteBatchResponseSchema, response)).toBeDefined();
+          expectSameBytes(WriteBatchResponseSchema, response);
+
+          const failed = create(WriteBatchResponseSchema, {
+            results: [
+              ...results,
+              { outcome: { case: "error", value: { code: 10, message: "lost the race" } } },
+            ],
+          });
+          expect(encodePlain(WriteBatchResponseSchema, failed)).toBeUndefined();
+          expectSameBytes(WriteBatchResponseSchema, failed);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 
   it("leaves to protobuf-es what is not plain: non-ASCII text, unknown fields, big numbers", () => {

@@ -18,6 +18,9 @@ import {
   DeleteRequestSchema,
   WriteRequestSchema as ForwardedWriteRequestSchema,
   LogSchema,
+  WriteBatchRequestSchema,
+  WriteBatchResponseSchema,
+  WriteResultSchema,
 } from "@raftstore/proto/storage/v1";
 import { oneResourceMessages, resourceListMessages } from "./resource-messages.js";
 
@@ -388,21 +391,24 @@ function oneField(name: string, field: string, shape: Shape): Shape {
   };
 }
 
-/** A message whose one field, number 1, is a list of resources (ListResponse, …). */
-function resourceList(name: string): Shape {
+/** A message whose one field, number 1, is a list of messages of one shape. */
+function listOf(name: string, field: string, item: Shape): Shape {
   return {
     measure: (sizes, v) => {
-      const list = plainMessage(v, name).resources;
+      const list = plainMessage(v, name)[field];
       if (!Array.isArray(list)) throw notPlain;
       let size = 0;
-      for (const r of list) size += sizes.nested(r, measureResource);
+      for (const entry of list) size += sizes.nested(entry, item.measure);
       return size;
     },
     write: (w, m) => {
-      for (const r of m.resources as Fields[]) writeNested(w, len1, r, writeResource);
+      for (const entry of m[field] as Fields[]) writeNested(w, len1, entry, item.write);
     },
   };
 }
+
+/** A message whose one field, number 1, is a list of resources (ListResponse, …). */
+const resourceList = (name: string) => listOf(name, "resources", resourceShape);
 
 const forwardedWrite = oneResource(ForwardedWriteRequestSchema.typeName);
 
@@ -446,6 +452,23 @@ const watchEvent: Shape = {
 
 /** What WatchList streams: one event. */
 const watchListResponse = oneField(WatchListResponseSchema.typeName, "event", watchEvent);
+
+/** One result of a forwarded batch of writes: only a stored resource is plain, not an error. */
+const writeResult: Shape = {
+  measure: (sizes, v) => {
+    const outcome = plainMessage(v, WriteResultSchema.typeName).outcome as
+      | { case?: unknown; value?: unknown }
+      | undefined;
+    if (typeof outcome !== "object" || outcome === null) throw notPlain;
+    if (outcome.case === undefined) return 0;
+    if (outcome.case !== "resource") throw notPlain;
+    return sizes.nested(outcome.value, measureResource);
+  },
+  write: (w, m) => {
+    const outcome = m.outcome as { case?: string; value: Fields };
+    if (outcome.case === "resource") writeNested(w, len1, outcome.value, writeResource);
+  },
+};
 
 const measureDelete: Measure = (sizes, v) => {
   const m = plainMessage(v, DeleteRequestSchema.typeName);
@@ -493,6 +516,14 @@ const shapes = new Map<string, Shape>([
   [WatchListResponseSchema.typeName, watchListResponse],
   ...oneResourceMessages.map((s): [string, Shape] => [s.typeName, oneResource(s.typeName)]),
   ...resourceListMessages.map((s): [string, Shape] => [s.typeName, resourceList(s.typeName)]),
+  [
+    WriteBatchRequestSchema.typeName,
+    listOf(WriteBatchRequestSchema.typeName, "writes", forwardedWrite),
+  ],
+  [
+    WriteBatchResponseSchema.typeName,
+    listOf(WriteBatchResponseSchema.typeName, "results", writeResult),
+  ],
 ]);
 
 /**

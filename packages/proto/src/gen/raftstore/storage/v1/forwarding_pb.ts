@@ -6,6 +6,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Any } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_any } from "@bufbuild/protobuf/wkt";
 import type { ID, Resource, Tenancy, Type } from "../../resource/v1/resource_pb.js";
 import { file_raftstore_resource_v1_resource } from "../../resource/v1/resource_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file raftstore/storage/v1/forwarding.proto.
  */
 export const file_raftstore_storage_v1_forwarding: GenFile = /*@__PURE__*/
-  fileDesc("CiVyYWZ0c3RvcmUvc3RvcmFnZS92MS9mb3J3YXJkaW5nLnByb3RvEhRyYWZ0c3RvcmUuc3RvcmFnZS52MSJBCgxXcml0ZVJlcXVlc3QSMQoIcmVzb3VyY2UYASABKAsyHy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuUmVzb3VyY2UiQgoNV3JpdGVSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5SZXNvdXJjZSJHCg1EZWxldGVSZXF1ZXN0EiUKAmlkGAEgASgLMhkucmFmdHN0b3JlLnJlc291cmNlLnYxLklEEg8KB3ZlcnNpb24YAiABKAkiEAoORGVsZXRlUmVzcG9uc2UiNAoLUmVhZFJlcXVlc3QSJQoCaWQYASABKAsyGS5yYWZ0c3RvcmUucmVzb3VyY2UudjEuSUQiQQoMUmVhZFJlc3BvbnNlEjEKCHJlc291cmNlGAEgASgLMh8ucmFmdHN0b3JlLnJlc291cmNlLnYxLlJlc291cmNlIn4KC0xpc3RSZXF1ZXN0EikKBHR5cGUYASABKAsyGy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuVHlwZRIvCgd0ZW5hbmN5GAIgASgLMh4ucmFmdHN0b3JlLnJlc291cmNlLnYxLlRlbmFuY3kSEwoLbmFtZV9wcmVmaXgYAyABKAkiQgoMTGlzdFJlc3BvbnNlEjIKCXJlc291cmNlcxgBIAMoCzIfLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5SZXNvdXJjZSKIAQogR3JvdXBWZXJzaW9uTWlzbWF0Y2hFcnJvckRldGFpbHMSMwoOcmVxdWVzdGVkX3R5cGUYASABKAsyGy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuVHlwZRIvCgZzdG9yZWQYAiABKAsyHy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuUmVzb3VyY2Uy2AIKEUZvcndhcmRpbmdTZXJ2aWNlElAKBVdyaXRlEiIucmFmdHN0b3JlLnN0b3JhZ2UudjEuV3JpdGVSZXF1ZXN0GiMucmFmdHN0b3JlLnN0b3JhZ2UudjEuV3JpdGVSZXNwb25zZRJTCgZEZWxldGUSIy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5EZWxldGVSZXF1ZXN0GiQucmFmdHN0b3JlLnN0b3JhZ2UudjEuRGVsZXRlUmVzcG9uc2USTQoEUmVhZBIhLnJhZnRzdG9yZS5zdG9yYWdlLnYxLlJlYWRSZXF1ZXN0GiIucmFmdHN0b3JlLnN0b3JhZ2UudjEuUmVhZFJlc3BvbnNlEk0KBExpc3QSIS5yYWZ0c3RvcmUuc3RvcmFnZS52MS5MaXN0UmVxdWVzdBoiLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkxpc3RSZXNwb25zZWIGcHJvdG8z", [file_raftstore_resource_v1_resource]);
+  fileDesc("CiVyYWZ0c3RvcmUvc3RvcmFnZS92MS9mb3J3YXJkaW5nLnByb3RvEhRyYWZ0c3RvcmUuc3RvcmFnZS52MSJBCgxXcml0ZVJlcXVlc3QSMQoIcmVzb3VyY2UYASABKAsyHy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuUmVzb3VyY2UiQgoNV3JpdGVSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5SZXNvdXJjZSJHChFXcml0ZUJhdGNoUmVxdWVzdBIyCgZ3cml0ZXMYASADKAsyIi5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlcXVlc3QiSAoSV3JpdGVCYXRjaFJlc3BvbnNlEjIKB3Jlc3VsdHMYASADKAsyIS5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlc3VsdCKFAQoLV3JpdGVSZXN1bHQSMwoIcmVzb3VyY2UYASABKAsyHy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuUmVzb3VyY2VIABI2CgVlcnJvchgCIAEoCzIlLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkZvcndhcmRlZFN0YXR1c0gAQgkKB291dGNvbWUizwEKD0ZvcndhcmRlZFN0YXR1cxIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAkSRQoIbWV0YWRhdGEYAyADKAsyMy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Gb3J3YXJkZWRTdGF0dXMuTWV0YWRhdGFFbnRyeRIlCgdkZXRhaWxzGAQgAygLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRwoNRGVsZXRlUmVxdWVzdBIlCgJpZBgBIAEoCzIZLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5JRBIPCgd2ZXJzaW9uGAIgASgJIhAKDkRlbGV0ZVJlc3BvbnNlIjQKC1JlYWRSZXF1ZXN0EiUKAmlkGAEgASgLMhkucmFmdHN0b3JlLnJlc291cmNlLnYxLklEIkEKDFJlYWRSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5SZXNvdXJjZSJ+CgtMaXN0UmVxdWVzdBIpCgR0eXBlGAEgASgLMhsucmFmdHN0b3JlLnJlc291cmNlLnYxLlR5cGUSLwoHdGVuYW5jeRgCIAEoCzIeLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5UZW5hbmN5EhMKC25hbWVfcHJlZml4GAMgASgJIkIKDExpc3RSZXNwb25zZRIyCglyZXNvdXJjZXMYASADKAsyHy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuUmVzb3VyY2UiiAEKIEdyb3VwVmVyc2lvbk1pc21hdGNoRXJyb3JEZXRhaWxzEjMKDnJlcXVlc3RlZF90eXBlGAEgASgLMhsucmFmdHN0b3JlLnJlc291cmNlLnYxLlR5cGUSLwoGc3RvcmVkGAIgASgLMh8ucmFmdHN0b3JlLnJlc291cmNlLnYxLlJlc291cmNlMrkDChFGb3J3YXJkaW5nU2VydmljZRJQCgVXcml0ZRIiLnJhZnRzdG9yZS5zdG9yYWdlLnYxLldyaXRlUmVxdWVzdBojLnJhZnRzdG9yZS5zdG9yYWdlLnYxLldyaXRlUmVzcG9uc2USXwoKV3JpdGVCYXRjaBInLnJhZnRzdG9yZS5zdG9yYWdlLnYxLldyaXRlQmF0Y2hSZXF1ZXN0GigucmFmdHN0b3JlLnN0b3JhZ2UudjEuV3JpdGVCYXRjaFJlc3BvbnNlElMKBkRlbGV0ZRIjLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkRlbGV0ZVJlcXVlc3QaJC5yYWZ0c3RvcmUuc3RvcmFnZS52MS5EZWxldGVSZXNwb25zZRJNCgRSZWFkEiEucmFmdHN0b3JlLnN0b3JhZ2UudjEuUmVhZFJlcXVlc3QaIi5yYWZ0c3RvcmUuc3RvcmFnZS52MS5SZWFkUmVzcG9uc2USTQoETGlzdBIhLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkxpc3RSZXF1ZXN0GiIucmFmdHN0b3JlLnN0b3JhZ2UudjEuTGlzdFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_any, file_raftstore_resource_v1_resource]);
 
 /**
  * @generated from message raftstore.storage.v1.WriteRequest
@@ -51,6 +53,110 @@ export const WriteResponseSchema: GenMessage<WriteResponse> = /*@__PURE__*/
   messageDesc(file_raftstore_storage_v1_forwarding, 1);
 
 /**
+ * @generated from message raftstore.storage.v1.WriteBatchRequest
+ */
+export type WriteBatchRequest = Message<"raftstore.storage.v1.WriteBatchRequest"> & {
+  /**
+   * @generated from field: repeated raftstore.storage.v1.WriteRequest writes = 1;
+   */
+  writes: WriteRequest[];
+};
+
+/**
+ * Describes the message raftstore.storage.v1.WriteBatchRequest.
+ * Use `create(WriteBatchRequestSchema)` to create a new message.
+ */
+export const WriteBatchRequestSchema: GenMessage<WriteBatchRequest> = /*@__PURE__*/
+  messageDesc(file_raftstore_storage_v1_forwarding, 2);
+
+/**
+ * @generated from message raftstore.storage.v1.WriteBatchResponse
+ */
+export type WriteBatchResponse = Message<"raftstore.storage.v1.WriteBatchResponse"> & {
+  /**
+   * One result per write, in the order of the request's writes.
+   *
+   * @generated from field: repeated raftstore.storage.v1.WriteResult results = 1;
+   */
+  results: WriteResult[];
+};
+
+/**
+ * Describes the message raftstore.storage.v1.WriteBatchResponse.
+ * Use `create(WriteBatchResponseSchema)` to create a new message.
+ */
+export const WriteBatchResponseSchema: GenMessage<WriteBatchResponse> = /*@__PURE__*/
+  messageDesc(file_raftstore_storage_v1_forwarding, 3);
+
+/**
+ * @generated from message raftstore.storage.v1.WriteResult
+ */
+export type WriteResult = Message<"raftstore.storage.v1.WriteResult"> & {
+  /**
+   * @generated from oneof raftstore.storage.v1.WriteResult.outcome
+   */
+  outcome: {
+    /**
+     * The stored resource, as Write answers it.
+     *
+     * @generated from field: raftstore.resource.v1.Resource resource = 1;
+     */
+    value: Resource;
+    case: "resource";
+  } | {
+    /**
+     * The status Write would have failed with.
+     *
+     * @generated from field: raftstore.storage.v1.ForwardedStatus error = 2;
+     */
+    value: ForwardedStatus;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message raftstore.storage.v1.WriteResult.
+ * Use `create(WriteResultSchema)` to create a new message.
+ */
+export const WriteResultSchema: GenMessage<WriteResult> = /*@__PURE__*/
+  messageDesc(file_raftstore_storage_v1_forwarding, 4);
+
+/**
+ * A failed call's gRPC status, carried inside a message: its code, its message, the trailers the
+ * forwarding service marks its errors with (raftstore-error, …) and its details.
+ *
+ * @generated from message raftstore.storage.v1.ForwardedStatus
+ */
+export type ForwardedStatus = Message<"raftstore.storage.v1.ForwardedStatus"> & {
+  /**
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * @generated from field: map<string, string> metadata = 3;
+   */
+  metadata: { [key: string]: string };
+
+  /**
+   * @generated from field: repeated google.protobuf.Any details = 4;
+   */
+  details: Any[];
+};
+
+/**
+ * Describes the message raftstore.storage.v1.ForwardedStatus.
+ * Use `create(ForwardedStatusSchema)` to create a new message.
+ */
+export const ForwardedStatusSchema: GenMessage<ForwardedStatus> = /*@__PURE__*/
+  messageDesc(file_raftstore_storage_v1_forwarding, 5);
+
+/**
  * @generated from message raftstore.storage.v1.DeleteRequest
  */
 export type DeleteRequest = Message<"raftstore.storage.v1.DeleteRequest"> & {
@@ -70,7 +176,7 @@ export type DeleteRequest = Message<"raftstore.storage.v1.DeleteRequest"> & {
  * Use `create(DeleteRequestSchema)` to create a new message.
  */
 export const DeleteRequestSchema: GenMessage<DeleteRequest> = /*@__PURE__*/
-  messageDesc(file_raftstore_storage_v1_forwarding, 2);
+  messageDesc(file_raftstore_storage_v1_forwarding, 6);
 
 /**
  * @generated from message raftstore.storage.v1.DeleteResponse
@@ -83,7 +189,7 @@ export type DeleteResponse = Message<"raftstore.storage.v1.DeleteResponse"> & {
  * Use `create(DeleteResponseSchema)` to create a new message.
  */
 export const DeleteResponseSchema: GenMessage<DeleteResponse> = /*@__PURE__*/
-  messageDesc(file_raftstore_storage_v1_forwarding, 3);
+  messageDesc(file_raftstore_storage_v1_forwarding, 7);
 
 /**
  * @generated from message raftstore.storage.v1.ReadRequest
@@ -100,7 +206,7 @@ export type ReadRequest = Message<"raftstore.storage.v1.ReadRequest"> & {
  * Use `create(ReadRequestSchema)` to create a new message.
  */
 export const ReadRequestSchema: GenMessage<ReadRequest> = /*@__PURE__*/
-  messageDesc(file_raftstore_storage_v1_forwarding, 4);
+  messageDesc(file_raftstore_storage_v1_forwarding, 8);
 
 /**
  * @generated from message raftstore.storage.v1.ReadResponse
@@ -117,7 +223,7 @@ export type ReadResponse = Message<"raftstore.storage.v1.ReadResponse"> & {
  * Use `create(ReadResponseSchema)` to create a new message.
  */
 export const ReadResponseSchema: GenMessage<ReadResponse> = /*@__PURE__*/
-  messageDesc(file_raftstore_storage_v1_forwarding, 5);
+  messageDesc(file_raftstore_storage_v1_forwarding, 9);
 
 /**
  * @generated from message raftstore.storage.v1.ListRequest
@@ -146,7 +252,7 @@ export type ListRequest = Message<"raftstore.storage.v1.ListRequest"> & {
  * Use `create(ListRequestSchema)` to create a new message.
  */
 export const ListRequestSchema: GenMessage<ListRequest> = /*@__PURE__*/
-  messageDesc(file_raftstore_storage_v1_forwarding, 6);
+  messageDesc(file_raftstore_storage_v1_forwarding, 10);
 
 /**
  * @generated from message raftstore.storage.v1.ListResponse
@@ -163,7 +269,7 @@ export type ListResponse = Message<"raftstore.storage.v1.ListResponse"> & {
  * Use `create(ListResponseSchema)` to create a new message.
  */
 export const ListResponseSchema: GenMessage<ListResponse> = /*@__PURE__*/
-  messageDesc(file_raftstore_storage_v1_forwarding, 7);
+  messageDesc(file_raftstore_storage_v1_forwarding, 11);
 
 /**
  * GroupVersionMismatchErrorDetails rides on an OutOfRange error so that the follower can
@@ -188,7 +294,7 @@ export type GroupVersionMismatchErrorDetails = Message<"raftstore.storage.v1.Gro
  * Use `create(GroupVersionMismatchErrorDetailsSchema)` to create a new message.
  */
 export const GroupVersionMismatchErrorDetailsSchema: GenMessage<GroupVersionMismatchErrorDetails> = /*@__PURE__*/
-  messageDesc(file_raftstore_storage_v1_forwarding, 8);
+  messageDesc(file_raftstore_storage_v1_forwarding, 12);
 
 /**
  * ForwardingService runs on the leader; followers call it for what only the leader can do.
@@ -207,6 +313,19 @@ export const ForwardingService: GenService<{
     methodKind: "unary";
     input: typeof WriteRequestSchema;
     output: typeof WriteResponseSchema;
+  },
+  /**
+   * Several WriteCAS on the leader in one call: a follower sends together the writes that queued
+   * up while its earlier forwarded writes were in flight. Each write succeeds or fails on its
+   * own; the results come in request order. The call itself fails only when the batch is
+   * malformed or the leader cannot serve it at all.
+   *
+   * @generated from rpc raftstore.storage.v1.ForwardingService.WriteBatch
+   */
+  writeBatch: {
+    methodKind: "unary";
+    input: typeof WriteBatchRequestSchema;
+    output: typeof WriteBatchResponseSchema;
   },
   /**
    * DeleteCAS on the leader.

@@ -1,0 +1,323 @@
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { type ID, type Resource, ResourceSchema, type Tenancy } from "@raftstore/proto";
+import { ForwardingService } from "@raftstore/proto/storage/v1";
+import {
+  CASFailureError,
+  type CallOptions,
+  GroupVersionMismatchError,
+  InvalidArgumentError,
+  isInconsistentError,
+  type ReadConsistency,
+  type UnversionedType,
+  WrongUidError,
+} from "@raftstore/storage";
+import { ReferenceBackend as MemoryBackend } from "@raftstore/storage/testing";
+import { afterEach, describe, expect, it } from "vitest";
+import { createForwardingClient } from "./client.js";
+import type { ForwardingTarget } from "./routes.js";
+import { artistV2, idOf, newResource } from "./test-support/fixtures.js";
+import { clientOf, type Loopback, startLoopback } from "./test-support/loopback.js";
+import { createForwardingTransport } from "./transport.js";
+
+/**
+ * A leader whose writes wait until released (as writes wait for a Raft commit), and which fails
+ * the writes of a few names on purpose. It records every writeCAS it runs.
+ */
+class GatedTarget implements ForwardingTarget {
+  readonly backend = new MemoryBackend();
+  readonly written: string[] = [];
+  held = true;
+  #waiting: Array<() => void> = [];
+
+  /** Lets every held write go, and every later one through without waiting. */
+  release(): void {
+    this.held = false;
+    for (const go of this.#waiting.splice(0)) go();
+  }
+
+  /** Lets the oldest held write go; later ones are still held. */
+  releaseOne(): void {
+    this.#waiting.shift()?.();
+  }
+
+  async writeCAS(resource: Resource, options?: CallOptions): Promise<Resource> {
+    this.written.push(resource.id?.name ?? "");
+    if (this.held) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    const failure = plannedFailure(resource);
+    if (failure !== undefined) throw failure;
+    return this.backend.writeCAS(resource, options);
+  }
+  deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void> {
+    return this.backend.deleteCAS(id, version, options);
+  }
+  read(consistency: ReadConsistency, id: ID, options?: CallOptions): Promise<Resource> {
+    return this.backend.read(consistency, id, options);
+  }
+  list(
+    consistency: ReadConsistency,
+    type: UnversionedType,
+    tenancy: Tenancy,
+    namePrefix: string,
+    options?: CallOptions,
+  ): Promise<Resource[]> {
+    return this.backend.list(consistency, type, tenancy, namePrefix, options);
+  }
+}
+
+/** The failure a GatedTarget raises for a write, by the resource's name. */
+function plannedFailure(resource: Resource): Error | undefined {
+  switch (resource.id?.name) {
+    case "cas":
+      return new CASFailureError("version mismatch: stored v7");
+    case "uid":
+      return new WrongUidError("the stored resource has uid u9");
+    case "bad":
+      return new InvalidArgumentError("metadata", "must not hold the reserved key finalizers");
+    case "gvm":
+      return new GroupVersionMismatchError(
+        artistV2,
+        create(ResourceSchema, { id: idOf("gvm", artistV2), version: "v3" }),
+      );
+    case "boom":
+      return new Error("the leader's disk is on fire");
+    default:
+      return undefined;
+  }
+}
+
+/** Records the forwarding methods the leader served, in order. */
+function methodRecorder() {
+  const methods: string[] = [];
+  const interceptor: Interceptor = (next) => (request) => {
+    methods.push(request.method.name);
+    return next(request);
+  };
+  return { methods, interceptor };
+}
+
+/** Lets the event loop turn a few times, so that calls reach the leader. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Waits until `condition()` holds, turning the event loop (at most ~2 s). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(condition()).toBe(true);
+}
+
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  for (const resource of open.splice(0)) await resource.close();
+});
+
+async function gatedLeader(options: { maxWritesInFlight?: number } = {}) {
+  const target = new GatedTarget();
+  const recorder = methodRecorder();
+  const loopback: Loopback = await startLoopback(target, { interceptors: [recorder.interceptor] });
+  open.push(loopback);
+  const client = clientOf(loopback, options);
+  return { target, methods: recorder.methods, client, loopback };
+}
+
+/** What a caller sees of a settled write: the resource's name, or the error's class and text. */
+async function outcome(write: Promise<Resource>): Promise<string> {
+  try {
+    return `ok ${(await write).id?.name}`;
+  } catch (error) {
+    const name = error instanceof Error ? error.constructor.name : typeof error;
+    const code = error instanceof ConnectError ? ` [${Code[error.code]}]` : "";
+    return `${name}${code}: ${(error as Error).message}`;
+  }
+}
+
+describe("forwarded writes are batched while the calls in flight are busy", () => {
+  it("sends a lone write at once, and the writes that queue behind busy calls in one WriteBatch", async () => {
+    const { target, methods, client } = await gatedLeader();
+    const first = [client.writeCAS(newResource("a")), client.writeCAS(newResource("b"))];
+    await until(() => target.written.length === 2);
+    // Both calls in flight are busy: the next ten wait, and go together once one is answered.
+    const queued = Array.from({ length: 10 }, (_, i) => client.writeCAS(newResource(`q${i}`)));
+    await settle();
+    expect(target.written).toEqual(["a", "b"]);
+
+    target.release();
+    const names = (await Promise.all([...first, ...queued])).map((r) => r.id?.name);
+    expect(names).toEqual(["a", "b", ...Array.from({ length: 10 }, (_, i) => `q${i}`)]);
+    expect(methods).toEqual(["Write", "Write", "WriteBatch"]);
+    // Every write is the leader's own answer: stored, with a version, frozen.
+    const stored = await Promise.all(queued);
+    for (const resource of stored) {
+      expect(resource.version).not.toBe("");
+      expect(Object.isFrozen(resource)).toBe(true);
+    }
+  });
+
+  it("cuts a long queue into batches of at most 256 writes, in queue order", async () => {
+    const { target, methods, client } = await gatedLeader({ maxWritesInFlight: 1 });
+    const blocker = client.writeCAS(newResource("first"));
+    await until(() => target.written.length === 1);
+    const queued = Array.from({ length: 300 }, (_, i) => client.writeCAS(newResource(`q${i}`)));
+    await settle();
+    target.release();
+    await blocker;
+    const names = (await Promise.all(queued)).map((r) => r.id?.name);
+    expect(names).toEqual(Array.from({ length: 300 }, (_, i) => `q${i}`));
+    expect(methods).toEqual(["Write", "WriteBatch", "WriteBatch"]);
+    expect(target.written).toEqual(["first", ...names]);
+  });
+
+  it("answers each write of a batch on its own, with the error a single Write would give", async () => {
+    const names = ["ok1", "cas", "uid", "bad", "gvm", "boom", "ok2"];
+    const batched = await gatedLeader({ maxWritesInFlight: 1 });
+    const blocker = batched.client.writeCAS(newResource("first"));
+    await until(() => batched.target.written.length === 1);
+    const writes = names.map((name) => batched.client.writeCAS(newResource(name)));
+    await settle();
+    batched.target.release();
+    const viaBatch = await Promise.all(writes.map(outcome));
+    await blocker;
+    expect(batched.methods).toEqual(["Write", "WriteBatch"]);
+
+    const single = await gatedLeader({ maxWritesInFlight: 1 });
+    single.target.release();
+    const viaWrite: string[] = [];
+    for (const name of names)
+      viaWrite.push(await outcome(single.client.writeCAS(newResource(name))));
+    expect(single.methods).toEqual(names.map(() => "Write"));
+
+    expect(viaBatch).toEqual(viaWrite);
+    expect(viaBatch).toEqual([
+      "ok ok1",
+      "CASFailureError: version mismatch: stored v7",
+      "WrongUidError: the stored resource has uid u9",
+      "InvalidArgumentError: invalid argument: metadata must not hold the reserved key finalizers",
+      expect.stringMatching(/^GroupVersionMismatchError: /),
+      "ConnectError [Internal]: [internal] the leader's disk is on fire",
+      "ok ok2",
+    ]);
+  });
+
+  it("fails a queued write at once when its caller aborts it, and never sends it", async () => {
+    const { target, methods, client } = await gatedLeader({ maxWritesInFlight: 1 });
+    const blocker = client.writeCAS(newResource("first"));
+    await until(() => target.written.length === 1);
+    const controller = new AbortController();
+    const abandoned = client.writeCAS(newResource("abandoned"), { signal: controller.signal });
+    const kept = client.writeCAS(newResource("kept"));
+    controller.abort(new Error("the caller gave up"));
+    await expect(abandoned).rejects.toThrow("the caller gave up");
+
+    target.release();
+    await blocker;
+    expect((await kept).id?.name).toBe("kept");
+    expect(target.written).toEqual(["first", "kept"]);
+    expect(methods).toEqual(["Write", "Write"]);
+  });
+
+  it("fails a write that waits past its deadline as the leader being unreachable", async () => {
+    const { target, client } = await gatedLeader({ maxWritesInFlight: 1 });
+    const blocker = client.writeCAS(newResource("first"));
+    await until(() => target.written.length === 1);
+    const late = client.writeCAS(newResource("late"), { timeoutMs: 50 });
+    const error = await late.catch((e: unknown) => e);
+    expect(isInconsistentError(error)).toBe(true);
+    expect((error as Error).message).toBe("leader unreachable: no answer within 50 ms");
+    target.release();
+    await blocker;
+  });
+
+  it("fails every write of a batch with InconsistentError when the leader goes away mid-call", async () => {
+    const { target, methods, client, loopback } = await gatedLeader({ maxWritesInFlight: 1 });
+    const blocker = client.writeCAS(newResource("first"));
+    await until(() => target.written.length === 1);
+    const queued = [1, 2, 3].map((i) => client.writeCAS(newResource(`q${i}`)));
+    target.releaseOne();
+    await blocker;
+    // The three left in one batch and are held on the leader: drop the connection.
+    await until(() => target.written.length === 4);
+    expect(methods).toEqual(["Write", "WriteBatch"]);
+    loopback.transport.close();
+    for (const error of await Promise.all(queued.map((w) => w.catch((e: unknown) => e)))) {
+      expect(isInconsistentError(error), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(/^leader unreachable: /);
+    }
+    target.release();
+  });
+
+  it("sends each write on its own to a leader that does not know WriteBatch (an older version)", async () => {
+    const target = new GatedTarget();
+    const recorder = methodRecorder();
+    const old = await startOldLeader(target, recorder.interceptor);
+    const client = createForwardingClient(old.transport, { maxWritesInFlight: 1 });
+    const blocker = client.writeCAS(newResource("first"));
+    await until(() => target.written.length === 1);
+    const queued = ["x", "y", "z"].map((name) => client.writeCAS(newResource(name)));
+    await settle();
+    target.release();
+    await blocker;
+    expect((await Promise.all(queued)).map((r) => r.id?.name)).toEqual(["x", "y", "z"]);
+    // One batch was refused as unknown, then every write went alone, and no batch since.
+    expect(recorder.methods).toEqual(["Write", "WriteBatch", "Write", "Write", "Write"]);
+    target.held = true;
+    const again = [client.writeCAS(newResource("p")), client.writeCAS(newResource("q"))];
+    await until(() => target.written.length === 5);
+    target.release();
+    await Promise.all(again);
+    expect(recorder.methods.slice(5)).toEqual(["Write", "Write"]);
+  });
+});
+
+describe("the leader's WriteBatch", () => {
+  it("refuses an empty batch or one over 256 writes, and answers a write without a resource with its own InvalidArgument", async () => {
+    const loopback = await startLoopback(new MemoryBackend());
+    open.push(loopback);
+    const rpc = createClient(ForwardingService, loopback.transport.transport);
+    const empty = await rpc.writeBatch({ writes: [] }).catch((e: unknown) => e);
+    expect(empty instanceof ConnectError && empty.code).toBe(Code.InvalidArgument);
+
+    const writes = Array.from({ length: 257 }, (_, i) => ({ resource: newResource(`w${i}`) }));
+    const tooMany = await rpc.writeBatch({ writes }).catch((e: unknown) => e);
+    expect(tooMany instanceof ConnectError && tooMany.code).toBe(Code.InvalidArgument);
+    expect((tooMany as Error).message).toMatch(/must hold 1 to 256 writes, found 257/);
+
+    const { results } = await rpc.writeBatch({
+      writes: [{}, { resource: newResource("web") }],
+    });
+    expect(results.map((r) => r.outcome.case)).toEqual(["error", "resource"]);
+    const refused = results[0]?.outcome.value as { code: number; message: string };
+    expect(refused.code).toBe(Code.InvalidArgument);
+    expect(refused.message).toMatch(/resource/);
+  });
+});
+
+/** A leader from before WriteBatch: its forwarding service has no such method. */
+async function startOldLeader(target: ForwardingTarget, interceptor: Interceptor) {
+  const server = http2.createServer(
+    connectNodeAdapter({
+      interceptors: [interceptor],
+      routes: (router) =>
+        router.service(ForwardingService, {
+          write: async (request) => ({
+            resource: await target.writeCAS(request.resource as Resource),
+          }),
+        }),
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const forwarding = createForwardingTransport({ baseUrl: `http://127.0.0.1:${port}` });
+  const leader = {
+    transport: forwarding.transport,
+    async close() {
+      forwarding.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  open.push(leader);
+  return leader;
+}
