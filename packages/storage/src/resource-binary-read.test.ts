@@ -13,6 +13,7 @@ import {
   DeleteRequestSchema,
   ListResponseSchema as ForwardedListResponseSchema,
   ReadRequestSchema as ForwardedReadRequestSchema,
+  ForwardedStatusSchema,
   WriteRequestSchema as ForwardedWriteRequestSchema,
   WriteResponseSchema as ForwardedWriteResponseSchema,
   LogSchema,
@@ -55,8 +56,13 @@ function expectSameMessage(schema: DescMessage, bytes: Uint8Array, byHand: boole
 /** Every message schema the reader takes, with a generated message of it. */
 function messages(arbs: typeof plain) {
   return fc
-    .tuple(arbs.resource, fc.array(arbs.resource, { maxLength: 3 }), arbs.id)
-    .chain(([resource, resources, id]) =>
+    .tuple(
+      arbs.resource,
+      fc.array(arbs.resource, { maxLength: 3 }),
+      arbs.id,
+      fc.array(arbs.forwardedStatus, { maxLength: 2 }),
+    )
+    .chain(([resource, resources, id, statuses]) =>
       fc.constantFrom<Array<[DescMessage, unknown]>>(
         [[ResourceSchema, resource]],
         [[ReadResponseSchema, create(ReadResponseSchema, { resource })]],
@@ -103,6 +109,7 @@ function messages(arbs: typeof plain) {
               results: [
                 {},
                 ...resources.map((r) => ({ outcome: { case: "resource" as const, value: r } })),
+                ...statuses.map((e) => ({ outcome: { case: "error" as const, value: e } })),
               ],
             }),
           ],
@@ -235,14 +242,32 @@ describe("fromBinaryFast", () => {
       expectSameOutcome(LogSchema, bytes);
     }
     const stored = toBinary(ResourceSchema, create(ResourceSchema, { version: "1" }));
-    const failed = toBinary(
-      WriteBatchResponseSchema,
-      create(WriteBatchResponseSchema, {
-        results: [{ outcome: { case: "error", value: { code: 10, message: "lost" } } }],
-      }),
+    const status = toBinary(
+      ForwardedStatusSchema,
+      create(ForwardedStatusSchema, { code: 10, message: "lost" }),
     );
     const resultCases: Array<[string, Uint8Array]> = [
-      ["a failed write's status", failed],
+      [
+        "a failed write's status with a non-ASCII message",
+        toBinary(
+          WriteBatchResponseSchema,
+          create(WriteBatchResponseSchema, {
+            results: [
+              { outcome: { case: "error", value: { code: 10, message: "perdu à jamais" } } },
+            ],
+          }),
+        ),
+      ],
+      // The oneof set by both of its cases: protobuf-es keeps the last.
+      [
+        "a result's resource and then its status",
+        new Uint8Array([
+          0x0a,
+          stored.byteLength + 2 + status.byteLength + 2,
+          ...[0x0a, stored.byteLength, ...stored],
+          ...[0x12, status.byteLength, ...status],
+        ]),
+      ],
       // Two stored resources for one result are merged.
       [
         "a result's resource twice",

@@ -13,6 +13,7 @@ import {
 import {
   DeleteRequestSchema,
   ReadRequestSchema as ForwardedReadRequestSchema,
+  ForwardedStatusSchema,
   WriteRequestSchema as ForwardedWriteRequestSchema,
   LogSchema,
   WriteBatchRequestSchema,
@@ -382,13 +383,42 @@ const readDelete: Read = (r, end) => {
 
 const readForwardedWrite = oneField(ForwardedWriteRequestSchema.typeName, "resource", readResource);
 
-/** One result of a forwarded batch of writes: a stored resource (an error is not plain). */
+/** A failed write's status in a forwarded batch: code, message, trailers, details. */
+const readForwardedStatus: Read = (r, end) => {
+  const metadata: Record<string, unknown> = {};
+  const details: Fields[] = [];
+  const m: Fields = {
+    $typeName: ForwardedStatusSchema.typeName,
+    code: 0,
+    message: "",
+    metadata,
+    details,
+  };
+  readFields(r, end, (n, wt) => {
+    if (n === 1) m.code = int32Field(r, end, wt);
+    else if (n === 2) m.message = stringField(r, end, wt);
+    else if (n === 3) {
+      const [key, value] = mapEntry(r, end, wt, stringField);
+      setEntry(metadata, key, value);
+    } else if (n === 4) details.push(nested(r, end, wt, undefined, readAny));
+    else throw notPlain;
+  });
+  return m;
+};
+
+/** One result of a forwarded batch of writes: a stored resource or a failed write's status. */
 const readWriteResult: Read = (r, end) => {
   const outcome: { case: string | undefined; value?: Fields } = { case: undefined };
   readFields(r, end, (n, wt) => {
-    if (n !== 1) throw notPlain;
-    outcome.value = nested(r, end, wt, outcome.value, readResource);
-    outcome.case = "resource";
+    // The oneof set twice (merged, or replaced by the other case) is not plain.
+    if (outcome.case !== undefined) throw notPlain;
+    if (n === 1) {
+      outcome.value = nested(r, end, wt, undefined, readResource);
+      outcome.case = "resource";
+    } else if (n === 2) {
+      outcome.value = nested(r, end, wt, undefined, readForwardedStatus);
+      outcome.case = "error";
+    } else throw notPlain;
   });
   return { $typeName: WriteResultSchema.typeName, outcome };
 };

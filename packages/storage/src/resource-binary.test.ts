@@ -143,11 +143,12 @@ describe("toBinaryFast", () => {
     expect(encodePlain(WatchEventSchema, odd[1] as never)).toBeUndefined();
   });
 
-  it("writes a follower's batch of writes and the leader's results, leaving errors to protobuf-es", () => {
+  it("writes a follower's batch of writes and the leader's results, stored resources and errors", () => {
     fc.assert(
       fc.property(
         fc.array(fc.option(plain.resource, { nil: undefined }), { maxLength: 4 }),
-        (resources) => {
+        fc.array(plain.forwardedStatus, { maxLength: 3 }),
+        (resources, statuses) => {
           const request = create(WriteBatchRequestSchema, {
             writes: resources.map((resource) => ({ resource })),
           });
@@ -165,11 +166,21 @@ describe("toBinaryFast", () => {
           const failed = create(WriteBatchResponseSchema, {
             results: [
               ...results,
-              { outcome: { case: "error", value: { code: 10, message: "lost the race" } } },
+              ...statuses.map((value) => ({ outcome: { case: "error" as const, value } })),
             ],
           });
-          expect(encodePlain(WriteBatchResponseSchema, failed)).toBeUndefined();
+          expect(encodePlain(WriteBatchResponseSchema, failed)).toBeDefined();
           expectSameBytes(WriteBatchResponseSchema, failed);
+
+          // A message protobuf-es must write (not ASCII): the whole answer goes to it.
+          const accented = create(WriteBatchResponseSchema, {
+            results: [
+              ...results,
+              { outcome: { case: "error", value: { code: 10, message: "perdu à jamais" } } },
+            ],
+          });
+          expect(encodePlain(WriteBatchResponseSchema, accented)).toBeUndefined();
+          expectSameBytes(WriteBatchResponseSchema, accented);
         },
       ),
       { numRuns: 100 },

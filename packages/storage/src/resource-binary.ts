@@ -16,6 +16,7 @@ import {
 } from "@raftstore/proto";
 import {
   DeleteRequestSchema,
+  ForwardedStatusSchema,
   WriteRequestSchema as ForwardedWriteRequestSchema,
   LogSchema,
   WriteBatchRequestSchema,
@@ -215,11 +216,7 @@ const measureResource: Measure = (sizes, v) => {
     sizes.optional(m.owner, measureId) +
     stringField(m.version) +
     stringField(m.generation);
-  // A map entry is a nested message whose key (1) and value (2) are written even when empty.
-  const metadata = mapObject(m.metadata);
-  for (const key of Object.keys(metadata)) {
-    size += sizes.nested(key, () => keyField(key) + delimited(asciiLength(metadata[key])));
-  }
+  size += measureStringMap(sizes, m.metadata);
   const statuses = mapObject(m.status);
   for (const key of Object.keys(statuses)) {
     size += sizes.nested(key, (s) => keyField(key) + s.nested(statuses[key], measureStatus));
@@ -229,6 +226,19 @@ const measureResource: Measure = (sizes, v) => {
 
 /** A map entry's key field. */
 const keyField = (key: string) => delimited(asciiLength(key));
+
+/**
+ * A map<string, string> field's entries. A map entry is a nested message whose key (1) and value
+ * (2) are written even when empty.
+ */
+function measureStringMap(sizes: Sizes, value: unknown): number {
+  const map = mapObject(value);
+  let size = 0;
+  for (const key of Object.keys(map)) {
+    size += sizes.nested(key, () => keyField(key) + delimited(asciiLength(map[key])));
+  }
+  return size;
+}
 
 /** Writes into one array, taking nested sizes from `sizes` in the order they were measured. */
 class Writer {
@@ -350,17 +360,20 @@ function writeAny(w: Writer, m: Fields): void {
   w.raw(len2, m.value as Uint8Array);
 }
 
+function writeStringMap(w: Writer, fieldTag: number, map: Record<string, string>): void {
+  for (const key of Object.keys(map)) {
+    w.open(fieldTag);
+    w.string0(len1, key);
+    w.string0(len2, map[key] as string);
+  }
+}
+
 function writeResource(w: Writer, m: Fields): void {
   writeNested(w, len1, m.id, writeId);
   writeNested(w, len2, m.owner, writeId);
   w.string(len3, m.version as string);
   w.string(len4, m.generation as string);
-  const metadata = m.metadata as Record<string, string>;
-  for (const key of Object.keys(metadata)) {
-    w.open(len5);
-    w.string0(len1, key);
-    w.string0(len2, metadata[key] as string);
-  }
+  writeStringMap(w, len5, m.metadata as Record<string, string>);
   const statuses = m.status as Record<string, Fields>;
   for (const key of Object.keys(statuses)) {
     w.open(len6);
@@ -453,20 +466,47 @@ const watchEvent: Shape = {
 /** What WatchList streams: one event. */
 const watchListResponse = oneField(WatchListResponseSchema.typeName, "event", watchEvent);
 
-/** One result of a forwarded batch of writes: only a stored resource is plain, not an error. */
+/** A failed write's status in a forwarded batch: code, message, trailers, details. */
+const forwardedStatus: Shape = {
+  measure: (sizes, v) => {
+    const m = plainMessage(v, ForwardedStatusSchema.typeName);
+    let size = varintField(smallInt(m.code)) + stringField(m.message);
+    size += measureStringMap(sizes, m.metadata);
+    const details = m.details;
+    if (!Array.isArray(details)) throw notPlain;
+    for (const detail of details) size += sizes.nested(detail, measureAny);
+    return size;
+  },
+  write: (w, m) => {
+    w.uint(varint1, m.code as number);
+    w.string(len2, m.message as string);
+    writeStringMap(w, len3, m.metadata as Record<string, string>);
+    for (const detail of m.details as Fields[]) writeNested(w, len4, detail, writeAny);
+  },
+};
+
+/** One result of a forwarded batch of writes: the stored resource, or the write's status. */
 const writeResult: Shape = {
   measure: (sizes, v) => {
     const outcome = plainMessage(v, WriteResultSchema.typeName).outcome as
       | { case?: unknown; value?: unknown }
       | undefined;
     if (typeof outcome !== "object" || outcome === null) throw notPlain;
-    if (outcome.case === undefined) return 0;
-    if (outcome.case !== "resource") throw notPlain;
-    return sizes.nested(outcome.value, measureResource);
+    switch (outcome.case) {
+      case undefined:
+        return 0;
+      case "resource":
+        return sizes.nested(outcome.value, measureResource);
+      case "error":
+        return sizes.nested(outcome.value, forwardedStatus.measure);
+      default:
+        throw notPlain;
+    }
   },
   write: (w, m) => {
     const outcome = m.outcome as { case?: string; value: Fields };
     if (outcome.case === "resource") writeNested(w, len1, outcome.value, writeResource);
+    else if (outcome.case === "error") writeNested(w, len2, outcome.value, forwardedStatus.write);
   },
 };
 

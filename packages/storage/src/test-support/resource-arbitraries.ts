@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { ConditionSchema, ResourceSchema, StatusSchema } from "@raftstore/proto";
+import { ForwardedStatusSchema } from "@raftstore/proto/storage/v1";
 import fc from "fast-check";
 
 // Generated resources for the tests of the hand-written protobuf writer and reader: every field,
@@ -66,5 +67,16 @@ export function resourceArbitraries(plainOnly: boolean) {
       data: maybe(fc.record({ typeUrl: str, value: fc.uint8Array({ maxLength: 300 }) })),
     })
     .map((r) => create(ResourceSchema, r));
-  return { resource, id };
+  /** A failed write's status, as the leader answers it in a forwarded batch. */
+  const forwardedStatus = fc
+    .record({
+      code: fc.integer({ min: 1, max: 16 }),
+      message: str,
+      metadata: fc.dictionary(mapKey, str, { maxKeys: 3 }),
+      details: fc.array(fc.record({ typeUrl: str, value: fc.uint8Array({ maxLength: 40 }) }), {
+        maxLength: 2,
+      }),
+    })
+    .map((s) => create(ForwardedStatusSchema, s));
+  return { resource, id, forwardedStatus };
 }
