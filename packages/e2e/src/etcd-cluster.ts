@@ -41,6 +41,8 @@ export interface EtcdCluster {
   readonly dir: string;
   /** Every member's client URL (gRPC and the JSON gateway share it), in member order. */
   readonly urls: readonly string[];
+  /** The members' process ids, in member order. */
+  readonly pids: readonly number[];
   /** SIGTERM (etcd stops cleanly), SIGKILL after 10 s. Removes the directory unless `keepDir`. */
   close(options?: { keepDir?: boolean }): Promise<void>;
 }
@@ -119,5 +121,5 @@ export async function startEtcdCluster(
     await close({ keepDir: true });
     throw error;
   }
-  return { dir, urls: members.map((m) => m.clientUrl), close };
+  return { dir, urls: members.map((m) => m.clientUrl), pids: children.map((c) => c.pid), close };
 }

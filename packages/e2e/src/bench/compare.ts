@@ -11,7 +11,9 @@
 // same 1,000 key names; a warm-up, then several seconds per figure. The two clusters run
 // side by side (idle when not measured); each figure is measured on both back to back,
 // alternating which goes first, so drift in the machine's load hits both alike. Prints one
-// JSON document: every figure of both, and raftstore / etcd ratios.
+// JSON document: every figure of both, and raftstore / etcd ratios. Each figure also says how
+// much CPU the cluster's processes used per operation (read from /proc at both ends of the
+// measured window), which the machine's noise moves far less than throughput.
 //
 // RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS change the time per figure, and
 // RAFTSTORE_BENCH_CLUSTER_WARMUP_MS each fresh cluster's warm-up (per workload, before any figure);
@@ -28,6 +30,8 @@ import { type RaftstoreCluster, startRaftstoreCluster } from "../raftstore-clust
 import {
   benchSettingsFromEnv,
   describeMachine,
+  describeResult,
+  processesCpuMs,
   progress,
   stopChildrenOnInterrupt,
 } from "./machine.js";
@@ -62,7 +66,8 @@ interface Figure {
   clients: number;
   raftstore: LoadResult;
   etcd: LoadResult;
-  ratio: { throughput: number; p50: number; p99: number };
+  /** raftstore / etcd; cpuPerOperation below 1 means raftstore spent less CPU per operation. */
+  ratio: { throughput: number; p50: number; p99: number; cpuPerOperation: number };
 }
 
 let etcd: EtcdCluster | undefined;
@@ -80,6 +85,12 @@ try {
   await raftstore.waitForCaughtUp();
   const etcdTarget = createEtcdTarget(etcd.urls);
   const raftstoreTarget = createRaftstoreTarget(raftstore.urls);
+  const raftstoreMembers = raftstore.members;
+  const etcdPids = etcd.pids;
+  const clusterCpuMs = new Map([
+    [etcdTarget, processesCpuMs(() => etcdPids)],
+    [raftstoreTarget, processesCpuMs(() => raftstoreMembers.map((m) => m.pid))],
+  ]);
   targets.push(etcdTarget, raftstoreTarget);
   for (const target of targets) {
     progress(`preloading ${settings.keys} keys into ${target.name}`);
@@ -92,11 +103,11 @@ try {
     const measured: Record<string, LoadResult> = {};
     for (const target of order) {
       progress(`${name} (${clients} client${clients === 1 ? "" : "s"}) on ${target.name}`);
-      const result = await runWorkload(target, workload, clients, settings);
+      const result = await runWorkload(target, workload, clients, settings, {
+        clusterCpuMs: clusterCpuMs.get(target),
+      });
       measured[target.name] = result;
-      progress(
-        `  ${result.throughput}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms`,
-      );
+      progress(`  ${describeResult(result)}`);
     }
     const r = measured.raftstore as LoadResult;
     const e = measured.etcd as LoadResult;
@@ -108,6 +119,7 @@ try {
         throughput: ratio(r.throughput, e.throughput),
         p50: ratio(r.latencyMs.p50, e.latencyMs.p50),
         p99: ratio(r.latencyMs.p99, e.latencyMs.p99),
+        cpuPerOperation: ratio(r.clusterCpuPerOperationUs, e.clusterCpuPerOperationUs),
       },
     };
   }

@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { killAllChildren } from "../child-process.js";
+import type { LoadResult } from "../load/run-load.js";
 import { defaultWorkloadSettings } from "../load/workloads.js";
 
 /** The 1-minute load average when the benchmark began: other work on the machine before it. */
@@ -16,6 +18,34 @@ export function describeMachine() {
     kernel: release(),
     loadAverageBefore: loadBefore,
   };
+}
+
+/** User and system CPU a process has used, in ms (Linux: /proc, 100 ticks a second). */
+export function processCpuMs(pid: number): number {
+  const fields = (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * A reading of the CPU a cluster's processes have used together, in ms, for `runWorkload`'s
+ * `clusterCpuMs`. The pids are taken at each reading: a cluster whose members are restarted
+ * between two readings gives a meaningless difference.
+ */
+export function processesCpuMs(pids: () => readonly (number | undefined)[]): () => number {
+  return () => {
+    let total = 0;
+    for (const pid of pids()) if (pid !== undefined) total += processCpuMs(pid);
+    return total;
+  };
+}
+
+/** One figure's line of progress: throughput, latencies, and the CPU it took. */
+export function describeResult(result: LoadResult): string {
+  return [
+    `${result.throughput}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms`,
+    `cluster CPU ${result.clusterCpu} cores, ${result.clusterCpuPerOperationUs} µs per operation`,
+    `harness CPU ${result.clientCpu} cores`,
+  ].join("; ");
 }
 
 /** Progress for humans, on stderr: stdout carries exactly one JSON document. */

@@ -18,6 +18,8 @@ import { startRaftstoreCluster } from "../raftstore-cluster.js";
 import {
   benchSettingsFromEnv,
   describeMachine,
+  describeResult,
+  processesCpuMs,
   progress,
   stopChildrenOnInterrupt,
 } from "./machine.js";
@@ -49,13 +51,12 @@ try {
   await preloadKeys(target, settings);
   progress(`warming up: every workload for ${settings.clusterWarmupMs} ms`);
   await warmUp(target, settings);
+  const clusterCpuMs = processesCpuMs(() => cluster.members.map((m) => m.pid));
   for (const [name, workload, clients] of figures) {
     progress(`${name}, ${clients} client${clients === 1 ? "" : "s"}`);
-    const result = await runWorkload(target, workload, clients, settings);
+    const result = await runWorkload(target, workload, clients, settings, { clusterCpuMs });
     results[name] = { ...results[name], [String(clients)]: result };
-    progress(
-      `  ${result.throughput}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms`,
-    );
+    progress(`  ${describeResult(result)}`);
   }
 } finally {
   target?.close();

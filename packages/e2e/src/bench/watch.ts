@@ -8,14 +8,19 @@
 // sent to the event reaching the watch), and the leader's CPU per delivered event (read from
 // /proc, so it counts the leader process only, not this harness).
 import { setMaxListeners } from "node:events";
-import { readFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createForwardingTransport, GuardedSessionManager } from "@raftstore/forwarding";
 import { ResourceService } from "@raftstore/proto";
 import { summarizeLatencies } from "../load/latency.js";
 import { startRaftstoreCluster } from "../raftstore-cluster.js";
-import { describeMachine, envInteger, progress, stopChildrenOnInterrupt } from "./machine.js";
+import {
+  describeMachine,
+  envInteger,
+  processCpuMs,
+  progress,
+  stopChildrenOnInterrupt,
+} from "./machine.js";
 
 stopChildrenOnInterrupt();
 
@@ -29,12 +34,6 @@ if (watchCounts.some((n) => !Number.isInteger(n) || n < 1)) {
   throw new Error(
     `RAFTSTORE_BENCH_WATCHES must list positive integers, got "${process.env.RAFTSTORE_BENCH_WATCHES}"`,
   );
-}
-
-/** User and system CPU a process has used, in ms (Linux: /proc, 100 ticks a second). */
-function processCpuMs(pid: number): number {
-  const fields = (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 progress("starting a 3-node raftstore cluster");

@@ -53,6 +53,36 @@ describe("runLoad", () => {
     expect(result.latencyMs).toEqual({ p50: 1, p90: 1, p99: 1, max: 1, mean: 1 });
   });
 
+  it("says how much of the cluster's CPU each operation took, read at both ends of the window", async () => {
+    // Each operation costs the "cluster" 2 ms of CPU, counted as it completes.
+    let clusterMs = 0;
+    const result = await runLoad({
+      clients: 2,
+      warmupMs: 30,
+      durationMs: 150,
+      clusterCpuMs: () => clusterMs,
+      operation: async () => {
+        await tick();
+        clusterMs += 2;
+      },
+    });
+    expect(result.operations).toBeGreaterThan(100);
+    // The window's two readings and its count of operations differ by the few in flight.
+    expect(result.clusterCpuPerOperationUs).toBeGreaterThan(1900);
+    expect(result.clusterCpuPerOperationUs).toBeLessThan(2100);
+    expect(result.clusterCpu).toBeGreaterThan(0);
+
+    const without = await runLoad({
+      clients: 1,
+      warmupMs: 0,
+      durationMs: 20,
+      operation: async () => {
+        await tick();
+      },
+    });
+    expect(without.clusterCpuPerOperationUs).toBeNaN();
+  });
+
   it("refuses a run without clients", async () => {
     await expect(
       runLoad({ clients: 0, warmupMs: 0, durationMs: 10, operation: async () => {} }),

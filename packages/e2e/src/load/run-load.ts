@@ -19,6 +19,12 @@ export interface RunLoadOptions {
   /** A failed operation's client waits this long before the next (default 10 ms): a cluster
    * that fails at once must not turn the harness into a busy loop. */
   pauseAfterErrorMs?: number;
+  /**
+   * CPU milliseconds the cluster's processes have used so far (all of them together), read at
+   * the start and at the end of the window: the result then says how much CPU the cluster spent
+   * per operation (`processesCpuMs` of `bench/machine.ts` reads it from /proc).
+   */
+  clusterCpuMs?: () => number;
 }
 
 /** What one measured run did. Throughput and latencies count successful operations only. */
@@ -38,6 +44,13 @@ export interface LoadResult {
    * Near the number of cores, the client, not the cluster, limits the figures.
    */
   clientCpu: number;
+  /**
+   * With `clusterCpuMs`: CPU seconds the cluster's processes used per second of the window, and
+   * CPU microseconds per successful operation. Less noisy than throughput on a shared machine:
+   * a cluster that needs less CPU per operation does more on the same cores. NaN without it.
+   */
+  clusterCpu: number;
+  clusterCpuPerOperationUs: number;
 }
 
 function errorLabel(error: unknown): string {
@@ -62,9 +75,10 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   const started = now();
   const windowStart = started + options.warmupMs;
   const windowEnd = windowStart + options.durationMs;
-  let cpuAtStart: { usage: NodeJS.CpuUsage; at: number } | undefined;
+  const clusterCpuMs = options.clusterCpuMs ?? (() => Number.NaN);
+  let cpuAtStart: { usage: NodeJS.CpuUsage; cluster: number; at: number } | undefined;
   const cpuTimer = setTimeout(() => {
-    cpuAtStart = { usage: process.cpuUsage(), at: performance.now() };
+    cpuAtStart = { usage: process.cpuUsage(), cluster: clusterCpuMs(), at: performance.now() };
   }, options.warmupMs);
 
   const client = async (id: number) => {
@@ -88,17 +102,23 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   clearTimeout(cpuTimer);
   const cpu = cpuAtStart === undefined ? undefined : process.cpuUsage(cpuAtStart.usage);
   const cpuSeconds = cpuAtStart === undefined ? 0 : (performance.now() - cpuAtStart.at) / 1000;
+  const clusterMs = cpuAtStart === undefined ? Number.NaN : clusterCpuMs() - cpuAtStart.cluster;
   const seconds = options.durationMs / 1000;
+  const operations = latencies.length;
   return {
     clients: options.clients,
     seconds,
-    operations: latencies.length,
-    throughput: Math.round((latencies.length / seconds) * 10) / 10,
+    operations,
+    throughput: Math.round((operations / seconds) * 10) / 10,
     latencyMs: summarizeLatencies(latencies),
     errors,
     clientCpu:
       cpu === undefined || cpuSeconds === 0
         ? Number.NaN
         : Math.round(((cpu.user + cpu.system) / 1e6 / cpuSeconds) * 100) / 100,
+    clusterCpu:
+      cpuSeconds === 0 ? Number.NaN : Math.round((clusterMs / 1000 / cpuSeconds) * 100) / 100,
+    clusterCpuPerOperationUs:
+      operations === 0 ? Number.NaN : Math.round((clusterMs * 1000) / operations),
   };
 }

@@ -1,7 +1,7 @@
 import { CasConflictError } from "../errors.js";
 import { createPrng, type Prng } from "../prng.js";
 import type { KvTarget, ReadMode } from "./kv-target.js";
-import { type LoadResult, runLoad } from "./run-load.js";
+import { type LoadResult, type RunLoadOptions, runLoad } from "./run-load.js";
 
 /** The workloads of the cluster benchmark and the etcd comparison. */
 export type WorkloadName = "writes" | "cas" | "linearizableReads" | "serializableReads";
@@ -89,8 +89,9 @@ export async function runWorkload(
   workload: WorkloadName,
   clients: number,
   settings: WorkloadSettings = {},
+  measure: Pick<RunLoadOptions, "clusterCpuMs"> = {},
 ): Promise<LoadResult> {
-  const s = { ...defaultWorkloadSettings, ...settings };
+  const s = { ...defaultWorkloadSettings, ...settings, ...measure };
   const value = benchValue(s);
   const prngs: Prng[] = Array.from({ length: clients }, (_, c) => createPrng(s.seed).fork(c));
   const randomKey = (client: number) => keyName((prngs[client] as Prng).int(s.keys));
