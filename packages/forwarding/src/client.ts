@@ -6,6 +6,7 @@ import {
   ForwardingService,
   GroupVersionMismatchErrorDetailsSchema,
   ListRequestSchema,
+  ReadBatchRequestSchema,
   ReadRequestSchema,
   WriteBatchRequestSchema,
   WriteRequestSchema,
@@ -23,11 +24,11 @@ import {
   validateResource,
   validateVersion,
 } from "@raftstore/storage";
+import { CallBatcher, estimatedResourceBytes } from "./call-batcher.js";
 import { connectErrorToStorageError } from "./connect-error-to-storage-error.js";
 import { deepFreeze } from "./deep-freeze.js";
 import { detailHeader, errorHeader, partialDetailValue } from "./error-wire.js";
 import { maxDeadlineMs } from "./grpc-wire.js";
-import { WriteBatcher } from "./write-batcher.js";
 
 /** Options of `createForwardingClient`. */
 export interface ForwardingClientOptions {
@@ -43,6 +44,8 @@ export interface ForwardingClientOptions {
    * call, as soon as one is answered. 1 batches the most; more overlap more. Default 2.
    */
   maxWritesInFlight?: number;
+  /** The same for strong reads (Read, ReadBatch). Default 2. */
+  maxReadsInFlight?: number;
 }
 
 /** Per-call options of a ForwardingClient. */
@@ -88,8 +91,8 @@ export interface ForwardingClient {
  */
 const maxMismatchAttempts = 3;
 
-/** The most (estimated) bytes of resources one WriteBatch carries. */
-const maxWriteBatchBytes = 4 * 1024 * 1024;
+/** The most (estimated) bytes of calls one WriteBatch or ReadBatch carries. */
+const maxBatchBytes = 4 * 1024 * 1024;
 
 /**
  * Creates the follower side of forwarding over `transport`, a Connect transport to the leader
@@ -102,29 +105,48 @@ export function createForwardingClient(
 ): ForwardingClient {
   const defaultTimeoutMs = checkTimeout(options.timeoutMs ?? 10_000);
   const rpc = createClient(ForwardingService, transport);
-  const writes = new WriteBatcher(
+  const writeBatch = (resources: readonly Resource[]) =>
+    create(WriteBatchRequestSchema, { writes: resources.map((resource) => ({ resource })) });
+  const writes = new CallBatcher<Resource>(
     {
-      async write(resource, callOptions) {
+      async single(resource, callOptions) {
         const request = create(WriteRequestSchema, { resource });
         const response = await call(WriteRequestSchema, request, rpc.write, callOptions);
         return deepFreeze(required(response.resource, "Write"));
       },
-      async writeBatch(resources, timeoutMs) {
-        const request = create(WriteBatchRequestSchema, {
-          writes: resources.map((resource) => ({ resource })),
-        });
-        return (await rpc.writeBatch(request, { timeoutMs })).results;
-      },
-      batchFailure(error, resources, timeoutMs) {
-        const request = create(WriteBatchRequestSchema, {
-          writes: resources.map((resource) => ({ resource })),
-        });
-        return failure(error, WriteBatchRequestSchema, request, timeoutMs);
-      },
+      batch: async (resources, timeoutMs) =>
+        (await rpc.writeBatch(writeBatch(resources), { timeoutMs })).results,
+      batchFailure: (error, resources, timeoutMs) =>
+        failure(error, WriteBatchRequestSchema, writeBatch(resources), timeoutMs),
       itemFailure: (error) => connectErrorToStorageError(error),
-      stored: (resource) => deepFreeze(required(resource, "WriteBatch")),
+      result: (resource) => deepFreeze(required(resource, "WriteBatch")),
     },
-    { maxInFlight: options.maxWritesInFlight ?? 2, maxBatchBytes: maxWriteBatchBytes },
+    {
+      maxInFlight: checkInFlight("maxWritesInFlight", options.maxWritesInFlight),
+      maxBatchBytes,
+      estimatedBytes: estimatedResourceBytes,
+    },
+  );
+  const readBatch = (ids: readonly ID[]) =>
+    create(ReadBatchRequestSchema, { reads: ids.map((id) => ({ id })) });
+  const reads = new CallBatcher<ID>(
+    {
+      async single(id, callOptions) {
+        const request = create(ReadRequestSchema, { id });
+        const response = await call(ReadRequestSchema, request, rpc.read, callOptions);
+        return deepFreeze(required(response.resource, "Read"));
+      },
+      batch: async (ids, timeoutMs) => (await rpc.readBatch(readBatch(ids), { timeoutMs })).results,
+      batchFailure: (error, ids, timeoutMs) =>
+        failure(error, ReadBatchRequestSchema, readBatch(ids), timeoutMs),
+      itemFailure: (error) => connectErrorToStorageError(error),
+      result: (resource) => deepFreeze(required(resource, "ReadBatch")),
+    },
+    {
+      maxInFlight: checkInFlight("maxReadsInFlight", options.maxReadsInFlight),
+      maxBatchBytes,
+      estimatedBytes: estimatedIdBytes,
+    },
   );
 
   /** Runs one RPC with the caller's signal and a deadline, mapping its failure. */
@@ -145,10 +167,9 @@ export function createForwardingClient(
     }
   }
 
-  async function readOnce(id: ID, callOptions?: ForwardingCallOptions): Promise<Resource> {
-    const request = create(ReadRequestSchema, { id });
-    const response = await call(ReadRequestSchema, request, rpc.read, callOptions);
-    return deepFreeze(required(response.resource, "Read"));
+  function readOnce(id: ID, callOptions?: ForwardingCallOptions): Promise<Resource> {
+    const timeoutMs = checkTimeout(callOptions?.timeoutMs ?? defaultTimeoutMs);
+    return reads.send(id, { signal: callOptions?.signal, timeoutMs });
   }
 
   /**
@@ -174,7 +195,7 @@ export function createForwardingClient(
     async writeCAS(resource, callOptions) {
       validateResource(resource);
       const timeoutMs = checkTimeout(callOptions?.timeoutMs ?? defaultTimeoutMs);
-      return writes.write(resource, { signal: callOptions?.signal, timeoutMs });
+      return writes.send(resource, { signal: callOptions?.signal, timeoutMs });
     },
 
     async deleteCAS(id, version, callOptions) {
@@ -222,6 +243,20 @@ export function createForwardingClient(
       return deepFreeze(response.resources);
     },
   };
+}
+
+/** An in-flight limit: a whole number of at least 1 (default 2). */
+function checkInFlight(name: string, value: number | undefined): number {
+  if (value === undefined) return 2;
+  if (!(Number.isSafeInteger(value) && value >= 1)) {
+    throw new RangeError(`${name} must be an integer of at least 1, got ${value}`);
+  }
+  return value;
+}
+
+/** A rough size of an id on the wire, to keep a batch of reads bounded. */
+function estimatedIdBytes(id: ID): number {
+  return 64 + id.name.length + id.uid.length;
 }
 
 /**

@@ -1,6 +1,11 @@
+import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { ID, Resource, Tenancy } from "@raftstore/proto";
-import { ForwardingService } from "@raftstore/proto/storage/v1";
+import {
+  ForwardingService,
+  type ResourceResult,
+  ResourceResultSchema,
+} from "@raftstore/proto/storage/v1";
 import {
   type CallOptions,
   InvalidArgumentError,
@@ -15,8 +20,8 @@ import {
 import { errorToConnectError } from "./error-to-connect-error.js";
 import { connectErrorToStatus } from "./forwarded-status.js";
 
-/** The most writes one WriteBatch may carry. */
-export const maxBatchWrites = 256;
+/** The most writes one WriteBatch, or reads one ReadBatch, may carry. */
+export const maxBatchCalls = 256;
 
 /**
  * What the leader side needs: the leader's own storage operations. A `Backend` is one; the Raft
@@ -46,7 +51,8 @@ export interface ForwardingTarget {
  *
  * `WriteBatch` runs `target.writeCAS` for each of its writes, all at once, and answers each with
  * its resource or with the status a `Write` of it would have failed with; the writes succeed or
- * fail one by one. A batch with no writes, or more than 256, is refused whole.
+ * fail one by one. `ReadBatch` does the same with strong reads. A batch with no calls, or more
+ * than 256, is refused whole.
  *
  * A malformed request (a Write without a resource, a Read without an id, …) is answered with
  * InvalidArgument before the target is called. Every failure is answered with
@@ -63,29 +69,12 @@ export function createForwardingRoutes(target: ForwardingTarget): (router: Conne
           return { resource: await target.writeCAS(request.resource, options) };
         }),
       writeBatch: (request, context) =>
-        answer(async () => {
-          const count = request.writes.length;
-          if (count === 0 || count > maxBatchWrites) {
-            throw new InvalidArgumentError(
-              "writes",
-              `must hold 1 to ${maxBatchWrites} writes, found ${count}`,
-            );
-          }
-          const options = { signal: context.signal };
-          const results = await Promise.all(
-            request.writes.map(async ({ resource }) => {
-              try {
-                validateResource(resource, "resource");
-                const stored = await target.writeCAS(resource, options);
-                return { outcome: { case: "resource" as const, value: stored } };
-              } catch (error) {
-                const status = connectErrorToStatus(errorToConnectError(error));
-                return { outcome: { case: "error" as const, value: status } };
-              }
-            }),
-          );
-          return { results };
-        }),
+        answer(() =>
+          runBatch("writes", request.writes, ({ resource }) => {
+            validateResource(resource, "resource");
+            return target.writeCAS(resource, { signal: context.signal });
+          }),
+        ),
       delete: (request, context) =>
         answer(async () => {
           validateId(request.id, "id");
@@ -98,6 +87,13 @@ export function createForwardingRoutes(target: ForwardingTarget): (router: Conne
           const options = { signal: context.signal };
           return { resource: await target.read(ReadConsistency.Strong, request.id, options) };
         }),
+      readBatch: (request, context) =>
+        answer(() =>
+          runBatch("reads", request.reads, ({ id }) => {
+            validateId(id, "id");
+            return target.read(ReadConsistency.Strong, id, { signal: context.signal });
+          }),
+        ),
       list: (request, context) =>
         answer(async () => {
           validateType(request.type, "type");
@@ -113,6 +109,35 @@ export function createForwardingRoutes(target: ForwardingTarget): (router: Conne
         }),
     });
   };
+}
+
+/**
+ * Runs every call of a batch at once, and answers each with its resource or with the status a
+ * call of its own would have failed with.
+ */
+async function runBatch<C>(
+  field: string,
+  calls: readonly C[],
+  run: (call: C) => Promise<Resource>,
+): Promise<{ results: ResourceResult[] }> {
+  if (calls.length === 0 || calls.length > maxBatchCalls) {
+    throw new InvalidArgumentError(
+      field,
+      `must hold 1 to ${maxBatchCalls} ${field}, found ${calls.length}`,
+    );
+  }
+  const results = await Promise.all(
+    calls.map(async (call): Promise<ResourceResult> => {
+      try {
+        const resource = await run(call);
+        return create(ResourceResultSchema, { outcome: { case: "resource", value: resource } });
+      } catch (error) {
+        const status = connectErrorToStatus(errorToConnectError(error));
+        return create(ResourceResultSchema, { outcome: { case: "error", value: status } });
+      }
+    }),
+  );
+  return { results };
 }
 
 async function answer<T>(handle: () => Promise<T>): Promise<T> {

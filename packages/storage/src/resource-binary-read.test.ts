@@ -18,6 +18,8 @@ import {
   WriteResponseSchema as ForwardedWriteResponseSchema,
   LogSchema,
   LogType,
+  ReadBatchRequestSchema,
+  ReadBatchResponseSchema,
   WriteBatchRequestSchema,
   WriteBatchResponseSchema,
 } from "@raftstore/proto/storage/v1";
@@ -99,6 +101,18 @@ function messages(arbs: typeof plain) {
             WriteBatchRequestSchema,
             create(WriteBatchRequestSchema, {
               writes: [...resources.map((r) => ({ resource: r })), {}],
+            }),
+          ],
+        ],
+        [[ReadBatchRequestSchema, create(ReadBatchRequestSchema, { reads: [{ id }, {}, { id }] })]],
+        [
+          [
+            ReadBatchResponseSchema,
+            create(ReadBatchResponseSchema, {
+              results: [
+                ...statuses.map((e) => ({ outcome: { case: "error" as const, value: e } })),
+                ...resources.map((r) => ({ outcome: { case: "resource" as const, value: r } })),
+              ],
             }),
           ],
         ],

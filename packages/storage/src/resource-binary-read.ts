@@ -16,9 +16,11 @@ import {
   ForwardedStatusSchema,
   WriteRequestSchema as ForwardedWriteRequestSchema,
   LogSchema,
+  ReadBatchRequestSchema,
+  ReadBatchResponseSchema,
+  ResourceResultSchema,
   WriteBatchRequestSchema,
   WriteBatchResponseSchema,
-  WriteResultSchema,
 } from "@raftstore/proto/storage/v1";
 import { oneResourceMessages, resourceListMessages } from "./resource-messages.js";
 
@@ -382,6 +384,7 @@ const readDelete: Read = (r, end) => {
 };
 
 const readForwardedWrite = oneField(ForwardedWriteRequestSchema.typeName, "resource", readResource);
+const readForwardedRead = oneField(ForwardedReadRequestSchema.typeName, "id", readId);
 
 /** A failed write's status in a forwarded batch: code, message, trailers, details. */
 const readForwardedStatus: Read = (r, end) => {
@@ -406,8 +409,8 @@ const readForwardedStatus: Read = (r, end) => {
   return m;
 };
 
-/** One result of a forwarded batch of writes: a stored resource or a failed write's status. */
-const readWriteResult: Read = (r, end) => {
+/** One result of a forwarded batch of writes or reads: a resource or a failed call's status. */
+const readResourceResult: Read = (r, end) => {
   const outcome: { case: string | undefined; value?: Fields } = { case: undefined };
   readFields(r, end, (n, wt) => {
     // The oneof set twice (merged, or replaced by the other case) is not plain.
@@ -420,7 +423,7 @@ const readWriteResult: Read = (r, end) => {
       outcome.case = "error";
     } else throw notPlain;
   });
-  return { $typeName: WriteResultSchema.typeName, outcome };
+  return { $typeName: ResourceResultSchema.typeName, outcome };
 };
 
 /** The Raft log entry: its type, then a write or a delete (a oneof: at most one, once). */
@@ -440,10 +443,7 @@ const readLog: Read = (r, end) => {
 const readers = new Map<string, Read>([
   [ResourceSchema.typeName, readResource],
   [ReadRequestSchema.typeName, readReadRequest],
-  [
-    ForwardedReadRequestSchema.typeName,
-    oneField(ForwardedReadRequestSchema.typeName, "id", readId),
-  ],
+  [ForwardedReadRequestSchema.typeName, readForwardedRead],
   [DeleteRequestSchema.typeName, readDelete],
   [LogSchema.typeName, readLog],
   ...oneResourceMessages.map((s): [string, Read] => [
@@ -457,7 +457,15 @@ const readers = new Map<string, Read>([
   ],
   [
     WriteBatchResponseSchema.typeName,
-    listOf(WriteBatchResponseSchema.typeName, "results", readWriteResult),
+    listOf(WriteBatchResponseSchema.typeName, "results", readResourceResult),
+  ],
+  [
+    ReadBatchRequestSchema.typeName,
+    listOf(ReadBatchRequestSchema.typeName, "reads", readForwardedRead),
+  ],
+  [
+    ReadBatchResponseSchema.typeName,
+    listOf(ReadBatchResponseSchema.typeName, "results", readResourceResult),
   ],
 ]);
 

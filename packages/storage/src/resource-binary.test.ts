@@ -13,9 +13,12 @@ import {
 import {
   DeleteRequestSchema,
   ListResponseSchema as ForwardedListResponseSchema,
+  ReadRequestSchema as ForwardedReadRequestSchema,
   WriteRequestSchema as ForwardedWriteRequestSchema,
   LogSchema,
   LogType,
+  ReadBatchRequestSchema,
+  ReadBatchResponseSchema,
   WriteBatchRequestSchema,
   WriteBatchResponseSchema,
 } from "@raftstore/proto/storage/v1";
@@ -181,6 +184,36 @@ describe("toBinaryFast", () => {
           });
           expect(encodePlain(WriteBatchResponseSchema, accented)).toBeUndefined();
           expectSameBytes(WriteBatchResponseSchema, accented);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it("writes a follower's strong reads, alone and batched, and the leader's results", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.option(plain.id, { nil: undefined }), { maxLength: 4 }),
+        fc.array(plain.resource, { maxLength: 3 }),
+        fc.array(plain.forwardedStatus, { maxLength: 3 }),
+        (ids, resources, statuses) => {
+          for (const id of ids) {
+            const read = create(ForwardedReadRequestSchema, { id });
+            expect(encodePlain(ForwardedReadRequestSchema, read)).toBeDefined();
+            expectSameBytes(ForwardedReadRequestSchema, read);
+          }
+          const request = create(ReadBatchRequestSchema, { reads: ids.map((id) => ({ id })) });
+          expect(encodePlain(ReadBatchRequestSchema, request)).toBeDefined();
+          expectSameBytes(ReadBatchRequestSchema, request);
+          const response = create(ReadBatchResponseSchema, {
+            results: [
+              ...resources.map((value) => ({ outcome: { case: "resource" as const, value } })),
+              ...statuses.map((value) => ({ outcome: { case: "error" as const, value } })),
+              {},
+            ],
+          });
+          expect(encodePlain(ReadBatchResponseSchema, response)).toBeDefined();
+          expectSameBytes(ReadBatchResponseSchema, response);
         },
       ),
       { numRuns: 100 },

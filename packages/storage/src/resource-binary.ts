@@ -16,12 +16,15 @@ import {
 } from "@raftstore/proto";
 import {
   DeleteRequestSchema,
+  ReadRequestSchema as ForwardedReadRequestSchema,
   ForwardedStatusSchema,
   WriteRequestSchema as ForwardedWriteRequestSchema,
   LogSchema,
+  ReadBatchRequestSchema,
+  ReadBatchResponseSchema,
+  ResourceResultSchema,
   WriteBatchRequestSchema,
   WriteBatchResponseSchema,
-  WriteResultSchema,
 } from "@raftstore/proto/storage/v1";
 import { oneResourceMessages, resourceListMessages } from "./resource-messages.js";
 
@@ -424,6 +427,11 @@ function listOf(name: string, field: string, item: Shape): Shape {
 const resourceList = (name: string) => listOf(name, "resources", resourceShape);
 
 const forwardedWrite = oneResource(ForwardedWriteRequestSchema.typeName);
+/** A follower's forwarded strong read: the id. */
+const forwardedRead = oneField(ForwardedReadRequestSchema.typeName, "id", {
+  measure: measureId,
+  write: writeId,
+});
 
 const upsert = oneResource(WatchEvent_UpsertSchema.typeName);
 const deleted = oneResource(WatchEvent_DeleteSchema.typeName);
@@ -485,10 +493,10 @@ const forwardedStatus: Shape = {
   },
 };
 
-/** One result of a forwarded batch of writes: the stored resource, or the write's status. */
-const writeResult: Shape = {
+/** One result of a forwarded batch of writes or reads: the resource, or the call's status. */
+const resourceResult: Shape = {
   measure: (sizes, v) => {
-    const outcome = plainMessage(v, WriteResultSchema.typeName).outcome as
+    const outcome = plainMessage(v, ResourceResultSchema.typeName).outcome as
       | { case?: unknown; value?: unknown }
       | undefined;
     if (typeof outcome !== "object" || outcome === null) throw notPlain;
@@ -554,6 +562,7 @@ const shapes = new Map<string, Shape>([
   [LogSchema.typeName, logShape],
   [WatchEventSchema.typeName, watchEvent],
   [WatchListResponseSchema.typeName, watchListResponse],
+  [ForwardedReadRequestSchema.typeName, forwardedRead],
   ...oneResourceMessages.map((s): [string, Shape] => [s.typeName, oneResource(s.typeName)]),
   ...resourceListMessages.map((s): [string, Shape] => [s.typeName, resourceList(s.typeName)]),
   [
@@ -562,7 +571,15 @@ const shapes = new Map<string, Shape>([
   ],
   [
     WriteBatchResponseSchema.typeName,
-    listOf(WriteBatchResponseSchema.typeName, "results", writeResult),
+    listOf(WriteBatchResponseSchema.typeName, "results", resourceResult),
+  ],
+  [
+    ReadBatchRequestSchema.typeName,
+    listOf(ReadBatchRequestSchema.typeName, "reads", forwardedRead),
+  ],
+  [
+    ReadBatchResponseSchema.typeName,
+    listOf(ReadBatchResponseSchema.typeName, "results", resourceResult),
   ],
 ]);
 

@@ -117,6 +117,9 @@ async function main(): Promise<void> {
   await step(`forwarded write, ${IN_FLIGHT} in flight`, () =>
     concurrent(CONCURRENT, IN_FLIGHT, (i) => client.writeCAS(newResource(`c-${i}`))),
   );
+  await step(`forwarded strong read, ${IN_FLIGHT} in flight`, () =>
+    concurrent(CONCURRENT, IN_FLIGHT, () => client.read(targetId)),
+  );
 
   toLeader.close();
   await server.close();

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file raftstore/storage/v1/forwarding.proto.
  */
 export const file_raftstore_storage_v1_forwarding: GenFile = /*@__PURE__*/
-  fileDesc("CiVyYWZ0c3RvcmUvc3RvcmFnZS92MS9mb3J3YXJkaW5nLnByb3RvEhRyYWZ0c3RvcmUuc3RvcmFnZS52MSJBCgxXcml0ZVJlcXVlc3QSMQoIcmVzb3VyY2UYASABKAsyHy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuUmVzb3VyY2UiQgoNV3JpdGVSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5SZXNvdXJjZSJHChFXcml0ZUJhdGNoUmVxdWVzdBIyCgZ3cml0ZXMYASADKAsyIi5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlcXVlc3QiSAoSV3JpdGVCYXRjaFJlc3BvbnNlEjIKB3Jlc3VsdHMYASADKAsyIS5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlc3VsdCKFAQoLV3JpdGVSZXN1bHQSMwoIcmVzb3VyY2UYASABKAsyHy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuUmVzb3VyY2VIABI2CgVlcnJvchgCIAEoCzIlLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkZvcndhcmRlZFN0YXR1c0gAQgkKB291dGNvbWUizwEKD0ZvcndhcmRlZFN0YXR1cxIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAkSRQoIbWV0YWRhdGEYAyADKAsyMy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Gb3J3YXJkZWRTdGF0dXMuTWV0YWRhdGFFbnRyeRIlCgdkZXRhaWxzGAQgAygLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRwoNRGVsZXRlUmVxdWVzdBIlCgJpZBgBIAEoCzIZLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5JRBIPCgd2ZXJzaW9uGAIgASgJIhAKDkRlbGV0ZVJlc3BvbnNlIjQKC1JlYWRSZXF1ZXN0EiUKAmlkGAEgASgLMhkucmFmdHN0b3JlLnJlc291cmNlLnYxLklEIkEKDFJlYWRSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5SZXNvdXJjZSJ+CgtMaXN0UmVxdWVzdBIpCgR0eXBlGAEgASgLMhsucmFmdHN0b3JlLnJlc291cmNlLnYxLlR5cGUSLwoHdGVuYW5jeRgCIAEoCzIeLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5UZW5hbmN5EhMKC25hbWVfcHJlZml4GAMgASgJIkIKDExpc3RSZXNwb25zZRIyCglyZXNvdXJjZXMYASADKAsyHy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuUmVzb3VyY2UiiAEKIEdyb3VwVmVyc2lvbk1pc21hdGNoRXJyb3JEZXRhaWxzEjMKDnJlcXVlc3RlZF90eXBlGAEgASgLMhsucmFmdHN0b3JlLnJlc291cmNlLnYxLlR5cGUSLwoGc3RvcmVkGAIgASgLMh8ucmFmdHN0b3JlLnJlc291cmNlLnYxLlJlc291cmNlMrkDChFGb3J3YXJkaW5nU2VydmljZRJQCgVXcml0ZRIiLnJhZnRzdG9yZS5zdG9yYWdlLnYxLldyaXRlUmVxdWVzdBojLnJhZnRzdG9yZS5zdG9yYWdlLnYxLldyaXRlUmVzcG9uc2USXwoKV3JpdGVCYXRjaBInLnJhZnRzdG9yZS5zdG9yYWdlLnYxLldyaXRlQmF0Y2hSZXF1ZXN0GigucmFmdHN0b3JlLnN0b3JhZ2UudjEuV3JpdGVCYXRjaFJlc3BvbnNlElMKBkRlbGV0ZRIjLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkRlbGV0ZVJlcXVlc3QaJC5yYWZ0c3RvcmUuc3RvcmFnZS52MS5EZWxldGVSZXNwb25zZRJNCgRSZWFkEiEucmFmdHN0b3JlLnN0b3JhZ2UudjEuUmVhZFJlcXVlc3QaIi5yYWZ0c3RvcmUuc3RvcmFnZS52MS5SZWFkUmVzcG9uc2USTQoETGlzdBIhLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkxpc3RSZXF1ZXN0GiIucmFmdHN0b3JlLnN0b3JhZ2UudjEuTGlzdFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_any, file_raftstore_resource_v1_resource]);
+  fileDesc("CiVyYWZ0c3RvcmUvc3RvcmFnZS92MS9mb3J3YXJkaW5nLnByb3RvEhRyYWZ0c3RvcmUuc3RvcmFnZS52MSJBCgxXcml0ZVJlcXVlc3QSMQoIcmVzb3VyY2UYASABKAsyHy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuUmVzb3VyY2UiQgoNV3JpdGVSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5SZXNvdXJjZSJHChFXcml0ZUJhdGNoUmVxdWVzdBIyCgZ3cml0ZXMYASADKAsyIi5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlcXVlc3QiSwoSV3JpdGVCYXRjaFJlc3BvbnNlEjUKB3Jlc3VsdHMYASADKAsyJC5yYWZ0c3RvcmUuc3RvcmFnZS52MS5SZXNvdXJjZVJlc3VsdCKIAQoOUmVzb3VyY2VSZXN1bHQSMwoIcmVzb3VyY2UYASABKAsyHy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuUmVzb3VyY2VIABI2CgVlcnJvchgCIAEoCzIlLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkZvcndhcmRlZFN0YXR1c0gAQgkKB291dGNvbWUizwEKD0ZvcndhcmRlZFN0YXR1cxIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAkSRQoIbWV0YWRhdGEYAyADKAsyMy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Gb3J3YXJkZWRTdGF0dXMuTWV0YWRhdGFFbnRyeRIlCgdkZXRhaWxzGAQgAygLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRwoNRGVsZXRlUmVxdWVzdBIlCgJpZBgBIAEoCzIZLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5JRBIPCgd2ZXJzaW9uGAIgASgJIhAKDkRlbGV0ZVJlc3BvbnNlIjQKC1JlYWRSZXF1ZXN0EiUKAmlkGAEgASgLMhkucmFmdHN0b3JlLnJlc291cmNlLnYxLklEIkEKDFJlYWRSZXNwb25zZRIxCghyZXNvdXJjZRgBIAEoCzIfLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5SZXNvdXJjZSJEChBSZWFkQmF0Y2hSZXF1ZXN0EjAKBXJlYWRzGAEgAygLMiEucmFmdHN0b3JlLnN0b3JhZ2UudjEuUmVhZFJlcXVlc3QiSgoRUmVhZEJhdGNoUmVzcG9uc2USNQoHcmVzdWx0cxgBIAMoCzIkLnJhZnRzdG9yZS5zdG9yYWdlLnYxLlJlc291cmNlUmVzdWx0In4KC0xpc3RSZXF1ZXN0EikKBHR5cGUYASABKAsyGy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuVHlwZRIvCgd0ZW5hbmN5GAIgASgLMh4ucmFmdHN0b3JlLnJlc291cmNlLnYxLlRlbmFuY3kSEwoLbmFtZV9wcmVmaXgYAyABKAkiQgoMTGlzdFJlc3BvbnNlEjIKCXJlc291cmNlcxgBIAMoCzIfLnJhZnRzdG9yZS5yZXNvdXJjZS52MS5SZXNvdXJjZSKIAQogR3JvdXBWZXJzaW9uTWlzbWF0Y2hFcnJvckRldGFpbHMSMwoOcmVxdWVzdGVkX3R5cGUYASABKAsyGy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuVHlwZRIvCgZzdG9yZWQYAiABKAsyHy5yYWZ0c3RvcmUucmVzb3VyY2UudjEuUmVzb3VyY2UylwQKEUZvcndhcmRpbmdTZXJ2aWNlElAKBVdyaXRlEiIucmFmdHN0b3JlLnN0b3JhZ2UudjEuV3JpdGVSZXF1ZXN0GiMucmFmdHN0b3JlLnN0b3JhZ2UudjEuV3JpdGVSZXNwb25zZRJfCgpXcml0ZUJhdGNoEicucmFmdHN0b3JlLnN0b3JhZ2UudjEuV3JpdGVCYXRjaFJlcXVlc3QaKC5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZUJhdGNoUmVzcG9uc2USUwoGRGVsZXRlEiMucmFmdHN0b3JlLnN0b3JhZ2UudjEuRGVsZXRlUmVxdWVzdBokLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkRlbGV0ZVJlc3BvbnNlEk0KBFJlYWQSIS5yYWZ0c3RvcmUuc3RvcmFnZS52MS5SZWFkUmVxdWVzdBoiLnJhZnRzdG9yZS5zdG9yYWdlLnYxLlJlYWRSZXNwb25zZRJcCglSZWFkQmF0Y2gSJi5yYWZ0c3RvcmUuc3RvcmFnZS52MS5SZWFkQmF0Y2hSZXF1ZXN0GicucmFmdHN0b3JlLnN0b3JhZ2UudjEuUmVhZEJhdGNoUmVzcG9uc2USTQoETGlzdBIhLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkxpc3RSZXF1ZXN0GiIucmFmdHN0b3JlLnN0b3JhZ2UudjEuTGlzdFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_any, file_raftstore_resource_v1_resource]);
 
 /**
  * @generated from message raftstore.storage.v1.WriteRequest
@@ -76,9 +76,9 @@ export type WriteBatchResponse = Message<"raftstore.storage.v1.WriteBatchRespons
   /**
    * One result per write, in the order of the request's writes.
    *
-   * @generated from field: repeated raftstore.storage.v1.WriteResult results = 1;
+   * @generated from field: repeated raftstore.storage.v1.ResourceResult results = 1;
    */
-  results: WriteResult[];
+  results: ResourceResult[];
 };
 
 /**
@@ -89,15 +89,17 @@ export const WriteBatchResponseSchema: GenMessage<WriteBatchResponse> = /*@__PUR
   messageDesc(file_raftstore_storage_v1_forwarding, 3);
 
 /**
- * @generated from message raftstore.storage.v1.WriteResult
+ * One result of a batched write or read.
+ *
+ * @generated from message raftstore.storage.v1.ResourceResult
  */
-export type WriteResult = Message<"raftstore.storage.v1.WriteResult"> & {
+export type ResourceResult = Message<"raftstore.storage.v1.ResourceResult"> & {
   /**
-   * @generated from oneof raftstore.storage.v1.WriteResult.outcome
+   * @generated from oneof raftstore.storage.v1.ResourceResult.outcome
    */
   outcome: {
     /**
-     * The stored resource, as Write answers it.
+     * The resource, as Write or Read answers it.
      *
      * @generated from field: raftstore.resource.v1.Resource resource = 1;
      */
@@ -105,7 +107,7 @@ export type WriteResult = Message<"raftstore.storage.v1.WriteResult"> & {
     case: "resource";
   } | {
     /**
-     * The status Write would have failed with.
+     * The status a Write or Read of it would have failed with.
      *
      * @generated from field: raftstore.storage.v1.ForwardedStatus error = 2;
      */
@@ -115,10 +117,10 @@ export type WriteResult = Message<"raftstore.storage.v1.WriteResult"> & {
 };
 
 /**
- * Describes the message raftstore.storage.v1.WriteResult.
- * Use `create(WriteResultSchema)` to create a new message.
+ * Describes the message raftstore.storage.v1.ResourceResult.
+ * Use `create(ResourceResultSchema)` to create a new message.
  */
-export const WriteResultSchema: GenMessage<WriteResult> = /*@__PURE__*/
+export const ResourceResultSchema: GenMessage<ResourceResult> = /*@__PURE__*/
   messageDesc(file_raftstore_storage_v1_forwarding, 4);
 
 /**
@@ -226,6 +228,42 @@ export const ReadResponseSchema: GenMessage<ReadResponse> = /*@__PURE__*/
   messageDesc(file_raftstore_storage_v1_forwarding, 9);
 
 /**
+ * @generated from message raftstore.storage.v1.ReadBatchRequest
+ */
+export type ReadBatchRequest = Message<"raftstore.storage.v1.ReadBatchRequest"> & {
+  /**
+   * @generated from field: repeated raftstore.storage.v1.ReadRequest reads = 1;
+   */
+  reads: ReadRequest[];
+};
+
+/**
+ * Describes the message raftstore.storage.v1.ReadBatchRequest.
+ * Use `create(ReadBatchRequestSchema)` to create a new message.
+ */
+export const ReadBatchRequestSchema: GenMessage<ReadBatchRequest> = /*@__PURE__*/
+  messageDesc(file_raftstore_storage_v1_forwarding, 10);
+
+/**
+ * @generated from message raftstore.storage.v1.ReadBatchResponse
+ */
+export type ReadBatchResponse = Message<"raftstore.storage.v1.ReadBatchResponse"> & {
+  /**
+   * One result per read, in the order of the request's reads.
+   *
+   * @generated from field: repeated raftstore.storage.v1.ResourceResult results = 1;
+   */
+  results: ResourceResult[];
+};
+
+/**
+ * Describes the message raftstore.storage.v1.ReadBatchResponse.
+ * Use `create(ReadBatchResponseSchema)` to create a new message.
+ */
+export const ReadBatchResponseSchema: GenMessage<ReadBatchResponse> = /*@__PURE__*/
+  messageDesc(file_raftstore_storage_v1_forwarding, 11);
+
+/**
  * @generated from message raftstore.storage.v1.ListRequest
  */
 export type ListRequest = Message<"raftstore.storage.v1.ListRequest"> & {
@@ -252,7 +290,7 @@ export type ListRequest = Message<"raftstore.storage.v1.ListRequest"> & {
  * Use `create(ListRequestSchema)` to create a new message.
  */
 export const ListRequestSchema: GenMessage<ListRequest> = /*@__PURE__*/
-  messageDesc(file_raftstore_storage_v1_forwarding, 10);
+  messageDesc(file_raftstore_storage_v1_forwarding, 12);
 
 /**
  * @generated from message raftstore.storage.v1.ListResponse
@@ -269,7 +307,7 @@ export type ListResponse = Message<"raftstore.storage.v1.ListResponse"> & {
  * Use `create(ListResponseSchema)` to create a new message.
  */
 export const ListResponseSchema: GenMessage<ListResponse> = /*@__PURE__*/
-  messageDesc(file_raftstore_storage_v1_forwarding, 11);
+  messageDesc(file_raftstore_storage_v1_forwarding, 13);
 
 /**
  * GroupVersionMismatchErrorDetails rides on an OutOfRange error so that the follower can
@@ -294,7 +332,7 @@ export type GroupVersionMismatchErrorDetails = Message<"raftstore.storage.v1.Gro
  * Use `create(GroupVersionMismatchErrorDetailsSchema)` to create a new message.
  */
 export const GroupVersionMismatchErrorDetailsSchema: GenMessage<GroupVersionMismatchErrorDetails> = /*@__PURE__*/
-  messageDesc(file_raftstore_storage_v1_forwarding, 12);
+  messageDesc(file_raftstore_storage_v1_forwarding, 14);
 
 /**
  * ForwardingService runs on the leader; followers call it for what only the leader can do.
@@ -346,6 +384,17 @@ export const ForwardingService: GenService<{
     methodKind: "unary";
     input: typeof ReadRequestSchema;
     output: typeof ReadResponseSchema;
+  },
+  /**
+   * Several strongly consistent reads on the leader in one call, batched by a follower as
+   * WriteBatch batches writes; each read succeeds or fails on its own, results in request order.
+   *
+   * @generated from rpc raftstore.storage.v1.ForwardingService.ReadBatch
+   */
+  readBatch: {
+    methodKind: "unary";
+    input: typeof ReadBatchRequestSchema;
+    output: typeof ReadBatchResponseSchema;
   },
   /**
    * A strongly consistent list on the leader.

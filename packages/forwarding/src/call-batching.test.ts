@@ -11,7 +11,7 @@ import {
   GroupVersionMismatchError,
   InvalidArgumentError,
   isInconsistentError,
-  type ReadConsistency,
+  ReadConsistency,
   type UnversionedType,
   WrongUidError,
 } from "@raftstore/storage";
@@ -24,12 +24,14 @@ import { clientOf, type Loopback, startLoopback } from "./test-support/loopback.
 import { createForwardingTransport } from "./transport.js";
 
 /**
- * A leader whose writes wait until released (as writes wait for a Raft commit), and which fails
- * the writes of a few names on purpose. It records every writeCAS it runs.
+ * A leader whose writes and strong reads wait until released (as they wait for a Raft commit or
+ * a heartbeat round), and which fails the writes of a few names on purpose. It records every
+ * writeCAS and read it runs.
  */
 class GatedTarget implements ForwardingTarget {
   readonly backend = new MemoryBackend();
   readonly written: string[] = [];
+  readonly reads: string[] = [];
   held = true;
   #waiting: Array<() => void> = [];
 
@@ -54,7 +56,9 @@ class GatedTarget implements ForwardingTarget {
   deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void> {
     return this.backend.deleteCAS(id, version, options);
   }
-  read(consistency: ReadConsistency, id: ID, options?: CallOptions): Promise<Resource> {
+  async read(consistency: ReadConsistency, id: ID, options?: CallOptions): Promise<Resource> {
+    this.reads.push(id.name);
+    if (this.held) await new Promise<void>((resolve) => this.#waiting.push(resolve));
     return this.backend.read(consistency, id, options);
   }
   list(
@@ -115,7 +119,9 @@ afterEach(async () => {
   for (const resource of open.splice(0)) await resource.close();
 });
 
-async function gatedLeader(options: { maxWritesInFlight?: number } = {}) {
+async function gatedLeader(
+  options: { maxWritesInFlight?: number; maxReadsInFlight?: number } = {},
+) {
   const target = new GatedTarget();
   const recorder = methodRecorder();
   const loopback: Loopback = await startLoopback(target, { interceptors: [recorder.interceptor] });
@@ -272,7 +278,76 @@ describe("forwarded writes are batched while the calls in flight are busy", () =
   });
 });
 
-describe("the leader's WriteBatch", () => {
+describe("forwarded strong reads are batched the same way", () => {
+  it("sends the reads that queue behind a busy one in one ReadBatch, each answered as a Read would be", async () => {
+    const names = ["one", "missing", "two", "gvm"];
+    const prepare = async (leader: Awaited<ReturnType<typeof gatedLeader>>) => {
+      leader.target.held = false;
+      for (const name of ["first", "one", "two"])
+        await leader.target.backend.writeCAS(newResource(name));
+      await leader.target.backend.writeCAS(create(ResourceSchema, { id: idOf("gvm", artistV2) }));
+      leader.target.held = true;
+    };
+    const batched = await gatedLeader({ maxReadsInFlight: 1 });
+    await prepare(batched);
+    const blocker = batched.client.read(idOf("first"));
+    await until(() => batched.target.reads.length === 1);
+    const reads = names.map((name) => batched.client.read(idOf(name)));
+    await settle();
+    expect(batched.target.reads).toEqual(["first"]);
+    batched.target.release();
+    const viaBatch = await Promise.all(reads.map(outcome));
+    await blocker;
+    // The group-version mismatch reads the stored resource again, alone, to complete itself.
+    expect(batched.methods.slice(0, 2)).toEqual(["Read", "ReadBatch"]);
+
+    const single = await gatedLeader({ maxReadsInFlight: 1 });
+    await prepare(single);
+    single.target.release();
+    const viaRead: string[] = [];
+    for (const name of names) viaRead.push(await outcome(single.client.read(idOf(name))));
+    expect(single.methods.every((method) => method === "Read")).toBe(true);
+
+    expect(viaBatch).toEqual(viaRead);
+    expect(viaBatch.slice(0, 3)).toEqual([
+      "ok one",
+      expect.stringMatching(/^NotFoundError: /),
+      "ok two",
+    ]);
+    expect(viaBatch[3]).toMatch(/^GroupVersionMismatchError: /);
+  });
+
+  it("sends each read on its own to a leader that does not know ReadBatch", async () => {
+    const target = new GatedTarget();
+    target.held = false;
+    for (const name of ["first", "x", "y"]) await target.backend.writeCAS(newResource(name));
+    target.held = true;
+    const recorder = methodRecorder();
+    const old = await startOldLeader(target, recorder.interceptor);
+    const client = createForwardingClient(old.transport, { maxReadsInFlight: 1 });
+    const blocker = client.read(idOf("first"));
+    await until(() => target.reads.length === 1);
+    const queued = ["x", "y"].map((name) => client.read(idOf(name)));
+    await settle();
+    target.release();
+    await blocker;
+    expect((await Promise.all(queued)).map((r) => r.id?.name)).toEqual(["x", "y"]);
+    expect(recorder.methods).toEqual(["Read", "ReadBatch", "Read", "Read"]);
+  });
+
+  it("refuses an in-flight limit that is not a whole number of at least 1", () => {
+    const transport = createForwardingTransport({ baseUrl: "http://127.0.0.1:1" });
+    expect(() => createForwardingClient(transport.transport, { maxReadsInFlight: 0 })).toThrow(
+      "maxReadsInFlight must be an integer of at least 1, got 0",
+    );
+    expect(() => createForwardingClient(transport.transport, { maxWritesInFlight: 1.5 })).toThrow(
+      "maxWritesInFlight must be an integer of at least 1, got 1.5",
+    );
+    transport.close();
+  });
+});
+
+describe("the leader's WriteBatch and ReadBatch", () => {
   it("refuses an empty batch or one over 256 writes, and answers a write without a resource with its own InvalidArgument", async () => {
     const loopback = await startLoopback(new MemoryBackend());
     open.push(loopback);
@@ -293,6 +368,20 @@ describe("the leader's WriteBatch", () => {
     expect(refused.code).toBe(Code.InvalidArgument);
     expect(refused.message).toMatch(/resource/);
   });
+
+  it("refuses an empty ReadBatch, and answers a read without an id with its own InvalidArgument", async () => {
+    const loopback = await startLoopback(new MemoryBackend());
+    open.push(loopback);
+    const rpc = createClient(ForwardingService, loopback.transport.transport);
+    const empty = await rpc.readBatch({ reads: [] }).catch((e: unknown) => e);
+    expect(empty instanceof ConnectError && empty.code).toBe(Code.InvalidArgument);
+    expect((empty as Error).message).toMatch(/must hold 1 to 256 reads, found 0/);
+
+    const { results } = await rpc.readBatch({ reads: [{}, { id: idOf("nobody") }] });
+    expect(results.map((r) => r.outcome.case)).toEqual(["error", "error"]);
+    const codes = results.map((r) => (r.outcome.value as { code: number }).code);
+    expect(codes).toEqual([Code.InvalidArgument, Code.NotFound]);
+  });
 });
 
 /** A leader from before WriteBatch: its forwarding service has no such method. */
@@ -304,6 +393,9 @@ async function startOldLeader(target: ForwardingTarget, interceptor: Interceptor
         router.service(ForwardingService, {
           write: async (request) => ({
             resource: await target.writeCAS(request.resource as Resource),
+          }),
+          read: async (request) => ({
+            resource: await target.read(ReadConsistency.Strong, request.id as ID),
           }),
         }),
     }),
