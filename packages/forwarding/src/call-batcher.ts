@@ -2,6 +2,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Resource } from "@raftstore/proto";
 import type { ResourceResult } from "@raftstore/proto/storage/v1";
 import { InconsistentError, isInvalidArgumentError } from "@raftstore/storage";
+import { connectErrorToStorageError } from "./connect-error-to-storage-error.js";
+import { deepFreeze } from "./deep-freeze.js";
 import { statusToConnectError } from "./forwarded-status.js";
 import { maxBatchCalls } from "./routes.js";
 
@@ -29,13 +31,11 @@ export interface CallBatcherRpcs<Call> {
   batch(calls: readonly Call[], timeoutMs: number): Promise<readonly ResourceResult[]>;
   /** What a failed batch RPC means for each of its calls. */
   batchFailure(error: unknown, calls: readonly Call[], timeoutMs: number): unknown;
-  /** What a failed call in a batch's results means for its caller. */
-  itemFailure(result: ConnectError): unknown;
-  /** The resource a caller gets back (frozen). */
-  result(resource: Resource | undefined): Resource;
 }
 
 export interface CallBatcherOptions<Call> {
+  /** The batch method's name, for errors ("WriteBatch"). */
+  readonly batchMethod: string;
   /** Forwarded RPCs of this kind (single or batch) in flight at once; at least 1. */
   readonly maxInFlight: number;
   /** The most (estimated) bytes of calls in one batch; a larger call goes alone. */
@@ -68,6 +68,7 @@ export class CallBatcher<Call> {
   readonly #maxInFlight: number;
   readonly #maxBatchBytes: number;
   readonly #estimatedBytes: (call: Call) => number;
+  readonly #batchMethod: string;
   #queue: QueuedCall<Call>[] = [];
   #inFlight = 0;
   /** Set once a leader answered a batch with Unimplemented (an older version): no more batches. */
@@ -78,6 +79,7 @@ export class CallBatcher<Call> {
     this.#maxInFlight = options.maxInFlight;
     this.#maxBatchBytes = options.maxBatchBytes;
     this.#estimatedBytes = options.estimatedBytes;
+    this.#batchMethod = options.batchMethod;
   }
 
   /** Forwarded RPCs in flight, and calls waiting for one. */
@@ -195,14 +197,18 @@ export class CallBatcher<Call> {
       }
       batch.forEach((queued, i) => {
         const { outcome } = results[i] as ResourceResult;
-        try {
-          if (outcome.case === "error") {
-            queued.reject(this.#rpcs.itemFailure(statusToConnectError(outcome.value)));
-          } else {
-            queued.resolve(this.#rpcs.result(outcome.value));
-          }
-        } catch (error) {
-          queued.reject(error);
+        if (outcome.case === "resource") {
+          queued.resolve(deepFreeze(outcome.value));
+        } else if (outcome.case === "error") {
+          // The storage error a call of its own would have failed with.
+          queued.reject(connectErrorToStorageError(statusToConnectError(outcome.value)));
+        } else {
+          queued.reject(
+            new ConnectError(
+              `the leader answered ${this.#batchMethod} without a resource or an error`,
+              Code.Internal,
+            ),
+          );
         }
       });
     } finally {

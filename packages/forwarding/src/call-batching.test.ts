@@ -4,7 +4,11 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type ID, type Resource, ResourceSchema, type Tenancy } from "@raftstore/proto";
-import { ForwardingService } from "@raftstore/proto/storage/v1";
+import {
+  ForwardingService,
+  type ResourceResult,
+  ResourceResultSchema,
+} from "@raftstore/proto/storage/v1";
 import {
   CASFailureError,
   type CallOptions,
@@ -17,6 +21,7 @@ import {
 } from "@raftstore/storage";
 import { ReferenceBackend as MemoryBackend } from "@raftstore/storage/testing";
 import { afterEach, describe, expect, it } from "vitest";
+import { CallBatcher } from "./call-batcher.js";
 import { createForwardingClient } from "./client.js";
 import type { ForwardingTarget } from "./routes.js";
 import { artistV2, idOf, newResource } from "./test-support/fixtures.js";
@@ -344,6 +349,44 @@ describe("forwarded strong reads are batched the same way", () => {
       "maxWritesInFlight must be an integer of at least 1, got 1.5",
     );
     transport.close();
+  });
+});
+
+describe("CallBatcher", () => {
+  it("fails a call whose result is neither a resource nor an error, and a batch answered short", async () => {
+    const answers: ResourceResult[][] = [
+      [create(ResourceResultSchema, {}), create(ResourceResultSchema, {})],
+      [create(ResourceResultSchema, {})],
+    ];
+    let release: () => void = () => {};
+    const batcher = new CallBatcher<string>(
+      {
+        single: async (name) => {
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          return newResource(name);
+        },
+        batch: async () => answers.shift() ?? [],
+        batchFailure: (error) => error,
+      },
+      { batchMethod: "TestBatch", maxInFlight: 1, maxBatchBytes: 1 << 20, estimatedBytes: () => 1 },
+    );
+    const first = batcher.send("first", { timeoutMs: 1000 });
+    const empty = ["a", "b"].map((name) => batcher.send(name, { timeoutMs: 1000 }));
+    release();
+    expect((await first).id?.name).toBe("first");
+    for (const error of await Promise.all(empty.map((p) => p.catch((e: unknown) => e)))) {
+      expect(error instanceof ConnectError && error.code).toBe(Code.Internal);
+      expect((error as Error).message).toMatch(/answered TestBatch without a resource or an error/);
+    }
+    const blocker = batcher.send("again", { timeoutMs: 1000 });
+    const short = ["c", "d"].map((name) => batcher.send(name, { timeoutMs: 1000 }));
+    release();
+    await blocker;
+    for (const error of await Promise.all(short.map((p) => p.catch((e: unknown) => e)))) {
+      expect((error as Error).message).toMatch(/a batch of 2 calls with 1 results/);
+    }
   });
 });
 

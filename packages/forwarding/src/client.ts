@@ -118,10 +118,9 @@ export function createForwardingClient(
         (await rpc.writeBatch(writeBatch(resources), { timeoutMs })).results,
       batchFailure: (error, resources, timeoutMs) =>
         failure(error, WriteBatchRequestSchema, writeBatch(resources), timeoutMs),
-      itemFailure: (error) => connectErrorToStorageError(error),
-      result: (resource) => deepFreeze(required(resource, "WriteBatch")),
     },
     {
+      batchMethod: "WriteBatch",
       maxInFlight: checkInFlight("maxWritesInFlight", options.maxWritesInFlight),
       maxBatchBytes,
       estimatedBytes: estimatedResourceBytes,
@@ -139,10 +138,9 @@ export function createForwardingClient(
       batch: async (ids, timeoutMs) => (await rpc.readBatch(readBatch(ids), { timeoutMs })).results,
       batchFailure: (error, ids, timeoutMs) =>
         failure(error, ReadBatchRequestSchema, readBatch(ids), timeoutMs),
-      itemFailure: (error) => connectErrorToStorageError(error),
-      result: (resource) => deepFreeze(required(resource, "ReadBatch")),
     },
     {
+      batchMethod: "ReadBatch",
       maxInFlight: checkInFlight("maxReadsInFlight", options.maxReadsInFlight),
       maxBatchBytes,
       estimatedBytes: estimatedIdBytes,

@@ -440,6 +440,11 @@ const readLog: Read = (r, end) => {
   return m;
 };
 
+/** The reader of a message whose one field, number 1, is a list of `item`, keyed by its name. */
+function listEntry(schema: DescMessage, field: string, item: Read): [string, Read] {
+  return [schema.typeName, listOf(schema.typeName, field, item)];
+}
+
 const readers = new Map<string, Read>([
   [ResourceSchema.typeName, readResource],
   [ReadRequestSchema.typeName, readReadRequest],
@@ -451,22 +456,10 @@ const readers = new Map<string, Read>([
     oneField(s.typeName, "resource", readResource),
   ]),
   ...resourceListMessages.map((s): [string, Read] => [s.typeName, resourceList(s.typeName)]),
-  [
-    WriteBatchRequestSchema.typeName,
-    listOf(WriteBatchRequestSchema.typeName, "writes", readForwardedWrite),
-  ],
-  [
-    WriteBatchResponseSchema.typeName,
-    listOf(WriteBatchResponseSchema.typeName, "results", readResourceResult),
-  ],
-  [
-    ReadBatchRequestSchema.typeName,
-    listOf(ReadBatchRequestSchema.typeName, "reads", readForwardedRead),
-  ],
-  [
-    ReadBatchResponseSchema.typeName,
-    listOf(ReadBatchResponseSchema.typeName, "results", readResourceResult),
-  ],
+  listEntry(WriteBatchRequestSchema, "writes", readForwardedWrite),
+  listEntry(WriteBatchResponseSchema, "results", readResourceResult),
+  listEntry(ReadBatchRequestSchema, "reads", readForwardedRead),
+  listEntry(ReadBatchResponseSchema, "results", readResourceResult),
 ]);
 
 /**

@@ -557,6 +557,11 @@ function writeDelete(w: Writer, m: Fields): void {
   w.string(len2, m.version as string);
 }
 
+/** The shape of a message whose one field, number 1, is a list of `item`, keyed by its name. */
+function listEntry(schema: DescMessage, field: string, item: Shape): [string, Shape] {
+  return [schema.typeName, listOf(schema.typeName, field, item)];
+}
+
 const shapes = new Map<string, Shape>([
   [ResourceSchema.typeName, resourceShape],
   [LogSchema.typeName, logShape],
@@ -565,22 +570,10 @@ const shapes = new Map<string, Shape>([
   [ForwardedReadRequestSchema.typeName, forwardedRead],
   ...oneResourceMessages.map((s): [string, Shape] => [s.typeName, oneResource(s.typeName)]),
   ...resourceListMessages.map((s): [string, Shape] => [s.typeName, resourceList(s.typeName)]),
-  [
-    WriteBatchRequestSchema.typeName,
-    listOf(WriteBatchRequestSchema.typeName, "writes", forwardedWrite),
-  ],
-  [
-    WriteBatchResponseSchema.typeName,
-    listOf(WriteBatchResponseSchema.typeName, "results", resourceResult),
-  ],
-  [
-    ReadBatchRequestSchema.typeName,
-    listOf(ReadBatchRequestSchema.typeName, "reads", forwardedRead),
-  ],
-  [
-    ReadBatchResponseSchema.typeName,
-    listOf(ReadBatchResponseSchema.typeName, "results", resourceResult),
-  ],
+  listEntry(WriteBatchRequestSchema, "writes", forwardedWrite),
+  listEntry(WriteBatchResponseSchema, "results", resourceResult),
+  listEntry(ReadBatchRequestSchema, "reads", forwardedRead),
+  listEntry(ReadBatchResponseSchema, "results", resourceResult),
 ]);
 
 /**
