@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { type ID, type Resource, ResourceSchema, type Tenancy } from "@raftstore/proto";
+import { type ID, type Resource, ResourceSchema } from "@raftstore/proto";
 import {
   ForwardingService,
   type ResourceResult,
@@ -16,7 +16,6 @@ import {
   InvalidArgumentError,
   isInconsistentError,
   ReadConsistency,
-  type UnversionedType,
   WrongUidError,
 } from "@raftstore/storage";
 import { ReferenceBackend as MemoryBackend } from "@raftstore/storage/testing";
@@ -58,23 +57,14 @@ class GatedTarget implements ForwardingTarget {
     if (failure !== undefined) throw failure;
     return this.backend.writeCAS(resource, options);
   }
-  deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void> {
-    return this.backend.deleteCAS(id, version, options);
-  }
   async read(consistency: ReadConsistency, id: ID, options?: CallOptions): Promise<Resource> {
     this.reads.push(id.name);
     if (this.held) await new Promise<void>((resolve) => this.#waiting.push(resolve));
     return this.backend.read(consistency, id, options);
   }
-  list(
-    consistency: ReadConsistency,
-    type: UnversionedType,
-    tenancy: Tenancy,
-    namePrefix: string,
-    options?: CallOptions,
-  ): Promise<Resource[]> {
-    return this.backend.list(consistency, type, tenancy, namePrefix, options);
-  }
+  // Deletes and lists are not batched: straight to the store.
+  readonly deleteCAS: ForwardingTarget["deleteCAS"] = (...args) => this.backend.deleteCAS(...args);
+  readonly list: ForwardingTarget["list"] = (...args) => this.backend.list(...args);
 }
 
 /** The failure a GatedTarget raises for a write, by the resource's name. */
