@@ -13,7 +13,7 @@
 // alternating which goes first, so drift in the machine's load hits both alike. Prints one
 // JSON document: every figure of both, and raftstore / etcd ratios. Each figure also says how
 // much CPU the cluster's processes used per operation (read from /proc at both ends of the
-// measured window), which the machine's noise moves far less than throughput.
+// measured window): on a machine both clusters share, it says where a throughput gap comes from.
 //
 // RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS change the time per figure, and
 // RAFTSTORE_BENCH_CLUSTER_WARMUP_MS each fresh cluster's warm-up (per workload, before any figure);

@@ -46,7 +46,7 @@ export interface LoadResult {
   clientCpu: number;
   /**
    * With `clusterCpuMs`: CPU seconds the cluster's processes used per second of the window, and
-   * CPU microseconds per successful operation. Less noisy than throughput on a shared machine:
+   * CPU microseconds per successful operation. On a machine the harness and the cluster share,
    * a cluster that needs less CPU per operation does more on the same cores. NaN without it.
    */
   clusterCpu: number;
