@@ -443,33 +443,35 @@ const endOfSnapshot: Shape = {
   write: () => {},
 };
 
-/** A watch event: an upsert, a delete or the end of the snapshot (a oneof). */
-const watchEvent: Shape = {
-  measure: (sizes, v) => {
-    const event = plainMessage(v, WatchEventSchema.typeName).event as
-      | { case?: unknown; value?: unknown }
-      | undefined;
-    if (typeof event !== "object" || event === null) throw notPlain;
-    switch (event.case) {
-      case undefined:
-        return 0;
-      case "upsert":
-        return sizes.nested(event.value, upsert.measure);
-      case "delete":
-        return sizes.nested(event.value, deleted.measure);
-      case "endOfSnapshot":
-        return sizes.nested(event.value, endOfSnapshot.measure);
-      default:
-        throw notPlain;
-    }
-  },
-  write: (w, m) => {
-    const event = m.event as { case?: string; value: Fields };
-    if (event.case === "upsert") writeNested(w, len1, event.value, upsert.write);
-    else if (event.case === "delete") writeNested(w, len2, event.value, deleted.write);
-    else if (event.case === "endOfSnapshot") writeNested(w, len3, event.value, endOfSnapshot.write);
-  },
-};
+/**
+ * A message whose only field is a oneof, named `field`, of message cases numbered 1, 2, … in the
+ * order of `cases`.
+ */
+function oneofOf(name: string, field: string, cases: ReadonlyArray<[string, Shape]>): Shape {
+  const byCase = new Map(cases.map(([c, shape], i) => [c, { tag: tag(i + 1, LEN), shape }]));
+  return {
+    measure: (sizes, v) => {
+      const oneof = plainMessage(v, name)[field] as { case?: unknown; value?: unknown } | undefined;
+      if (typeof oneof !== "object" || oneof === null) throw notPlain;
+      if (oneof.case === undefined) return 0;
+      const chosen = byCase.get(oneof.case as string);
+      if (chosen === undefined) throw notPlain;
+      return sizes.nested(oneof.value, chosen.shape.measure);
+    },
+    write: (w, m) => {
+      const oneof = m[field] as { case?: string; value: Fields };
+      const chosen = oneof.case === undefined ? undefined : byCase.get(oneof.case);
+      if (chosen !== undefined) writeNested(w, chosen.tag, oneof.value, chosen.shape.write);
+    },
+  };
+}
+
+/** A watch event: an upsert, a delete or the end of the snapshot. */
+const watchEvent = oneofOf(WatchEventSchema.typeName, "event", [
+  ["upsert", upsert],
+  ["delete", deleted],
+  ["endOfSnapshot", endOfSnapshot],
+]);
 
 /** What WatchList streams: one event. */
 const watchListResponse = oneField(WatchListResponseSchema.typeName, "event", watchEvent);
@@ -494,29 +496,10 @@ const forwardedStatus: Shape = {
 };
 
 /** One result of a forwarded batch of writes or reads: the resource, or the call's status. */
-const resourceResult: Shape = {
-  measure: (sizes, v) => {
-    const outcome = plainMessage(v, ResourceResultSchema.typeName).outcome as
-      | { case?: unknown; value?: unknown }
-      | undefined;
-    if (typeof outcome !== "object" || outcome === null) throw notPlain;
-    switch (outcome.case) {
-      case undefined:
-        return 0;
-      case "resource":
-        return sizes.nested(outcome.value, measureResource);
-      case "error":
-        return sizes.nested(outcome.value, forwardedStatus.measure);
-      default:
-        throw notPlain;
-    }
-  },
-  write: (w, m) => {
-    const outcome = m.outcome as { case?: string; value: Fields };
-    if (outcome.case === "resource") writeNested(w, len1, outcome.value, writeResource);
-    else if (outcome.case === "error") writeNested(w, len2, outcome.value, forwardedStatus.write);
-  },
-};
+const resourceResult = oneofOf(ResourceResultSchema.typeName, "outcome", [
+  ["resource", resourceShape],
+  ["error", forwardedStatus],
+]);
 
 const measureDelete: Measure = (sizes, v) => {
   const m = plainMessage(v, DeleteRequestSchema.typeName);
