@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Resource } from "@raftstore/proto";
+import type { ID, Resource } from "@raftstore/proto";
 import type { ResourceResult } from "@raftstore/proto/storage/v1";
 import { InconsistentError, isInvalidArgumentError } from "@raftstore/storage";
 import { connectErrorToStorageError } from "./connect-error-to-storage-error.js";
@@ -48,7 +48,7 @@ interface QueuedCall<Call> {
   readonly call: Call;
   readonly bytes: number;
   readonly signal: AbortSignal | undefined;
-  readonly timeoutMs: number;
+  /** When its caller stops waiting, on `performance.now()`'s clock. */
   readonly deadline: number;
   /** Whether it has been handed to a call (it is then no longer in the queue). */
   sent: boolean;
@@ -65,10 +65,7 @@ interface QueuedCall<Call> {
  */
 export class CallBatcher<Call> {
   readonly #rpcs: CallBatcherRpcs<Call>;
-  readonly #maxInFlight: number;
-  readonly #maxBatchBytes: number;
-  readonly #estimatedBytes: (call: Call) => number;
-  readonly #batchMethod: string;
+  readonly #o: CallBatcherOptions<Call>;
   #queue: QueuedCall<Call>[] = [];
   #inFlight = 0;
   /** Set once a leader answered a batch with Unimplemented (an older version): no more batches. */
@@ -76,29 +73,20 @@ export class CallBatcher<Call> {
 
   constructor(rpcs: CallBatcherRpcs<Call>, options: CallBatcherOptions<Call>) {
     this.#rpcs = rpcs;
-    this.#maxInFlight = options.maxInFlight;
-    this.#maxBatchBytes = options.maxBatchBytes;
-    this.#estimatedBytes = options.estimatedBytes;
-    this.#batchMethod = options.batchMethod;
-  }
-
-  /** Forwarded RPCs in flight, and calls waiting for one. */
-  get stats(): { inFlight: number; queued: number } {
-    return { inFlight: this.#inFlight, queued: this.#queue.length };
+    this.#o = options;
   }
 
   send(call: Call, options: BatchedCallOptions): Promise<Resource> {
     options.signal?.throwIfAborted();
-    if (this.#inFlight < this.#maxInFlight && this.#queue.length === 0) {
+    if (this.#inFlight < this.#o.maxInFlight && this.#queue.length === 0) {
       return this.#sendAlone(call, options);
     }
     return new Promise<Resource>((resolve, reject) => {
       const { signal, timeoutMs } = options;
       const queued: QueuedCall<Call> = {
         call,
-        bytes: this.#estimatedBytes(call),
+        bytes: this.#o.estimatedBytes(call),
         signal,
-        timeoutMs,
         deadline: performance.now() + timeoutMs,
         sent: false,
         alone: false,
@@ -139,7 +127,7 @@ export class CallBatcher<Call> {
 
   /** Sends what queued up, while there is room in flight. */
   #pump(): void {
-    while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
+    while (this.#inFlight < this.#o.maxInFlight && this.#queue.length > 0) {
       const batch = this.#takeBatch();
       if (batch.length === 1) {
         const queued = batch[0] as QueuedCall<Call>;
@@ -159,7 +147,7 @@ export class CallBatcher<Call> {
     let count = 0;
     let bytes = 0;
     for (const queued of this.#queue) {
-      if (count > 0 && (queued.alone || bytes + queued.bytes > this.#maxBatchBytes)) break;
+      if (count > 0 && (queued.alone || bytes + queued.bytes > this.#o.maxBatchBytes)) break;
       if (count === limit) break;
       bytes += queued.bytes;
       count++;
@@ -205,7 +193,7 @@ export class CallBatcher<Call> {
         } else {
           queued.reject(
             new ConnectError(
-              `the leader answered ${this.#batchMethod} without a resource or an error`,
+              `the leader answered ${this.#o.batchMethod} without a resource or an error`,
               Code.Internal,
             ),
           );
@@ -248,4 +236,9 @@ export function estimatedResourceBytes(resource: Resource): number {
   let bytes = 256 + (resource.data?.value.byteLength ?? 0) + (resource.data?.typeUrl.length ?? 0);
   for (const [key, value] of Object.entries(resource.metadata)) bytes += key.length + value.length;
   return bytes + 512 * Object.keys(resource.status).length;
+}
+
+/** A rough size of an id on the wire, to keep a batch of reads bounded. */
+export function estimatedIdBytes(id: ID): number {
+  return 64 + id.name.length + id.uid.length;
 }

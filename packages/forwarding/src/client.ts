@@ -24,7 +24,7 @@ import {
   validateResource,
   validateVersion,
 } from "@raftstore/storage";
-import { CallBatcher, estimatedResourceBytes } from "./call-batcher.js";
+import { CallBatcher, estimatedIdBytes, estimatedResourceBytes } from "./call-batcher.js";
 import { connectErrorToStorageError } from "./connect-error-to-storage-error.js";
 import { deepFreeze } from "./deep-freeze.js";
 import { detailHeader, errorHeader, partialDetailValue } from "./error-wire.js";
@@ -250,11 +250,6 @@ function checkInFlight(name: string, value: number | undefined): number {
     throw new RangeError(`${name} must be an integer of at least 1, got ${value}`);
   }
   return value;
-}
-
-/** A rough size of an id on the wire, to keep a batch of reads bounded. */
-function estimatedIdBytes(id: ID): number {
-  return 64 + id.name.length + id.uid.length;
 }
 
 /**
