@@ -4,7 +4,11 @@ import { defineConfig } from "vitest/config";
 // (packages/*/vitest.config.ts), so `nx test @raftstore/<name>` tests one package alone.
 export default defineConfig({
   test: {
-    projects: ["packages/*/vitest.config.ts"],
+    // raft-transport runs its network suites twice, once per receiving path.
+    projects: [
+      "packages/*/vitest.config.ts",
+      "packages/raft-transport/vitest.connect-receiver.config.ts",
+    ],
     // The summary reporter prints the run's last line, "N passed, N failed, N skipped".
     reporters: ["default", "./tools/summary-reporter.ts"],
     coverage: {

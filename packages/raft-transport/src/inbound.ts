@@ -25,6 +25,26 @@ export interface InboundOptions {
   readonly countersOf: (peer: NodeId) => PeerCounters | undefined;
 }
 
+/**
+ * One open incoming stream, whichever server path reads it: the path hands it each request's
+ * messages as they arrive, and tells it how the requests ended.
+ */
+export interface InboundStream {
+  /**
+   * Delivers the messages of one request, in order. Throws the ConnectError to end the stream
+   * with when the stream cannot go on (a certificate that does not name the sender, messages
+   * from two senders).
+   */
+  receive(messages: readonly Uint8Array[]): void;
+  /**
+   * The requests failed to arrive (they did not parse, one was over the limit, the connection
+   * went): counts and logs it, and returns the error to end the stream with.
+   */
+  failed(error: unknown): unknown;
+  /** The stream is over, one way or another: it no longer counts as open. Idempotent. */
+  done(): void;
+}
+
 /** Everything a stream has established so far. */
 interface StreamState {
   readonly kind: StreamKind;
@@ -47,7 +67,8 @@ export class Inbound {
   private readonly o: InboundOptions;
   private handler: TransportHandler | undefined;
   private closed = false;
-  private readonly active = new Set<AbortController>();
+  /** How to end each open stream from this side. */
+  private readonly active = new Set<(error: ConnectError) => void>();
 
   constructor(options: InboundOptions) {
     this.o = options;
@@ -64,15 +85,21 @@ export class Inbound {
   /** Refuses new streams and ends the open ones (their senders see Unavailable). */
   close(): void {
     this.closed = true;
-    for (const abort of this.active) abort.abort();
+    for (const end of [...this.active]) {
+      end(new ConnectError(`raft node ${this.o.id} is closing`, Code.Unavailable));
+    }
   }
 
-  /** Serves one incoming stream until its sender ends it; throws to refuse it. */
-  async receive(
+  /**
+   * Opens an incoming stream whose client presented `tlsInfo` (undefined on plaintext), or
+   * throws the ConnectError to refuse it with. `end` ends the stream from this side (the node
+   * is closing); it is called at most once, and never after `done()`.
+   */
+  open(
     kind: StreamKind,
-    requests: AsyncIterable<EncodedRaftMessages>,
-    context: HandlerContext,
-  ): Promise<void> {
+    tlsInfo: PeerTlsInfo | undefined,
+    end: (error: ConnectError) => void,
+  ): InboundStream {
     if (this.handler === undefined || this.closed) {
       throw this.reject(
         "unavailable",
@@ -82,36 +109,67 @@ export class Inbound {
         ),
       );
     }
-    const tlsInfo = context.values.get(peerTlsKey);
     if (this.o.requireTls) this.checkCertificate(tlsInfo);
-    const abort = new AbortController();
-    // The read in progress, if any, is interrupted by an abort. A fresh promise per read: racing
-    // every read against one long-lived promise would keep each race's result (the request and
-    // the buffer its messages are views into) reachable for as long as the stream stays open.
+    const state: StreamState = { kind, tlsInfo, sender: undefined };
+    let open = true;
+    const endOnce = (error: ConnectError) => {
+      if (!this.active.delete(endOnce)) return;
+      open = false;
+      end(error);
+    };
+    this.active.add(endOnce);
+    return {
+      receive: (messages) => {
+        if (!open) return;
+        for (const bytes of messages) this.receiveOne(bytes, state);
+      },
+      failed: (error) => this.streamError(error, state),
+      done: () => {
+        open = false;
+        this.active.delete(endOnce);
+      },
+    };
+  }
+
+  /**
+   * Serves one incoming stream of connect's router until its sender ends it; throws to refuse
+   * it or to end it.
+   */
+  async receive(
+    kind: StreamKind,
+    requests: AsyncIterable<EncodedRaftMessages>,
+    context: HandlerContext,
+  ): Promise<void> {
+    // The read in progress, if any, is interrupted when the stream is ended from this side. A
+    // fresh promise per read: racing every read against one long-lived promise would keep each
+    // race's result (the request and the buffer its messages are views into) reachable for as
+    // long as the stream stays open.
+    let ended: ConnectError | undefined;
     let interrupt: ((reason: unknown) => void) | undefined;
-    abort.signal.addEventListener("abort", () => interrupt?.(abort.signal.reason), { once: true });
-    this.active.add(abort);
-    const stream: StreamState = { kind, tlsInfo, sender: undefined };
+    const stream = this.open(kind, context.values.get(peerTlsKey), (error) => {
+      ended = error;
+      interrupt?.(error);
+    });
     const iterator = requests[Symbol.asyncIterator]();
     try {
       for (;;) {
         let result: IteratorResult<EncodedRaftMessages>;
         try {
-          if (abort.signal.aborted) throw abort.signal.reason;
+          if (ended !== undefined) throw ended;
           result = await new Promise<IteratorResult<EncodedRaftMessages>>((resolve, reject) => {
             interrupt = reject;
             iterator.next().then(resolve, reject);
           });
         } catch (error) {
-          throw this.streamError(error, abort.signal, stream);
+          throw ended ?? stream.failed(error);
         } finally {
           interrupt = undefined;
         }
         if (result.done === true) return;
-        for (const bytes of result.value.messages) this.receiveOne(bytes, stream);
+        stream.receive(result.value.messages);
       }
     } finally {
-      this.active.delete(abort);
+      stream.done();
     }
   }
 
@@ -200,10 +258,7 @@ export class Inbound {
   }
 
   /** The error that ends a stream whose requests failed to arrive. */
-  private streamError(error: unknown, signal: AbortSignal, stream: StreamState): unknown {
-    if (signal.aborted) {
-      return new ConnectError(`raft node ${this.o.id} is closing`, Code.Unavailable);
-    }
+  private streamError(error: unknown, stream: StreamState): unknown {
     const connectError = error instanceof ConnectError ? error : undefined;
     const log = { node: this.o.id, from: stream.sender, stream: stream.kind, err: error };
     // Connect reports a request that fails to parse as Internal ("parse binary: …"), as if the

@@ -10,6 +10,7 @@ export { createRaftTransport, type RaftTransport } from "./transport.js";
 export type { PeerAddresses, RaftTransportOptions } from "./options.js";
 export type { BackoffOptions } from "./backoff.js";
 export { createRaftServiceRoutes, type RaftServiceRoutesOptions } from "./routes.js";
+export { createRaftStreamHandler, type RaftStreamHandlerOptions } from "./stream-handler.js";
 export {
   clientTlsOptions,
   nodeIdentityUri,

@@ -176,9 +176,15 @@ export function raftContextValues(
   request: NodeServerRequest,
   values: ContextValues = createContextValues(),
 ): ContextValues {
-  const socket = request.socket;
-  if (socket instanceof tls.TLSSocket) values.set(peerTlsKey, peerTlsInfo(socket));
+  const info = requestTlsInfo(request);
+  if (info !== undefined) values.set(peerTlsKey, info);
   return values;
+}
+
+/** The TLS identity of a request's client; undefined on a plaintext request. */
+export function requestTlsInfo(request: NodeServerRequest): PeerTlsInfo | undefined {
+  const socket = request.socket;
+  return socket instanceof tls.TLSSocket ? peerTlsInfo(socket) : undefined;
 }
 
 /** The peer identity of each TLS connection, worked out once: it cannot change. */

@@ -6,6 +6,7 @@ import { createRaftNode, type RaftNode } from "@raftstore/raft";
 import { Backend, type Handle } from "@raftstore/raft-backend";
 import {
   createRaftServiceRoutes,
+  createRaftStreamHandler,
   createRaftTransport,
   raftContextValues,
 } from "@raftstore/raft-transport";
@@ -161,8 +162,9 @@ export async function startNode(
     })(router);
   };
   const contextValues = tls === undefined ? undefined : raftContextValues;
-  // Plain gRPC unary calls take the lean path; everything else goes through connect.
-  const handler = createUnaryGrpcHandler({
+  // The raft streams between nodes and plain gRPC unary calls take lean paths; everything else
+  // (other protocols, JSON, compression, HTTP/1.1, the HTTP endpoints) goes through connect.
+  const unaryHandler = createUnaryGrpcHandler({
     routes,
     interceptors: [metrics.interceptor],
     contextValues,
@@ -175,6 +177,7 @@ export async function startNode(
         fallback: createHttpFallback({ raft, metrics }),
       }),
   });
+  const handler = createRaftStreamHandler({ transport, fallback: unaryHandler });
   const port: PortServer = createPortServer({
     handler,
     tls:

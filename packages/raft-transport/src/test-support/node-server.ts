@@ -2,12 +2,23 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createRaftServiceRoutes } from "../routes.js";
+import { createRaftStreamHandler } from "../stream-handler.js";
 import type { TransportTlsOptions } from "../tls.js";
 import { raftContextValues, type ServerTlsOptions, serverTlsOptions } from "../tls.js";
 import type { RaftTransport } from "../transport.js";
 
 // The smallest node server: one HTTP/2 listener on 127.0.0.1 mounting the raft routes, as the
 // server package does next to its other services.
+//
+// Streams are received as a node receives them, by createRaftStreamHandler in front of
+// connect's routes. With RAFTSTORE_TEST_RAFT_RECEIVER=connect (the second vitest project of
+// this package) connect's routes receive them instead: the suites run against both paths.
+
+/** Which path receives the raft streams: the lean handler, or connect's routes. */
+export type Receiver = "lean" | "connect";
+
+export const defaultReceiver: Receiver =
+  process.env.RAFTSTORE_TEST_RAFT_RECEIVER === "connect" ? "connect" : "lean";
 
 export interface NodeServerOptions {
   /** Serve over mutual TLS with these settings (the node's own). */
@@ -15,6 +26,8 @@ export interface NodeServerOptions {
   readonly serverTls?: ServerTlsOptions;
   /** Listen on this port (a restart on the same address); default: any free port. */
   readonly port?: number;
+  /** Default: `defaultReceiver`. */
+  readonly receiver?: Receiver;
 }
 
 export interface NodeServer {
@@ -35,10 +48,14 @@ export async function startNodeServer(
   transport: RaftTransport,
   options: NodeServerOptions = {},
 ): Promise<NodeServer> {
-  const handler = connectNodeAdapter({
+  const adapter = connectNodeAdapter({
     routes: createRaftServiceRoutes({ transport }),
     contextValues: (request) => raftContextValues(request),
   });
+  const handler =
+    (options.receiver ?? defaultReceiver) === "lean"
+      ? createRaftStreamHandler({ transport, fallback: adapter })
+      : adapter;
   const server =
     options.tls === undefined
       ? http2.createServer(handler)
