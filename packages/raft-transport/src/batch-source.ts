@@ -3,6 +3,8 @@ import type { QueuedMessage, SendQueue } from "./send-queue.js";
 /** One request of a stream: serialized messages, in queue order. */
 export interface Batch {
   readonly messages: Uint8Array[];
+  /** The request's size: the sum of the messages' framed sizes. */
+  readonly size: number;
 }
 
 /** How a source cuts the queue into requests. */
@@ -105,6 +107,13 @@ export class BatchSource implements AsyncIterableIterator<Batch> {
     const taken = this.queue.take(this.limits.maxBytes, this.limits.maxMessages);
     this.lastWritten = taken[taken.length - 1]?.last === true;
     this.onTaken(taken);
-    return { done: false, value: { messages: taken.map((m) => m.bytes) } };
+    const messages: Uint8Array[] = new Array(taken.length);
+    let size = 0;
+    for (let i = 0; i < taken.length; i++) {
+      const m = taken[i] as QueuedMessage;
+      messages[i] = m.bytes;
+      size += m.framed;
+    }
+    return { done: false, value: { messages, size } };
   }
 }

@@ -1,8 +1,8 @@
-import type { Transport as ConnectTransport } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger, NodeId } from "@raftstore/raft";
 import { backoffDelay, type ResolvedBackoff } from "./backoff.js";
 import { type BatchLimits, BatchSource } from "./batch-source.js";
+import { runClientStream, type StreamSessions } from "./client-stream.js";
 import type { PeerCounters } from "./metrics.js";
 import { type QueuedMessage, SendQueue } from "./send-queue.js";
 import type { EncodedStreamMethod } from "./wire-format.js";
@@ -22,8 +22,8 @@ export interface OutboundStreamOptions {
   readonly peer: NodeId;
   readonly kind: StreamKind;
   readonly method: EncodedStreamMethod;
-  /** A gRPC transport over the peer's HTTP/2 session. */
-  readonly transport: ConnectTransport;
+  /** The peer's HTTP/2 connection. */
+  readonly sessions: StreamSessions;
   /** Opens (or checks) the peer's connection; rejects when it cannot within its timeout. */
   readonly connect: (signal: AbortSignal) => Promise<void>;
   readonly maxQueuedMessages: number;
@@ -66,8 +66,12 @@ export class OutboundStream {
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
 
+  /** The method's request path. */
+  private readonly path: string;
+
   constructor(options: OutboundStreamOptions) {
     this.o = options;
+    this.path = `/${options.method.parent.typeName}/${options.method.name}`;
     this.queue = new SendQueue(options.maxQueuedMessages, options.maxQueuedBytes);
   }
 
@@ -116,15 +120,7 @@ export class OutboundStream {
     let failure: unknown;
     try {
       await this.o.connect(signal);
-      const response = await this.o.transport.stream(
-        this.o.method,
-        signal,
-        undefined,
-        undefined,
-        source,
-      );
-      // The one (empty) response of a client stream; reading it surfaces the final status.
-      for await (const _ of response.message);
+      await runClientStream(this.o.sessions, this.path, source, signal);
       if (!source.completed && signal.aborted === false) {
         // A receiver answers only once the sender ends its requests; one that ends a stream
         // early is misbehaving, and reopening at once would spin. Back off as for a failure.

@@ -1,5 +1,4 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { NodeId } from "@raftstore/raft";
 import { PeerCounters, type PeerMetrics } from "./metrics.js";
 import type { ResolvedTransportOptions } from "./options.js";
@@ -50,11 +49,10 @@ export class Peer {
       },
       options.tls === undefined ? undefined : clientTlsOptions(options.tls, id, address),
     );
-    const transport = createGrpcTransport({ baseUrl: address, sessionManager: this.sessions });
     const connectTimeoutMs = options.connectTimeoutMs;
     const common = {
       peer: id,
-      transport,
+      sessions: this.sessions,
       connect: (signal: AbortSignal) => this.connect(signal, connectTimeoutMs),
       backoff: options.backoff,
       random: options.random,

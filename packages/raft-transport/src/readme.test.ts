@@ -4,6 +4,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Message } from "@raftstore/raft";
 import { describe, expect, it } from "vitest";
 import { createRaftServiceRoutes } from "./routes.js";
+import { createRaftStreamHandler } from "./stream-handler.js";
 import { createClusterCertificates } from "./testing/certificates.js";
 import { raftContextValues, serverTlsOptions } from "./tls.js";
 import { createRaftTransport, type RaftTransport } from "./transport.js";
@@ -13,10 +14,14 @@ describe("the README examples", () => {
     const warnings: string[] = [];
     const console = { warn: (text: string) => warnings.push(text) };
 
-    // A node's HTTP/2 server mounts the raft routes, next to its other services.
+    // A node's HTTP/2 server receives the raft streams itself, and mounts the raft routes on
+    // connect's adapter next to its other services (for other protocols and other clients).
     async function serve(transport: RaftTransport): Promise<http2.Http2Server> {
       const server = http2.createServer(
-        connectNodeAdapter({ routes: createRaftServiceRoutes({ transport }) }),
+        createRaftStreamHandler({
+          transport,
+          fallback: connectNodeAdapter({ routes: createRaftServiceRoutes({ transport }) }),
+        }),
       );
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
       return server;
@@ -66,9 +71,12 @@ describe("the README examples", () => {
     });
     const server = http2.createSecureServer(
       serverTlsOptions(tls), // requestCert + rejectUnauthorized: no valid certificate, no handshake
-      connectNodeAdapter({
-        routes: createRaftServiceRoutes({ transport }),
-        contextValues: raftContextValues, // hands the client certificate to the routes
+      createRaftStreamHandler({
+        transport, // reads the client certificate from the connection
+        fallback: connectNodeAdapter({
+          routes: createRaftServiceRoutes({ transport }),
+          contextValues: raftContextValues, // hands the client certificate to the routes
+        }),
       }),
     );
 
