@@ -402,6 +402,41 @@ describe("the leader's WriteBatch and ReadBatch", () => {
     expect(refused.message).toMatch(/resource/);
   });
 
+  it("lets every call of a batch listen on its signal without a MaxListenersExceededWarning", async () => {
+    // As the Raft engine does: each write and read waits with an abort listener on its signal.
+    const listening = new MemoryBackend();
+    const target: ForwardingTarget = {
+      writeCAS: (resource, options) => {
+        options?.signal?.addEventListener("abort", () => {}, { once: true });
+        return listening.writeCAS(resource, options);
+      },
+      read: (consistency, id, options) => {
+        options?.signal?.addEventListener("abort", () => {}, { once: true });
+        return listening.read(consistency, id, options);
+      },
+      deleteCAS: (...args) => listening.deleteCAS(...args),
+      list: (...args) => listening.list(...args),
+    };
+    const loopback = await startLoopback(target);
+    open.push(loopback);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const rpc = createClient(ForwardingService, loopback.transport.transport);
+      const writes = Array.from({ length: 50 }, (_, i) => ({ resource: newResource(`l${i}`) }));
+      const written = await rpc.writeBatch({ writes });
+      expect(written.results.every((r) => r.outcome.case === "resource")).toBe(true);
+      const reads = writes.map((w) => ({ id: w.resource.id }));
+      const read = await rpc.readBatch({ reads });
+      expect(read.results.every((r) => r.outcome.case === "resource")).toBe(true);
+      await settle();
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.map((w) => w.name)).not.toContain("MaxListenersExceededWarning");
+  });
+
   it("refuses an empty ReadBatch, and answers a read without an id with its own InvalidArgument", async () => {
     const loopback = await startLoopback(new MemoryBackend());
     open.push(loopback);

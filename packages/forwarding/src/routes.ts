@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { ID, Resource, Tenancy } from "@raftstore/proto";
@@ -70,7 +71,7 @@ export function createForwardingRoutes(target: ForwardingTarget): (router: Conne
         }),
       writeBatch: (request, context) =>
         answer(() =>
-          runBatch("writes", request.writes, ({ resource }) => {
+          runBatch("writes", request.writes, context.signal, ({ resource }) => {
             validateResource(resource, "resource");
             return target.writeCAS(resource, { signal: context.signal });
           }),
@@ -89,7 +90,7 @@ export function createForwardingRoutes(target: ForwardingTarget): (router: Conne
         }),
       readBatch: (request, context) =>
         answer(() =>
-          runBatch("reads", request.reads, ({ id }) => {
+          runBatch("reads", request.reads, context.signal, ({ id }) => {
             validateId(id, "id");
             return target.read(ReadConsistency.Strong, id, { signal: context.signal });
           }),
@@ -118,6 +119,7 @@ export function createForwardingRoutes(target: ForwardingTarget): (router: Conne
 async function runBatch<C>(
   field: string,
   calls: readonly C[],
+  signal: AbortSignal,
   run: (call: C) => Promise<Resource>,
 ): Promise<{ results: ResourceResult[] }> {
   if (calls.length === 0 || calls.length > maxBatchCalls) {
@@ -126,6 +128,12 @@ async function runBatch<C>(
       `must hold 1 to ${maxBatchCalls} ${field}, found ${calls.length}`,
     );
   }
+  // Every call of the batch shares the batch's signal, and the target listens on it once or
+  // more per call (the Raft engine does, per proposal and per read). Past Node's default of 10
+  // listeners, each batch would print a MaxListenersExceededWarning (formatted with
+  // util.inspect) on the leader's stderr: these listeners are expected, and leave as their
+  // calls settle.
+  setMaxListeners(0, signal);
   const results = await Promise.all(
     calls.map(async (call): Promise<ResourceResult> => {
       try {
