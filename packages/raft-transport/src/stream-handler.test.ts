@@ -1,7 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import { Code, type Transport } from "@connectrpc/connect";
 import {
   compressionGzip,
   connectNodeAdapter,
@@ -19,10 +19,10 @@ import { createRaftStreamHandler } from "./stream-handler.js";
 import { Inbox, waitFor } from "./test-support/cluster.js";
 import { append, heartbeat } from "./test-support/messages.js";
 import { startNodeServer } from "./test-support/node-server.js";
-import { postRawGrpc, sendBatches } from "./test-support/raw-client.js";
+import { postRawGrpc, sendBatches, streamBatches } from "./test-support/raw-client.js";
 import { raftContextValues } from "./tls.js";
 import { createRaftTransport } from "./transport.js";
-import { framedSize, sendMessagesMethod } from "./wire-format.js";
+import { framedSize } from "./wire-format.js";
 
 // The lean receive path over real loopback HTTP/2, with raw clients where a well-behaved
 // sender would never do what is tested (keep a stream open past its deadline, reset it
@@ -104,18 +104,8 @@ async function startRecordingNode() {
 }
 
 /** Sends one request of `messages` to SendMessages through a connect client `transport`. */
-async function callWith(transport: Transport, messages: readonly Message[]) {
-  async function* requests() {
-    yield { messages: messages.map(serializeMessage) };
-  }
-  const none = undefined;
-  try {
-    const response = await transport.stream(sendMessagesMethod, none, none, none, requests());
-    for await (const _ of response.message);
-    return undefined;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
+function callWith(transport: Transport, messages: readonly Message[]) {
+  return streamBatches(transport, [messages.map(serializeMessage)]);
 }
 
 type RawAnswer = { httpStatus: number; status?: string; message?: string };

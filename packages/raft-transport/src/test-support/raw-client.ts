@@ -1,5 +1,5 @@
 import * as http2 from "node:http2";
-import { ConnectError } from "@connectrpc/connect";
+import { ConnectError, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { type EncodedStreamMethod, sendMessagesMethod } from "../wire-format.js";
 
@@ -18,6 +18,19 @@ export async function sendBatches(
 ): Promise<ConnectError | undefined> {
   const sessions = new Http2SessionManager(baseUrl, {}, nodeOptions);
   const transport = createGrpcTransport({ baseUrl, sessionManager: sessions });
+  try {
+    return await streamBatches(transport, batches, method);
+  } finally {
+    sessions.abort();
+  }
+}
+
+/** As `sendBatches`, through any connect client transport (gRPC, gRPC-Web, Connect). */
+export async function streamBatches(
+  transport: Transport,
+  batches: readonly (readonly Uint8Array[])[],
+  method: EncodedStreamMethod = sendMessagesMethod,
+): Promise<ConnectError | undefined> {
   async function* requests() {
     for (const messages of batches) yield { messages: [...messages] };
   }
@@ -27,8 +40,6 @@ export async function sendBatches(
     return undefined;
   } catch (error) {
     return ConnectError.from(error);
-  } finally {
-    sessions.abort();
   }
 }
 
