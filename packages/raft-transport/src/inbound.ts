@@ -38,9 +38,10 @@ export interface InboundStream {
   receive(messages: readonly Uint8Array[]): void;
   /**
    * The requests failed to arrive (they did not parse, one was over the limit, the connection
-   * went): counts and logs it, and returns the error to end the stream with.
+   * went): counts and logs it, and returns the error to end the stream with. With `count`
+   * false it only returns the error, for a caller that learns later whether to count it.
    */
-  failed(error: unknown): unknown;
+  failed(error: unknown, count?: boolean): unknown;
   /** The stream is over, one way or another: it no longer counts as open. Idempotent. */
   done(): void;
 }
@@ -123,7 +124,7 @@ export class Inbound {
         if (!open) return;
         for (const bytes of messages) this.receiveOne(bytes, state);
       },
-      failed: (error) => this.streamError(error, state),
+      failed: (error, count = true) => this.streamError(error, state, count),
       done: () => {
         open = false;
         this.active.delete(endOnce);
@@ -258,7 +259,7 @@ export class Inbound {
   }
 
   /** The error that ends a stream whose requests failed to arrive. */
-  private streamError(error: unknown, stream: StreamState): unknown {
+  private streamError(error: unknown, stream: StreamState, count: boolean): unknown {
     const connectError = error instanceof ConnectError ? error : undefined;
     const log = { node: this.o.id, from: stream.sender, stream: stream.kind, err: error };
     // Connect reports a request that fails to parse as Internal ("parse binary: …"), as if the
@@ -267,9 +268,11 @@ export class Inbound {
       connectError?.code === Code.InvalidArgument ||
       (connectError?.code === Code.Internal && connectError.rawMessage.startsWith("parse binary"));
     if (unparsable) {
-      this.decodeErrors++;
-      this.rejectedStreams.add("unparsable");
-      this.o.logger.warn(log, "raft transport: refused a stream whose request does not parse");
+      if (count) {
+        this.decodeErrors++;
+        this.rejectedStreams.add("unparsable");
+        this.o.logger.warn(log, "raft transport: refused a stream whose request does not parse");
+      }
       return new ConnectError(
         `expected requests of serialized raft messages, found one that does not parse: ${connectError.rawMessage}`,
         Code.InvalidArgument,
@@ -278,6 +281,7 @@ export class Inbound {
         connectError,
       );
     }
+    if (!count) return error;
     if (connectError?.code === Code.ResourceExhausted) {
       this.rejectedStreams.add("too-large");
       this.o.logger.warn(log, "raft transport: refused a stream with a request over the limit");

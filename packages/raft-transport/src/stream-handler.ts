@@ -1,5 +1,5 @@
 import type * as http from "node:http";
-import type * as http2 from "node:http2";
+import * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { RaftService } from "@raftstore/proto/raft/v1";
@@ -24,6 +24,8 @@ export interface RaftStreamHandlerOptions {
    */
   readonly fallback: (req: NodeRequest, res: NodeResponse) => void;
 }
+
+const { NGHTTP2_NO_ERROR } = http2.constants;
 
 /** The answer of a stream that ended well: one empty response message. */
 const emptyResponseFrame = new Uint8Array(5);
@@ -158,7 +160,15 @@ function serveStream(
       `protocol error: the request ended inside a message frame (${reader.partialBytes} bytes of it)`,
       Code.InvalidArgument,
     );
-    finish(stream.failed(error));
+    // A client that resets its stream mid-frame (a peer whose transport closes while a chunk is
+    // on its way) ends the body here too: Node reports the reset only afterwards. Which it was
+    // is known once the stream closes; it is counted and logged then, a reset as a client gone.
+    const h2 = req.stream;
+    h2.once("close", () => {
+      if (h2.rstCode === NGHTTP2_NO_ERROR) stream.failed(error);
+      else stream.failed(new ConnectError("the client went away", Code.Canceled));
+    });
+    finish(stream.failed(error, false));
   };
   // The client reset the stream, or its connection went: nobody is left to answer.
   const onClose = () =>
