@@ -2,9 +2,9 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type ForwardedStatus, ForwardedStatusSchema } from "@raftstore/proto/storage/v1";
 
-// A batch of forwarded writes answers each write on its own, so an error cannot travel as the
-// call's status: it travels as a ForwardedStatus inside the answer. It holds exactly what the
-// status of a single call would have held (code, message, trailers, details), so that the
+// A batch of forwarded writes or reads answers each call on its own, so an error cannot travel
+// as the batch's status: it travels as a ForwardedStatus inside the answer. It holds exactly what
+// the status of a single call would have held (code, message, trailers, details), so that the
 // follower turns it back into the same ConnectError and from there into the same storage error
 // (connect-error-to-storage-error.ts), with one mapping for both paths.
 
@@ -40,7 +40,7 @@ export function statusToConnectError(status: ForwardedStatus): ConnectError {
   const known = Number.isInteger(status.code) && status.code >= 1 && status.code <= 16;
   if (!known) {
     return new ConnectError(
-      `the leader answered a batched write with a malformed status (code ${status.code}): ${status.message}`,
+      `the leader answered a batched call with a malformed status (code ${status.code}): ${status.message}`,
       Code.Internal,
     );
   }

@@ -107,12 +107,11 @@ export class FrameReader {
       this.pendingBytes = 0;
     }
     const payloads: Uint8Array[] = [];
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let at = 0;
     this.needed = 5;
     while (bytes.length - at >= 5) {
       const flags = bytes[at] as number;
-      const length = view.getUint32(at + 1);
+      const length = readUint32(bytes, at + 1);
       if (length > this.readMaxBytes) {
         throw new ConnectError(
           `message size ${length} is larger than configured readMaxBytes ${this.readMaxBytes}`,
@@ -140,6 +139,16 @@ export class FrameReader {
     }
     return payloads;
   }
+}
+
+/** The big-endian 32-bit length at `at`, without a DataView per chunk. */
+function readUint32(bytes: Uint8Array, at: number): number {
+  return (
+    (bytes[at] as number) * 0x1000000 +
+    (((bytes[at + 1] as number) << 16) |
+      ((bytes[at + 2] as number) << 8) |
+      (bytes[at + 3] as number))
+  );
 }
 
 function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {

@@ -112,21 +112,18 @@ export class Inbound {
     }
     if (this.o.requireTls) this.checkCertificate(tlsInfo);
     const state: StreamState = { kind, tlsInfo, sender: undefined };
-    let open = true;
+    // The stream is open while `endOnce` is in `active`.
     const endOnce = (error: ConnectError) => {
-      if (!this.active.delete(endOnce)) return;
-      open = false;
-      end(error);
+      if (this.active.delete(endOnce)) end(error);
     };
     this.active.add(endOnce);
     return {
       receive: (messages) => {
-        if (!open) return;
+        if (!this.active.has(endOnce)) return;
         for (const bytes of messages) this.receiveOne(bytes, state);
       },
       failed: (error, count = true) => this.streamError(error, state, count),
       done: () => {
-        open = false;
         this.active.delete(endOnce);
       },
     };
