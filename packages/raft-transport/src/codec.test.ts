@@ -56,6 +56,8 @@ describe("the codec", () => {
       "appendResponse",
       "heartbeat",
       "heartbeatResponse",
+      "propose",
+      "proposeResponse",
       "readIndex",
       "readIndexResponse",
       "snapshotChunk",

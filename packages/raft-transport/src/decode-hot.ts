@@ -1,19 +1,23 @@
-import type { Entry, Message } from "@raftstore/raft";
+import type { Entry, Message, ProposedEntry } from "@raftstore/raft";
 import {
   bodyTags,
   checksumTag,
   dataTag,
   entriesTag,
   fromTag,
+  proposedChecksumTag,
+  proposedDataTag,
+  proposedTag,
+  proposedTypeTag,
   termTag,
   toTag,
   varintTags,
 } from "./serialize-hot.js";
-import { entryTypeFromWire } from "./wire-enums.js";
+import { entryTypeFromWire, refusalFromWire } from "./wire-enums.js";
 import { maxNodeIdLength } from "./wire-format.js";
 
-// The receiving side of serialize-hot.ts: reads Append, AppendResponse, Heartbeat and
-// HeartbeatResponse in exactly the form serializeHot writes (fields in number order, defaults
+// The receiving side of serialize-hot.ts: reads Append, AppendResponse, Heartbeat,
+// HeartbeatResponse, Propose and ProposeResponse in exactly the form serializeHot writes (fields in number order, defaults
 // left out, ASCII node ids) without protobuf-es. Anything else — another message type, fields
 // out of order or repeated, an unknown field, a number above 2^53 - 1, a non-ASCII id, a
 // truncated or otherwise malformed message — returns undefined, and the caller decodes the
@@ -68,6 +72,41 @@ class Reader {
     return this.at + length;
   }
 
+  /**
+   * The bytes of field `tag` if it is next (ending by `end`), empty if it is not (a default left
+   * out), or undefined. Entries outlive the received chunk, which they must not pin: the data
+   * is a view of one copy of this message's bytes (one allocation for all its entries).
+   */
+  data(tag: number, end: number): Uint8Array | undefined {
+    if (this.peek() !== tag) return new Uint8Array(0);
+    this.at++;
+    const dataEnd = this.delimitedEnd(end);
+    // An empty value written out is not the canonical form.
+    if (dataEnd < 0 || dataEnd === this.at) return undefined;
+    this.owned ??= this.bytes.slice();
+    const data = this.owned.subarray(this.at, dataEnd);
+    this.at = dataEnd;
+    return data;
+  }
+
+  /** The fixed32 of field `tag` if it is next (ending by `end`), 0 if it is not, or -1. */
+  fixed32(tag: number, end: number): number {
+    if (this.peek() !== tag) return 0;
+    this.at++;
+    if (this.at + 4 > end) return -1;
+    const b = this.bytes;
+    const at = this.at;
+    const value =
+      ((b[at] as number) |
+        ((b[at + 1] as number) << 8) |
+        ((b[at + 2] as number) << 16) |
+        ((b[at + 3] as number) << 24)) >>>
+      0;
+    this.at += 4;
+    // A default written out is not the canonical form.
+    return value === 0 ? -1 : value;
+  }
+
   /** An ASCII node id of field `tag`, or undefined. */
   id(tag: number): string | undefined {
     if (this.peek() !== tag) return undefined;
@@ -94,8 +133,8 @@ export function decodeHot(bytes: Uint8Array): Message | undefined {
   if (to === undefined) return undefined;
   const term = r.optionalVarint(termTag);
   if (term < 0) return undefined;
-  const bodyTag = r.peek();
-  r.at++;
+  const bodyTag = r.varint();
+  if (bodyTag < 0) return undefined;
   const end = r.delimitedEnd(bytes.length);
   if (end !== bytes.length) return undefined;
   const envelope = { from, to, term };
@@ -148,10 +187,46 @@ export function decodeHot(bytes: Uint8Array): Message | undefined {
       message = { type: "heartbeatResponse", ...envelope, context };
       break;
     }
+    case bodyTags.propose: {
+      const context = r.optionalVarint(varintTags[0] as number);
+      if (context < 0) return undefined;
+      const entries: ProposedEntry[] = [];
+      while (r.peek() === proposedTag) {
+        r.at++;
+        const entry = readProposed(r);
+        if (entry === undefined) return undefined;
+        entries.push(entry);
+      }
+      message = { type: "propose", ...envelope, context, entries };
+      break;
+    }
+    case bodyTags.proposeResponse: {
+      const context = r.optionalVarint(varintTags[0] as number);
+      const index = r.optionalVarint(varintTags[1] as number);
+      const accepted = r.optionalVarint(varintTags[2] as number);
+      const refusedWire = r.optionalVarint(varintTags[3] as number);
+      if (context < 0 || index < 0 || accepted < 0 || refusedWire < 0) return undefined;
+      const refused = refusalFromWire.get(refusedWire);
+      if (refused === undefined) return undefined;
+      message = { type: "proposeResponse", ...envelope, context, index, accepted, refused };
+      break;
+    }
     default:
       return undefined;
   }
   return r.done ? message : undefined;
+}
+
+function readProposed(r: Reader): ProposedEntry | undefined {
+  const end = r.delimitedEnd(r.bytes.length);
+  if (end < 0) return undefined;
+  const type = entryTypeFromWire.get(r.optionalVarint(proposedTypeTag));
+  if (type === undefined) return undefined;
+  const data = r.data(proposedDataTag, end);
+  if (data === undefined) return undefined;
+  const checksum = r.fixed32(proposedChecksumTag, end);
+  if (checksum < 0 || r.at !== end) return undefined;
+  return { type, data, checksum };
 }
 
 function readEntry(r: Reader): Entry | undefined {
@@ -163,32 +238,10 @@ function readEntry(r: Reader): Entry | undefined {
   if (index < 0 || term < 0 || wireType < 0) return undefined;
   const type = entryTypeFromWire.get(wireType);
   if (type === undefined) return undefined;
-  let data: Uint8Array = new Uint8Array(0);
-  if (r.peek() === dataTag) {
-    r.at++;
-    const dataEnd = r.delimitedEnd(end);
-    if (dataEnd < 0 || dataEnd === r.at) return undefined;
-    // Entries outlive the received chunk, which they must not pin: the data is a view of one
-    // copy of this message's bytes (one allocation for all its entries).
-    r.owned ??= r.bytes.slice();
-    data = r.owned.subarray(r.at, dataEnd);
-    r.at = dataEnd;
-  }
-  let checksum = 0;
-  if (r.peek() === checksumTag) {
-    r.at++;
-    if (r.at + 4 > end) return undefined;
-    const b = r.bytes;
-    const at = r.at;
-    checksum =
-      ((b[at] as number) |
-        ((b[at + 1] as number) << 8) |
-        ((b[at + 2] as number) << 16) |
-        ((b[at + 3] as number) << 24)) >>>
-      0;
-    if (checksum === 0) return undefined;
-    r.at += 4;
-  }
+  const data = r.data(dataTag, end);
+  if (data === undefined) return undefined;
+  const checksum = r.fixed32(checksumTag, end);
+  if (checksum < 0) return undefined;
   if (r.at !== end) return undefined;
   return { index, term, type, data, checksum };
 }

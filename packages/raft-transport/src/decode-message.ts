@@ -9,7 +9,7 @@ import {
 import type { ClusterConfig, Entry, Message, NodeId, SnapshotMeta } from "@raftstore/raft";
 import { decodeHot } from "./decode-hot.js";
 import { MessageDecodeError } from "./errors.js";
-import { entryTypeFromWire, statusFromWire } from "./wire-enums.js";
+import { entryTypeFromWire, refusalFromWire, statusFromWire } from "./wire-enums.js";
 import { maxNodeIdLength } from "./wire-format.js";
 
 // raftstore.raft.v1.RaftMessage → engine message. Whatever a peer (or a flipped bit) sent is
@@ -182,6 +182,46 @@ export function decodeMessage(proto: RaftMessage): Message {
         context: num(r.context, "readIndexResponse.context"),
         index: num(r.index, "readIndexResponse.index"),
         success: r.success,
+      };
+    }
+    case "propose":
+      return {
+        type: "propose",
+        from,
+        to,
+        term,
+        context: num(body.value.context, "propose.context"),
+        entries: body.value.entries.map((e, i) => {
+          const field = `propose.entries[${i}]`;
+          const type = entryTypeFromWire.get(e.type);
+          if (type === undefined) {
+            throw new MessageDecodeError(
+              `${field}.type`,
+              `expected a known entry type, found ${e.type}`,
+            );
+          }
+          // Copied, like an append's entries: the leader keeps them in its log.
+          return { type, data: e.data.slice(), checksum: e.checksum };
+        }),
+      };
+    case "proposeResponse": {
+      const r = body.value;
+      const refused = refusalFromWire.get(r.refused);
+      if (refused === undefined) {
+        throw new MessageDecodeError(
+          "proposeResponse.refused",
+          `expected a known refusal, found ${r.refused}`,
+        );
+      }
+      return {
+        type: "proposeResponse",
+        from,
+        to,
+        term,
+        context: num(r.context, "proposeResponse.context"),
+        index: num(r.index, "proposeResponse.index"),
+        accepted: num(r.accepted, "proposeResponse.accepted"),
+        refused,
       };
     }
     case "snapshotChunk": {

@@ -1,8 +1,8 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type RaftMessage, RaftMessageSchema } from "@raftstore/proto/raft/v1";
-import type { Entry, Message, SnapshotMeta } from "@raftstore/raft";
+import type { Entry, Message, ProposedEntry, SnapshotMeta } from "@raftstore/raft";
 import { MessageEncodeError } from "./errors.js";
-import { entryTypeToWire, statusToWire } from "./wire-enums.js";
+import { entryTypeToWire, refusalToWire, statusToWire } from "./wire-enums.js";
 
 // Engine message → raftstore.raft.v1.RaftMessage. Every field is checked before it is
 // converted: encoding must never turn a bad number into a silently different one (BigInt(1.5)
@@ -43,6 +43,14 @@ function boolean(value: unknown, field: string): boolean {
 
 /** The entries of an append, if they are an array; throws MessageEncodeError otherwise. */
 function entryList(value: unknown): readonly Entry[] {
+  if (!Array.isArray(value)) {
+    throw new MessageEncodeError("entries", `expected an array, found ${typeof value}`);
+  }
+  return value;
+}
+
+/** The entries of a proposal, if they are an array; throws MessageEncodeError otherwise. */
+function proposedList(value: unknown): readonly ProposedEntry[] {
   if (!Array.isArray(value)) {
     throw new MessageEncodeError("entries", `expected an array, found ${typeof value}`);
   }
@@ -141,6 +149,46 @@ function encodeBody(m: Message): BodyInit {
           success: boolean(m.success, "success"),
         },
       };
+    case "propose":
+      return {
+        case: "propose",
+        value: {
+          context: u64(m.context, "context"),
+          entries: proposedList(m.entries).map((e, i) => {
+            const field = `entries[${i}]`;
+            const type = entryTypeToWire.get(e.type);
+            if (type === undefined) {
+              throw new MessageEncodeError(
+                `${field}.type`,
+                `expected an EntryType, found ${e.type}`,
+              );
+            }
+            return {
+              type,
+              data: bytes(e.data, `${field}.data`),
+              checksum: u32(e.checksum, `${field}.checksum`),
+            };
+          }),
+        },
+      };
+    case "proposeResponse": {
+      const refused = refusalToWire.get(m.refused);
+      if (refused === undefined) {
+        throw new MessageEncodeError(
+          "refused",
+          `expected a refusal, found ${JSON.stringify(m.refused)}`,
+        );
+      }
+      return {
+        case: "proposeResponse",
+        value: {
+          context: u64(m.context, "context"),
+          index: u64(m.index, "index"),
+          accepted: u64(m.accepted, "accepted"),
+          refused,
+        },
+      };
+    }
     case "snapshotChunk":
       return {
         case: "snapshotChunk",

@@ -4,12 +4,15 @@ import type {
   HeartbeatMessage,
   HeartbeatResponseMessage,
   Message,
+  ProposeMessage,
+  ProposeResponseMessage,
 } from "@raftstore/raft";
-import { entryTypeToWire } from "./wire-enums.js";
+import { entryTypeToWire, refusalToWire } from "./wire-enums.js";
 import { framedSize, varintSize, writeVarint } from "./wire-format.js";
 
-// The four messages of steady replication — Append, AppendResponse, Heartbeat and
-// HeartbeatResponse — serialized by hand. They are nearly every message a busy cluster sends,
+// The messages of steady replication — Append, AppendResponse, Heartbeat and HeartbeatResponse,
+// and a follower's Propose and its ProposeResponse — serialized by hand. They are nearly every
+// message a busy cluster sends,
 // and protobuf-es's reflective writer (a create, then a BinaryWriter that forks and joins a
 // buffer per nested message) was the largest single cost of a leader's CPU under load. The
 // bytes are exactly what `toBinary(RaftMessageSchema, encodeMessage(m))` writes — fields in
@@ -23,7 +26,9 @@ export type HotMessage =
   | AppendMessage
   | AppendResponseMessage
   | HeartbeatMessage
-  | HeartbeatResponseMessage;
+  | HeartbeatResponseMessage
+  | ProposeMessage
+  | ProposeResponseMessage;
 
 export function isHotMessage(message: Message): message is HotMessage {
   const type = message.type;
@@ -31,7 +36,9 @@ export function isHotMessage(message: Message): message is HotMessage {
     type === "append" ||
     type === "appendResponse" ||
     type === "heartbeat" ||
-    type === "heartbeatResponse"
+    type === "heartbeatResponse" ||
+    type === "propose" ||
+    type === "proposeResponse"
   );
 }
 
@@ -51,6 +58,9 @@ export const bodyTags = {
   appendResponse: tag(5, len),
   heartbeat: tag(6, len),
   heartbeatResponse: tag(7, len),
+  propose: tag(15, len),
+  // Two bytes on the wire (a varint above 127).
+  proposeResponse: tag(16, len),
 } as const;
 /** The tag of a body's varint field 1, 2, 3 and 4 (Append's field 3 is its entries). */
 export const varintTags = [tag(1, varint), tag(2, varint), tag(3, varint), tag(4, varint)];
@@ -58,6 +68,11 @@ export const varintTags = [tag(1, varint), tag(2, varint), tag(3, varint), tag(4
 export const entriesTag = tag(3, len);
 export const dataTag = tag(4, len);
 export const checksumTag = tag(5, fixed32);
+/** Propose.entries, and a ProposedEntry's type, data and checksum. */
+export const proposedTag = tag(2, len);
+export const proposedTypeTag = tag(1, varint);
+export const proposedDataTag = tag(2, len);
+export const proposedChecksumTag = tag(3, fixed32);
 
 /** A varint field's size with its one-byte tag, or 0 for a default value left out. */
 const varintField = (value: number) => (value === 0 ? 0 : 1 + varintSize(value));
@@ -81,6 +96,24 @@ function asciiIdLength(id: unknown): number {
   if (typeof id !== "string" || id.length === 0) return -1;
   for (let i = 0; i < id.length; i++) if (id.charCodeAt(i) >= 0x80) return -1;
   return id.length;
+}
+
+/** A proposed entry's wire type and size, or undefined when it is not in the plain form. */
+function checkProposed(m: ProposeMessage): CheckedEntry[] | undefined {
+  if (!Array.isArray(m.entries)) return undefined;
+  const out: CheckedEntry[] = [];
+  for (const e of m.entries) {
+    if (typeof e !== "object" || e === null) return undefined;
+    const type = entryTypeToWire.get(e.type);
+    const { data, checksum } = e;
+    if (type === undefined || !isU32(checksum) || !(data instanceof Uint8Array)) return undefined;
+    const size =
+      varintField(type) +
+      (data.length === 0 ? 0 : framedSize(data.length)) +
+      (checksum === 0 ? 0 : 5);
+    out.push({ index: 0, term: 0, type, data, checksum, size });
+  }
+  return out;
 }
 
 function checkEntries(m: AppendMessage): CheckedEntry[] | undefined {
@@ -116,13 +149,32 @@ export function serializeHot(m: HotMessage): Uint8Array | undefined {
   let bodyTag: number;
   let fields: unknown[]; // the body's varint fields 1…n, in order (0 = left out)
   let entries: CheckedEntry[] | undefined;
+  // Where the entries go among the fields (Append's field 3, Propose's field 2), and how.
+  let entriesAt = -1;
+  let writeOne = writeEntry;
   switch (m.type) {
     case "append":
       entries = checkEntries(m);
       if (entries === undefined) return undefined;
       bodyTag = bodyTags.append;
       fields = [m.prevIndex, m.prevTerm, 0, m.commit];
+      entriesAt = 2;
       break;
+    case "propose":
+      entries = checkProposed(m);
+      if (entries === undefined) return undefined;
+      bodyTag = bodyTags.propose;
+      fields = [m.context, 0];
+      entriesAt = 1;
+      writeOne = writeProposed;
+      break;
+    case "proposeResponse": {
+      const refused = refusalToWire.get(m.refused);
+      if (refused === undefined) return undefined;
+      bodyTag = bodyTags.proposeResponse;
+      fields = [m.context, m.index, m.accepted, refused];
+      break;
+    }
     case "appendResponse":
       if (typeof m.success !== "boolean") return undefined;
       bodyTag = bodyTags.appendResponse;
@@ -145,7 +197,12 @@ export function serializeHot(m: HotMessage): Uint8Array | undefined {
   for (const e of entries ?? []) bodySize += framedSize(e.size);
 
   const size =
-    framedSize(fromLength) + framedSize(toLength) + varintField(term) + framedSize(bodySize);
+    framedSize(fromLength) +
+    framedSize(toLength) +
+    varintField(term) +
+    varintSize(bodyTag) +
+    varintSize(bodySize) +
+    bodySize;
   // Every byte is written below.
   const out = new Uint8Array(size);
   let at = 0;
@@ -159,11 +216,11 @@ export function serializeHot(m: HotMessage): Uint8Array | undefined {
     out[at++] = termTag;
     at = writeVarint(out, at, term);
   }
-  out[at++] = bodyTag;
+  at = writeVarint(out, at, bodyTag);
   at = writeVarint(out, at, bodySize);
   for (let f = 0; f < fields.length; f++) {
-    if (f === 2 && entries !== undefined) {
-      for (const e of entries) at = writeEntry(out, at, e);
+    if (f === entriesAt && entries !== undefined) {
+      for (const e of entries) at = writeOne(out, at, e);
       continue;
     }
     const value = fields[f] as number;
@@ -178,6 +235,35 @@ export function serializeHot(m: HotMessage): Uint8Array | undefined {
 function writeAscii(out: Uint8Array, offset: number, text: string): number {
   for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i);
   return offset + text.length;
+}
+
+function writeProposed(out: Uint8Array, offset: number, e: CheckedEntry): number {
+  let at = offset;
+  out[at++] = proposedTag;
+  at = writeVarint(out, at, e.size);
+  if (e.type !== 0) {
+    out[at++] = proposedTypeTag;
+    at = writeVarint(out, at, e.type);
+  }
+  if (e.data.length !== 0) {
+    out[at++] = proposedDataTag;
+    at = writeVarint(out, at, e.data.length);
+    out.set(e.data, at);
+    at += e.data.length;
+  }
+  if (e.checksum !== 0) {
+    out[at++] = proposedChecksumTag;
+    at = writeFixed32(out, at, e.checksum);
+  }
+  return at;
+}
+
+function writeFixed32(out: Uint8Array, offset: number, value: number): number {
+  out[offset] = value & 0xff;
+  out[offset + 1] = (value >>> 8) & 0xff;
+  out[offset + 2] = (value >>> 16) & 0xff;
+  out[offset + 3] = value >>> 24;
+  return offset + 4;
 }
 
 function writeEntry(out: Uint8Array, offset: number, e: CheckedEntry): number {
@@ -204,10 +290,7 @@ function writeEntry(out: Uint8Array, offset: number, e: CheckedEntry): number {
   }
   if (e.checksum !== 0) {
     out[at++] = checksumTag;
-    out[at++] = e.checksum & 0xff;
-    out[at++] = (e.checksum >>> 8) & 0xff;
-    out[at++] = (e.checksum >>> 16) & 0xff;
-    out[at++] = e.checksum >>> 24;
+    at = writeFixed32(out, at, e.checksum);
   }
   return at;
 }

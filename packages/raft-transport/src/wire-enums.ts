@@ -1,5 +1,13 @@
-import { EntryType as EntryTypeProto, SnapshotTransferStatus } from "@raftstore/proto/raft/v1";
-import { EntryType, type SnapshotTransferStatus as TransferStatus } from "@raftstore/raft";
+import {
+  EntryType as EntryTypeProto,
+  ProposalRefusal as ProposalRefusalProto,
+  SnapshotTransferStatus,
+} from "@raftstore/proto/raft/v1";
+import {
+  EntryType,
+  type ProposalRefusal,
+  type SnapshotTransferStatus as TransferStatus,
+} from "@raftstore/raft";
 
 // The engine's enumerations and their raftstore.raft.v1 counterparts. The wire enums start at
 // 1 (0 is UNSPECIFIED, what a missing field reads as), so the numbers differ from the engine's;
@@ -25,4 +33,16 @@ export const statusToWire = new Map<TransferStatus, SnapshotTransferStatus>([
 
 export const statusFromWire = new Map<SnapshotTransferStatus, TransferStatus>(
   [...statusToWire].map(([engine, wire]) => [wire, engine]),
+);
+
+export const refusalToWire = new Map<ProposalRefusal | "", ProposalRefusalProto>([
+  ["", ProposalRefusalProto.UNSPECIFIED],
+  ["not-leader", ProposalRefusalProto.NOT_LEADER],
+  ["uncommitted-limit", ProposalRefusalProto.UNCOMMITTED_LIMIT],
+  ["leadership-transfer", ProposalRefusalProto.LEADERSHIP_TRANSFER],
+  ["restore", ProposalRefusalProto.RESTORE],
+]);
+
+export const refusalFromWire = new Map<ProposalRefusalProto, ProposalRefusal | "">(
+  [...refusalToWire].map(([engine, wire]) => [wire, engine]),
 );

@@ -1,4 +1,4 @@
-import type { Entry, NodeId, SnapshotMeta } from "./log-types.js";
+import type { Entry, EntryType, NodeId, SnapshotMeta } from "./log-types.js";
 
 // The messages nodes exchange. Every message is plain data (numbers for terms and indexes,
 // strings for node ids, Uint8Array for payloads, no classes and no functions), so that a
@@ -92,6 +92,48 @@ export interface ReadIndexResponseMessage extends Envelope {
 }
 
 /**
+ * One entry a follower asks the leader to append: its type (always Normal), opaque data, and
+ * the CRC32C of the data, so that the leader never appends (and checksums anew) damaged bytes.
+ */
+export interface ProposedEntry {
+  readonly type: EntryType;
+  readonly data: Uint8Array;
+  readonly checksum: number;
+}
+
+/**
+ * Follower → leader: append these entries for me (a proposal made on a follower, as etcd's
+ * MsgProp). The leader answers with a ProposeResponse carrying the same `context`.
+ */
+export interface ProposeMessage extends Envelope {
+  readonly type: "propose";
+  /** Chosen by the follower; echoed in the response. */
+  readonly context: number;
+  readonly entries: readonly ProposedEntry[];
+}
+
+/**
+ * Leader → follower: the first `accepted` entries of the proposal `context` were appended at
+ * indexes `index`, `index + 1`, … in the message's term; the rest were refused for `refused`
+ * (empty when all were accepted). The proposer learns the outcome by applying those indexes: an
+ * entry applied there with this term is its own, any other term means it was lost.
+ */
+export interface ProposeResponseMessage extends Envelope {
+  readonly type: "proposeResponse";
+  readonly context: number;
+  readonly index: number;
+  readonly accepted: number;
+  readonly refused: ProposalRefusal | "";
+}
+
+/** Why a leader appended fewer entries than it was asked to. */
+export type ProposalRefusal =
+  | "not-leader"
+  | "uncommitted-limit"
+  | "leadership-transfer"
+  | "restore";
+
+/**
  * Leader → follower: one chunk of a snapshot. `offset` is where `data` starts in the snapshot's
  * bytes, `size` the snapshot's total size, `checksum` the CRC32C of `data`, and `last` marks the
  * final chunk. Chunks are idempotent: the receiver writes a chunk only at its current offset
@@ -137,6 +179,8 @@ export type Message =
   | TimeoutNowMessage
   | ReadIndexMessage
   | ReadIndexResponseMessage
+  | ProposeMessage
+  | ProposeResponseMessage
   | SnapshotChunkMessage
   | SnapshotChunkResponseMessage;
 

@@ -7,6 +7,7 @@ import { EntryType } from "./log-types.js";
 // memory). A message that fails here is dropped and logged; it never reaches the state machine.
 
 const statuses = new Set(["receiving", "installing", "installed", "rejected"]);
+const refusals = new Set(["", "not-leader", "uncommitted-limit", "leadership-transfer", "restore"]);
 const entryTypes = new Set([EntryType.Normal, EntryType.NoOp, EntryType.Config, EntryType.Restore]);
 
 function isIndex(value: unknown): value is number {
@@ -58,6 +59,14 @@ export function validateMessage(value: unknown): string | undefined {
     case "readIndexResponse":
       bad = badIndex(m, readIndexResponseFields) ?? badBoolean(m, successField);
       break;
+    case "propose":
+      bad = badIndex(m, contextField);
+      if (bad === undefined) return validateProposedEntries(m);
+      break;
+    case "proposeResponse":
+      bad = badIndex(m, proposeResponseFields);
+      if (bad === undefined && !refusals.has(m.refused as string)) bad = "refused";
+      break;
     case "snapshotChunk":
       bad = badIndex(m, chunkFields) ?? badBoolean(m, lastField);
       if (bad === undefined) return validateChunk(m);
@@ -80,6 +89,7 @@ const voteFields = ["lastIndex", "lastTerm"];
 const voteFlags = ["preVote", "transfer"];
 const voteResponseFlags = ["preVote", "granted"];
 const readIndexResponseFields = ["context", "index"];
+const proposeResponseFields = ["context", "index", "accepted"];
 const chunkFields = ["offset", "size", "checksum"];
 const chunkResponseFields = ["snapshotIndex", "snapshotTerm", "nextOffset"];
 const successField = ["success"];
@@ -94,6 +104,25 @@ function badIndex(m: Record<string, unknown>, names: readonly string[]): string 
 /** The first of `names` that is not a boolean field of `m`. */
 function badBoolean(m: Record<string, unknown>, names: readonly string[]): string | undefined {
   for (const name of names) if (typeof m[name] !== "boolean") return name;
+  return undefined;
+}
+
+/**
+ * A follower may only ask for Normal entries: configuration changes, restores and no-ops are
+ * the leader's own, and a forwarded one would bypass the checks their callers make.
+ */
+function validateProposedEntries(m: Record<string, unknown>): string | undefined {
+  if (!Array.isArray(m.entries) || m.entries.length === 0) {
+    return "propose message without entries";
+  }
+  for (let i = 0; i < m.entries.length; i++) {
+    const e = m.entries[i] as Record<string, unknown> | null;
+    if (typeof e !== "object" || e === null || !(e.data instanceof Uint8Array)) {
+      return `propose entry ${i} without data`;
+    }
+    if (e.type !== EntryType.Normal) return `propose entry ${i} is not a normal entry`;
+    if (e.checksum !== checksum(e.data)) return `propose entry ${i} fails its checksum`;
+  }
   return undefined;
 }
 

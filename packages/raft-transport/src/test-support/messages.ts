@@ -68,6 +68,33 @@ export const anyMessage: fc.Arbitrary<Message> = fc.oneof(
     success: fc.boolean(),
   }),
   fc.record({
+    type: fc.constant("propose" as const),
+    ...envelope,
+    context: u53,
+    entries: fc.array(
+      fc.record({
+        type: fc.constant(EntryType.Normal),
+        data: fc.uint8Array({ maxLength: 64 }),
+        checksum: fc.nat({ max: 0xffff_ffff }),
+      }),
+      { maxLength: 4 },
+    ),
+  }),
+  fc.record({
+    type: fc.constant("proposeResponse" as const),
+    ...envelope,
+    context: u53,
+    index: u53,
+    accepted: u53,
+    refused: fc.constantFrom(
+      "" as const,
+      "not-leader" as const,
+      "uncommitted-limit" as const,
+      "leadership-transfer" as const,
+      "restore" as const,
+    ),
+  }),
+  fc.record({
     type: fc.constant("snapshotChunk" as const),
     ...envelope,
     snapshot: fc.record({

@@ -8,6 +8,10 @@ import type {
   HeartbeatMessage,
   HeartbeatResponseMessage,
   Message,
+  ProposalRefusal,
+  ProposedEntry,
+  ProposeMessage,
+  ProposeResponseMessage,
   ReadIndexResponseMessage,
   SnapshotChunkMessage,
   SnapshotChunkResponseMessage,
@@ -112,6 +116,8 @@ export class RaftCore {
   private snapshotsToSend: { to: NodeId; snapshot: SnapshotMeta }[] = [];
   private snapshotChunks: SnapshotChunkMessage[] = [];
   private snapshotResponses: SnapshotChunkResponseMessage[] = [];
+  private proposals: ProposeMessage[] = [];
+  private proposeResponses: ProposeResponseMessage[] = [];
   private prevHardState: HardState;
   private prevSoftState: SoftState;
   private readonly cfg: CoreConfig;
@@ -229,6 +235,42 @@ export class RaftCore {
     return refused === undefined
       ? { ok: true, term, firstIndex, accepted: entries.length }
       : { ok: true, term, firstIndex, accepted: entries.length, refused };
+  }
+
+  /**
+   * Sends proposals made on this follower to its leader under `context` (unique per request),
+   * as etcd's MsgProp. The leader's answer comes back in `Ready.proposeResponses`. Returns false
+   * when this node is not a follower of a known leader.
+   */
+  forwardProposals(context: number, entries: readonly ProposedEntry[]): boolean {
+    if (this.state !== "follower" || this.leader === undefined) return false;
+    this.send({
+      type: "propose",
+      from: this.id,
+      to: this.leader,
+      term: this.term,
+      context,
+      entries,
+    });
+    return true;
+  }
+
+  /**
+   * Answers a follower's proposal (one of `Ready.proposals`) with what `propose` made of it, or
+   * with a refusal decided by the runtime.
+   */
+  answerProposal(m: ProposeMessage, outcome: ProposeResult | ProposalRefusal): void {
+    let index = 0;
+    let accepted = 0;
+    let refused: ProposalRefusal | "";
+    if (typeof outcome === "string") refused = outcome;
+    else if (!outcome.ok) refused = "not-leader";
+    else {
+      index = outcome.firstIndex;
+      accepted = outcome.accepted;
+      refused = outcome.refused?.reason ?? "";
+    }
+    this.send(this.proposeResponse(m.from, m.context, index, accepted, refused));
   }
 
   /**
@@ -362,6 +404,8 @@ export class RaftCore {
       this.snapshotsToSend.length > 0 ||
       this.snapshotChunks.length > 0 ||
       this.snapshotResponses.length > 0 ||
+      this.proposals.length > 0 ||
+      this.proposeResponses.length > 0 ||
       this.hardStateChanged() ||
       this.softStateChanged()
     );
@@ -386,6 +430,8 @@ export class RaftCore {
       snapshotsToSend: this.snapshotsToSend,
       snapshotChunks: this.snapshotChunks,
       snapshotResponses: this.snapshotResponses,
+      proposals: this.proposals,
+      proposeResponses: this.proposeResponses,
     };
     this.log.pendingSnapshot = undefined;
     if (rd.hardState !== undefined) this.prevHardState = rd.hardState;
@@ -397,6 +443,8 @@ export class RaftCore {
     this.snapshotsToSend = [];
     this.snapshotChunks = [];
     this.snapshotResponses = [];
+    this.proposals = [];
+    this.proposeResponses = [];
     return rd;
   }
 
@@ -487,6 +535,9 @@ export class RaftCore {
         // A read forwarded in an earlier term would otherwise wait forever: refuse it, so the
         // follower fails it at once (and learns the newer term).
         this.send(this.readIndexResponse(m.from, m.context, 0, false));
+      } else if (m.type === "propose") {
+        // Likewise a proposal: the follower learns the newer term and fails it at once.
+        this.send(this.proposeResponse(m.from, m.context, 0, 0, "not-leader"));
       }
       return false;
     }
@@ -702,6 +753,10 @@ export class RaftCore {
       case "readIndex":
         this.requestRead({ from: m.from, context: m.context });
         break;
+      case "propose":
+        // The runtime decides (it may be restoring a snapshot) and answers with answerProposal.
+        this.proposals.push(m);
+        break;
       case "snapshotChunkResponse": {
         const pr = this.progress.get(m.from);
         if (pr !== undefined) pr.recentActive = true;
@@ -733,6 +788,9 @@ export class RaftCore {
         // A leader of this term exists: follow it.
         this.becomeFollower(this.term, m.from);
         this.stepFollower(m);
+        break;
+      case "propose":
+        this.send(this.proposeResponse(m.from, m.context, 0, 0, "not-leader"));
         break;
       default:
         break;
@@ -769,6 +827,12 @@ export class RaftCore {
       case "readIndexResponse":
         if (m.success) this.readStates.push({ context: m.context, index: m.index });
         else this.failedReads.push(m.context);
+        break;
+      case "propose":
+        this.send(this.proposeResponse(m.from, m.context, 0, 0, "not-leader"));
+        break;
+      case "proposeResponse":
+        this.proposeResponses.push(m);
         break;
       default:
         break;
@@ -1101,6 +1165,25 @@ export class RaftCore {
     };
   }
 
+  private proposeResponse(
+    to: NodeId,
+    context: number,
+    index: number,
+    accepted: number,
+    refused: ProposalRefusal | "",
+  ): ProposeResponseMessage {
+    return {
+      type: "proposeResponse",
+      from: this.id,
+      to,
+      term: this.term,
+      context,
+      index,
+      accepted,
+      refused,
+    };
+  }
+
   /**
    * Queues a message. Acknowledgements, votes and vote requests promise something about this
    * node's durable state (entries it holds, the vote it cast), so they wait until the Ready that
@@ -1113,8 +1196,10 @@ export class RaftCore {
       case "heartbeat":
       case "timeoutNow":
       case "readIndexResponse":
-      // A follower's read request promises nothing about its own disk.
+      case "proposeResponse":
+      // A follower's read request or proposal promises nothing about its own disk.
       case "readIndex":
+      case "propose":
         this.messages.push(m);
         break;
       default:

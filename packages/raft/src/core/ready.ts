@@ -1,5 +1,11 @@
 import type { Entry, HardState, NodeId, SnapshotMeta } from "../log-types.js";
-import type { Message, SnapshotChunkMessage, SnapshotChunkResponseMessage } from "../messages.js";
+import type {
+  Message,
+  ProposeMessage,
+  ProposeResponseMessage,
+  SnapshotChunkMessage,
+  SnapshotChunkResponseMessage,
+} from "../messages.js";
 
 /** A node's role. */
 export type NodeState = "follower" | "pre-candidate" | "candidate" | "leader";
@@ -31,7 +37,10 @@ export interface ReadState {
  *    report progress with `applied()`;
  * 5. serve `readStates` once applied ≥ their index, fail `failedReads`;
  * 6. stream the snapshots in `snapshotsToSend`, and hand `snapshotChunks` (received) and
- *    `snapshotResponses` (acknowledgements of chunks it sent) to its snapshot transfer code.
+ *    `snapshotResponses` (acknowledgements of chunks it sent) to its snapshot transfer code;
+ * 7. as leader, decide on each of `proposals` (entries followers asked it to append: `propose`
+ *    them, or refuse) and answer with `answerProposal`; as follower, match `proposeResponses`
+ *    to the proposals it forwarded.
  */
 export interface Ready {
   readonly softState: SoftState | undefined;
@@ -46,4 +55,6 @@ export interface Ready {
   readonly snapshotsToSend: readonly { readonly to: NodeId; readonly snapshot: SnapshotMeta }[];
   readonly snapshotChunks: readonly SnapshotChunkMessage[];
   readonly snapshotResponses: readonly SnapshotChunkResponseMessage[];
+  readonly proposals: readonly ProposeMessage[];
+  readonly proposeResponses: readonly ProposeResponseMessage[];
 }

@@ -1,3 +1,4 @@
+import { checksum } from "../checksum.js";
 import { sameConfig } from "../config-codec.js";
 import type { PeerStatus, Proposal } from "../core/raft.js";
 import { RaftCore } from "../core/raft.js";
@@ -13,12 +14,17 @@ import {
   TimeoutError,
 } from "../errors.js";
 import { type Entry, EntryType, type NodeId, type SnapshotMeta } from "../log-types.js";
-import type { Message } from "../messages.js";
+import type { Message, ProposeMessage } from "../messages.js";
 import { Applier } from "./applier.js";
 import { type CallOptions, guardCall } from "./call-guard.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { DiskWatch } from "./disk-watch.js";
 import { Observers, type RaftEventListener } from "./events.js";
+import {
+  type ForwardedProposal,
+  ForwardedProposals,
+  RecentContexts,
+} from "./forwarded-proposals.js";
 import { type RaftNodeOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { type Pending, ProposalTracker, type Waiter } from "./proposals.js";
 import type { RaftNode, RaftStats } from "./raft-node.js";
@@ -53,6 +59,16 @@ export function inspectNode(node: RaftNode): NodeInternals {
 
 type Lifecycle = "new" | "starting" | "running" | "stopped" | "failed";
 
+/** How many election timeouts a proposal forwarded by a follower may take to be applied. */
+const forwardedDeadlineElections = 10;
+
+/** The caller of an entry that another entry took the place of: its outcome is unknown. */
+function replacedEntry(pending: Pending): void {
+  pending.reject(
+    new LeadershipLostError(`entry ${pending.index} was replaced by a newer leader's entry`),
+  );
+}
+
 /** A proposal on its way: in the batch, then (index and term set) in the tracker. */
 interface BatchedProposal extends Proposal, Pending {}
 
@@ -81,6 +97,12 @@ class RaftNodeImpl implements RaftNode {
   private readonly reads: ReadWaiters;
   /** Proposals made since the last pump: appended together (group commit). */
   private batch: BatchedProposal[] = [];
+  /** Proposals made on this follower since the last pump: forwarded together. */
+  private forwardBatch: ForwardedProposal[] = [];
+  /** Forwarded proposals whose leader has not answered yet. */
+  private readonly forwarded: ForwardedProposals;
+  /** The contexts of the proposals followers forwarded here lately. */
+  private readonly proposers = new RecentContexts();
   private pumpScheduled = false;
   private persistTail: Promise<void> = Promise.resolve();
   private storeLastIndex = 0;
@@ -100,6 +122,7 @@ class RaftNodeImpl implements RaftNode {
     this.clock = options.clock;
     this.observers = new Observers(options.logger);
     this.reads = new ReadWaiters(options.random);
+    this.forwarded = new ForwardedProposals(options.random);
     this.diskWatch = new DiskWatch({
       id: this.id,
       clock: options.clock,
@@ -352,7 +375,8 @@ class RaftNodeImpl implements RaftNode {
       persistedIndex: core?.log.persisted ?? 0,
       snapshotIndex: this.snapshotter.stored?.index ?? 0,
       uncommittedBytes: core?.uncommittedBytes ?? 0,
-      pendingProposals: this.proposals.size + this.batch.length,
+      pendingProposals:
+        this.proposals.size + this.batch.length + this.forwardBatch.length + this.forwarded.pending,
       pendingReads: this.reads.pending,
       snapshotTransfers: this.sender.active,
       restoreInProgress: this.restorer !== undefined,
@@ -451,16 +475,25 @@ class RaftNodeImpl implements RaftNode {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (core.state !== "leader") return Promise.reject(new NotLeaderError(core.leader));
+    let batch = this.batch;
+    let deadline = 0;
+    if (core.state !== "leader") {
+      if (!this.forwards(core) || proposal.type !== EntryType.Normal) {
+        return Promise.reject(new NotLeaderError(core.leader));
+      }
+      batch = this.forwardBatch;
+      deadline = this.ticks + forwardedDeadlineElections * this.o.electionTicks;
+    }
     return new Promise((resolve, reject) => {
       const waiter = guardCall(this.clock, resolve, reject, options, what);
       if (waiter === undefined) return;
       // One object per proposal, from the batch to the tracker: this is the hot path.
-      this.batch.push({
+      batch.push({
         type: proposal.type,
         data: proposal.data,
         index: 0,
         term: 0,
+        deadline,
         resolve: waiter.resolve,
         reject: waiter.reject,
       });
@@ -500,7 +533,7 @@ class RaftNodeImpl implements RaftNode {
       return { appended: false, reason: refused.reason, detail: refused.detail };
     }
     const applied = new Promise<unknown>((resolve, reject) => {
-      this.proposals.add({ index: result.firstIndex, term, resolve, reject });
+      this.proposals.add({ index: result.firstIndex, term, deadline: 0, resolve, reject });
     });
     this.schedulePump();
     return { appended: true, index: result.firstIndex, applied };
@@ -548,6 +581,69 @@ class RaftNodeImpl implements RaftNode {
         };
         b.reject(new ProposalDroppedError(refused.reason, refused.detail));
       }
+    }
+  }
+
+  /** Whether `apply` on this node forwards to a leader (a follower that knows one). */
+  private forwards(core: RaftCore): boolean {
+    return this.o.forwardProposals && core.state === "follower" && core.leader !== undefined;
+  }
+
+  /** Sends the proposals made on this follower since the last pump to its leader. */
+  private flushForwarded(core: RaftCore): void {
+    if (this.forwardBatch.length === 0) return;
+    const batch = this.forwardBatch;
+    this.forwardBatch = [];
+    const leader = core.leader;
+    if (!this.forwards(core) || leader === undefined) {
+      for (const b of batch) b.reject(new NotLeaderError(leader));
+      return;
+    }
+    const context = this.forwarded.add(this.ticks, leader, core.term, batch);
+    // Plain data on the wire: the callers' functions stay here.
+    core.forwardProposals(
+      context,
+      batch.map((b) => ({ type: b.type, data: b.data, checksum: checksum(b.data) })),
+    );
+  }
+
+  /**
+   * Followers ask this leader to append entries: append them all at once (one append message
+   * per follower for the lot, as for local proposals), or say why not, and answer each.
+   */
+  private acceptForwarded(core: RaftCore, received: readonly ProposeMessage[]): void {
+    // A transport delivers at most once, but a duplicate must never append the entries twice.
+    const messages = received.filter((m) => this.proposers.firstTime(m.from, m.context));
+    if (messages.length === 0) return;
+    if (this.restorer !== undefined) {
+      for (const m of messages) core.answerProposal(m, "restore");
+      return;
+    }
+    // Proposals made here first, so each node's proposals keep their order among themselves.
+    this.flushProposals(core);
+    const entries =
+      messages.length === 1
+        ? (messages[0] as ProposeMessage).entries
+        : messages.flatMap((m) => m.entries);
+    const result = core.propose(entries);
+    if (!result.ok || messages.length === 1) {
+      for (const m of messages) core.answerProposal(m, result);
+      return;
+    }
+    let offset = 0;
+    for (const m of messages) {
+      const accepted = Math.max(0, Math.min(m.entries.length, result.accepted - offset));
+      core.answerProposal(m, {
+        ok: true,
+        term: result.term,
+        firstIndex: result.firstIndex + offset,
+        accepted,
+        refused:
+          accepted < m.entries.length
+            ? (result.refused ?? { reason: "uncommitted-limit", detail: "" })
+            : undefined,
+      });
+      offset += m.entries.length;
     }
   }
 
@@ -614,6 +710,23 @@ class RaftNodeImpl implements RaftNode {
       this.ticks - 2 * this.o.electionTicks,
       () => new TimeoutError("readIndex", 2 * this.o.electionTicks * this.o.tickIntervalMs),
     );
+    // Likewise a forwarded proposal's; and one placed but never applied here is given up on.
+    this.forwarded.expire(
+      this.ticks - 2 * this.o.electionTicks,
+      () =>
+        new TimeoutError(
+          "a forwarded proposal's placement",
+          2 * this.o.electionTicks * this.o.tickIntervalMs,
+        ),
+    );
+    this.proposals.expire(
+      this.ticks,
+      () =>
+        new TimeoutError(
+          "a forwarded proposal",
+          forwardedDeadlineElections * this.o.electionTicks * this.o.tickIntervalMs,
+        ),
+    );
     this.schedulePump();
     this.scheduleTick();
   }
@@ -632,6 +745,7 @@ class RaftNodeImpl implements RaftNode {
     if (core === undefined || this.lifecycle !== "running") return;
     try {
       this.flushProposals(core);
+      this.flushForwarded(core);
       this.flushReads(core);
       while (core.hasReady()) this.handleReady(core, core.ready());
     } catch (error) {
@@ -656,6 +770,10 @@ class RaftNodeImpl implements RaftNode {
     for (const { to, snapshot } of rd.snapshotsToSend) this.sender.start(to, snapshot);
     for (const chunk of rd.snapshotChunks) this.receiver.onChunk(chunk);
     for (const response of rd.snapshotResponses) this.sender.onResponse(response);
+    if (rd.proposals.length > 0) this.acceptForwarded(core, rd.proposals);
+    for (const m of rd.proposeResponses) {
+      this.forwarded.answered(m, this.proposals, this.applier.appliedIndex);
+    }
   }
 
   /**
@@ -722,6 +840,10 @@ class RaftNodeImpl implements RaftNode {
       // this one, even when it is the same node: fail them, the caller retries.
       this.reads.failUnconfirmed(
         () => new LeadershipLostError("the leader changed before the read was confirmed"),
+      );
+      // Likewise a forwarded proposal's answer; the old leader may have appended it all the same.
+      this.forwarded.failAll(
+        () => new LeadershipLostError("the leader changed before it placed a forwarded proposal"),
       );
     }
     if (previous.state !== soft.state) {
@@ -798,10 +920,7 @@ class RaftNodeImpl implements RaftNode {
   // -------------------------------------------------------------------------------------------
 
   private entryApplied(entry: Entry, result: unknown): void {
-    const replaced = this.proposals.applied(entry.index, entry.term, result);
-    replaced?.reject(
-      new LeadershipLostError(`entry ${entry.index} was replaced by a newer leader's entry`),
-    );
+    this.proposals.applied(entry.index, entry.term, result, replacedEntry);
   }
 
   private batchApplied(index: number, bytes: number): void {
@@ -897,6 +1016,9 @@ class RaftNodeImpl implements RaftNode {
     this.tickTimer = undefined;
     for (const b of this.batch) b.reject(error());
     this.batch = [];
+    for (const b of this.forwardBatch) b.reject(error());
+    this.forwardBatch = [];
+    this.forwarded.failAll(error);
     this.proposals.failRange(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, error);
     this.reads.failAll(error);
     this.transfer?.waiter.reject(error());

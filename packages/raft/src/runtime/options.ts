@@ -39,6 +39,13 @@ export interface RaftNodeOptions {
    * not work within as long again, steps down). Default: electionTicks.
    */
   readonly diskStallTicks?: number;
+  /**
+   * A follower takes `apply` calls and forwards them to its leader in its Raft stream (etcd's
+   * MsgProp), resolving each once the entry is applied here, instead of refusing them with
+   * NotLeaderError. A forwarded call not applied within ten election timeouts fails with
+   * TimeoutError (outcome unknown). Default false.
+   */
+  readonly forwardProposals?: boolean;
   /** The largest proposal in bytes. Default 1 MiB. */
   readonly maxEntrySize?: number;
   /** Append messages in flight per follower. Default 256. */
@@ -130,6 +137,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     ),
     preVote: options.preVote ?? true,
     checkQuorum: options.checkQuorum ?? true,
+    forwardProposals: options.forwardProposals ?? false,
     maxEntrySize: positiveInteger("maxEntrySize", options.maxEntrySize ?? 1 << 20),
     maxInflightMessages: positiveInteger("maxInflightMessages", options.maxInflightMessages ?? 256),
     maxInflightBytes: positiveInteger("maxInflightBytes", options.maxInflightBytes ?? 32 << 20),

@@ -50,6 +50,12 @@ export interface Scenario {
   readonly leaderDiskStallRate: number;
   /** The engine's diskStallTicks (a leader whose write is stuck this long hands over). */
   readonly diskStallTicks: number;
+  /**
+   * Share of client writes sent to a random node instead of the leader. Nonzero turns on the
+   * engine's forwarding of followers' proposals (`forwardProposals`); zero leaves it off, so
+   * followers refuse them.
+   */
+  readonly forwardedWrites: number;
 }
 
 export type ScenarioOverrides = Partial<Omit<Scenario, "seed">>;
@@ -91,6 +97,7 @@ export function scenarioFor(seed: number, overrides: ScenarioOverrides = {}): Sc
     restoreChunkSize: pick([61, 256, 4096]),
     leaderDiskStallRate: pick([0, 0, 0.02]),
     diskStallTicks: 10,
+    forwardedWrites: pick([0, 0.5, 0.9]),
   };
   return { ...base, ...overrides, seed };
 }

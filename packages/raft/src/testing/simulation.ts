@@ -196,6 +196,7 @@ class Simulation {
         keysPerEra: 3,
         timeoutMs: scenario.clientTimeoutMs,
         maxThinkMs: 20,
+        forwardedWrites: scenario.forwardedWrites,
       },
     );
   }
@@ -361,6 +362,7 @@ class Simulation {
       snapshotWindow: this.scenario.snapshotWindow,
       restoreChunkSize: this.scenario.restoreChunkSize,
       diskStallTicks: this.scenario.diskStallTicks,
+      forwardProposals: this.scenario.forwardedWrites > 0,
       maxApplyBatchBytes: 512,
       clock,
       random: () => this.rng.next(),

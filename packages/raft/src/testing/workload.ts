@@ -35,6 +35,8 @@ export interface WorkloadOptions {
   /** Client-side timeout in virtual ms: a call that has not returned by then is indeterminate. */
   readonly timeoutMs: number;
   readonly maxThinkMs: number;
+  /** Share of writes sent to a random node (which forwards them) instead of the leader. */
+  readonly forwardedWrites: number;
 }
 
 /** Counts of what the clients saw. */
@@ -45,6 +47,8 @@ export interface WorkloadStats {
   readIndexReads: number;
   logReads: number;
   writes: number;
+  /** Writes sent to a node other than the one the client believed led. */
+  forwardedWrites: number;
   /** Snapshots restored onto the cluster: asked for, done, refused by the state machine. */
   restores: number;
   restoresDone: number;
@@ -81,6 +85,7 @@ export class Workload {
     readIndexReads: 0,
     logReads: 0,
     writes: 0,
+    forwardedWrites: 0,
     restores: 0,
     restoresDone: 0,
     restoresRejected: 0,
@@ -289,8 +294,14 @@ export class Workload {
       input = { op: "get", key };
       viaReadIndex = this.rng.chance(0.6);
     }
+    // No draw when forwarding is off, so that those seeds replay as they did before it existed.
+    const anywhere =
+      viaReadIndex ||
+      (input.op !== "get" &&
+        this.options.forwardedWrites > 0 &&
+        this.rng.chance(this.options.forwardedWrites));
     const target =
-      viaReadIndex || this.leaderHint === undefined || !live.includes(this.leaderHint)
+      anywhere || this.leaderHint === undefined || !live.includes(this.leaderHint)
         ? this.rng.pick(live)
         : this.leaderHint;
     const node = this.host.node(target);
@@ -308,12 +319,13 @@ export class Workload {
       else this.stats.writes++;
       call = node.apply(encodeCommand(input)).then(
         (result) => {
-          this.leaderHint = target;
+          if (node.state === "leader") this.leaderHint = target;
           return { kind: "ok", output: result as KvResult };
         },
         (error: unknown) => this.classify(error),
       );
     }
+    if (input.op !== "get" && target !== this.leaderHint) this.stats.forwardedWrites++;
     const timeout = new Promise<Outcome>((resolve) =>
       this.host.scheduler.after(this.options.timeoutMs, () => resolve({ kind: "unknown" })),
     );

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file raftstore/raft/v1/raft.proto.
  */
 export const file_raftstore_raft_v1_raft: GenFile = /*@__PURE__*/
-  fileDesc("ChxyYWZ0c3RvcmUvcmFmdC92MS9yYWZ0LnByb3RvEhFyYWZ0c3RvcmUucmFmdC52MSJHChNTZW5kTWVzc2FnZXNSZXF1ZXN0EjAKCG1lc3NhZ2VzGAEgAygLMh4ucmFmdHN0b3JlLnJhZnQudjEuUmFmdE1lc3NhZ2UiFgoUU2VuZE1lc3NhZ2VzUmVzcG9uc2UiRwoWSW5zdGFsbFNuYXBzaG90UmVxdWVzdBItCgVjaHVuaxgBIAEoCzIeLnJhZnRzdG9yZS5yYWZ0LnYxLlJhZnRNZXNzYWdlIhkKF0luc3RhbGxTbmFwc2hvdFJlc3BvbnNlIicKE0VuY29kZWRSYWZ0TWVzc2FnZXMSEAoIbWVzc2FnZXMYASADKAwiugUKC1JhZnRNZXNzYWdlEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDAoEdGVybRgDIAEoBBIrCgZhcHBlbmQYBCABKAsyGS5yYWZ0c3RvcmUucmFmdC52MS5BcHBlbmRIABI8Cg9hcHBlbmRfcmVzcG9uc2UYBSABKAsyIS5yYWZ0c3RvcmUucmFmdC52MS5BcHBlbmRSZXNwb25zZUgAEjEKCWhlYXJ0YmVhdBgGIAEoCzIcLnJhZnRzdG9yZS5yYWZ0LnYxLkhlYXJ0YmVhdEgAEkIKEmhlYXJ0YmVhdF9yZXNwb25zZRgHIAEoCzIkLnJhZnRzdG9yZS5yYWZ0LnYxLkhlYXJ0YmVhdFJlc3BvbnNlSAASJwoEdm90ZRgIIAEoCzIXLnJhZnRzdG9yZS5yYWZ0LnYxLlZvdGVIABI4Cg12b3RlX3Jlc3BvbnNlGAkgASgLMh8ucmFmdHN0b3JlLnJhZnQudjEuVm90ZVJlc3BvbnNlSAASNAoLdGltZW91dF9ub3cYCiABKAsyHS5yYWZ0c3RvcmUucmFmdC52MS5UaW1lb3V0Tm93SAASMgoKcmVhZF9pbmRleBgLIAEoCzIcLnJhZnRzdG9yZS5yYWZ0LnYxLlJlYWRJbmRleEgAEkMKE3JlYWRfaW5kZXhfcmVzcG9uc2UYDCABKAsyJC5yYWZ0c3RvcmUucmFmdC52MS5SZWFkSW5kZXhSZXNwb25zZUgAEjoKDnNuYXBzaG90X2NodW5rGA0gASgLMiAucmFmdHN0b3JlLnJhZnQudjEuU25hcHNob3RDaHVua0gAEksKF3NuYXBzaG90X2NodW5rX3Jlc3BvbnNlGA4gASgLMigucmFmdHN0b3JlLnJhZnQudjEuU25hcHNob3RDaHVua1Jlc3BvbnNlSABCBgoEYm9keSJwCgVFbnRyeRINCgVpbmRleBgBIAEoBBIMCgR0ZXJtGAIgASgEEioKBHR5cGUYAyABKA4yHC5yYWZ0c3RvcmUucmFmdC52MS5FbnRyeVR5cGUSDAoEZGF0YRgEIAEoDBIQCghjaGVja3N1bRgFIAEoByJqCgZBcHBlbmQSEgoKcHJldl9pbmRleBgBIAEoBBIRCglwcmV2X3Rlcm0YAiABKAQSKQoHZW50cmllcxgDIAMoCzIYLnJhZnRzdG9yZS5yYWZ0LnYxLkVudHJ5Eg4KBmNvbW1pdBgEIAEoBCJXCg5BcHBlbmRSZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEg0KBWluZGV4GAIgASgEEhIKCmhpbnRfaW5kZXgYAyABKAQSEQoJaGludF90ZXJtGAQgASgEIiwKCUhlYXJ0YmVhdBIOCgZjb21taXQYASABKAQSDwoHY29udGV4dBgCIAEoBCIkChFIZWFydGJlYXRSZXNwb25zZRIPCgdjb250ZXh0GAEgASgEIlEKBFZvdGUSEAoIcHJlX3ZvdGUYASABKAgSEAoIdHJhbnNmZXIYAiABKAgSEgoKbGFzdF9pbmRleBgDIAEoBBIRCglsYXN0X3Rlcm0YBCABKAQiMQoMVm90ZVJlc3BvbnNlEhAKCHByZV92b3RlGAEgASgIEg8KB2dyYW50ZWQYAiABKAgiDAoKVGltZW91dE5vdyIcCglSZWFkSW5kZXgSDwoHY29udGV4dBgBIAEoBCJEChFSZWFkSW5kZXhSZXNwb25zZRIPCgdjb250ZXh0GAEgASgEEg0KBWluZGV4GAIgASgEEg8KB3N1Y2Nlc3MYAyABKAgiMQoNQ2x1c3RlckNvbmZpZxIOCgZ2b3RlcnMYASADKAkSEAoIbGVhcm5lcnMYAiADKAkiXQoMU25hcHNob3RNZXRhEg0KBWluZGV4GAEgASgEEgwKBHRlcm0YAiABKAQSMAoGY29uZmlnGAMgASgLMiAucmFmdHN0b3JlLnJhZnQudjEuQ2x1c3RlckNvbmZpZyKOAQoNU25hcHNob3RDaHVuaxIxCghzbmFwc2hvdBgBIAEoCzIfLnJhZnRzdG9yZS5yYWZ0LnYxLlNuYXBzaG90TWV0YRIOCgZvZmZzZXQYAiABKAQSDAoEc2l6ZRgDIAEoBBIMCgRkYXRhGAQgASgMEhAKCGNoZWNrc3VtGAUgASgHEgwKBGxhc3QYBiABKAgilgEKFVNuYXBzaG90Q2h1bmtSZXNwb25zZRIWCg5zbmFwc2hvdF9pbmRleBgBIAEoBBIVCg1zbmFwc2hvdF90ZXJtGAIgASgEEhMKC25leHRfb2Zmc2V0GAMgASgEEjkKBnN0YXR1cxgEIAEoDjIpLnJhZnRzdG9yZS5yYWZ0LnYxLlNuYXBzaG90VHJhbnNmZXJTdGF0dXMqgwEKCUVudHJ5VHlwZRIaChZFTlRSWV9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRRU5UUllfVFlQRV9OT1JNQUwQARIUChBFTlRSWV9UWVBFX05PX09QEAISFQoRRU5UUllfVFlQRV9DT05GSUcQAxIWChJFTlRSWV9UWVBFX1JFU1RPUkUQBCriAQoWU25hcHNob3RUcmFuc2ZlclN0YXR1cxIoCiRTTkFQU0hPVF9UUkFOU0ZFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABImCiJTTkFQU0hPVF9UUkFOU0ZFUl9TVEFUVVNfUkVDRUlWSU5HEAESJwojU05BUFNIT1RfVFJBTlNGRVJfU1RBVFVTX0lOU1RBTExJTkcQAhImCiJTTkFQU0hPVF9UUkFOU0ZFUl9TVEFUVVNfSU5TVEFMTEVEEAMSJQohU05BUFNIT1RfVFJBTlNGRVJfU1RBVFVTX1JFSkVDVEVEEAQy3AEKC1JhZnRTZXJ2aWNlEmEKDFNlbmRNZXNzYWdlcxImLnJhZnRzdG9yZS5yYWZ0LnYxLlNlbmRNZXNzYWdlc1JlcXVlc3QaJy5yYWZ0c3RvcmUucmFmdC52MS5TZW5kTWVzc2FnZXNSZXNwb25zZSgBEmoKD0luc3RhbGxTbmFwc2hvdBIpLnJhZnRzdG9yZS5yYWZ0LnYxLkluc3RhbGxTbmFwc2hvdFJlcXVlc3QaKi5yYWZ0c3RvcmUucmFmdC52MS5JbnN0YWxsU25hcHNob3RSZXNwb25zZSgBYgZwcm90bzM");
+  fileDesc("ChxyYWZ0c3RvcmUvcmFmdC92MS9yYWZ0LnByb3RvEhFyYWZ0c3RvcmUucmFmdC52MSJHChNTZW5kTWVzc2FnZXNSZXF1ZXN0EjAKCG1lc3NhZ2VzGAEgAygLMh4ucmFmdHN0b3JlLnJhZnQudjEuUmFmdE1lc3NhZ2UiFgoUU2VuZE1lc3NhZ2VzUmVzcG9uc2UiRwoWSW5zdGFsbFNuYXBzaG90UmVxdWVzdBItCgVjaHVuaxgBIAEoCzIeLnJhZnRzdG9yZS5yYWZ0LnYxLlJhZnRNZXNzYWdlIhkKF0luc3RhbGxTbmFwc2hvdFJlc3BvbnNlIicKE0VuY29kZWRSYWZ0TWVzc2FnZXMSEAoIbWVzc2FnZXMYASADKAwiqQYKC1JhZnRNZXNzYWdlEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDAoEdGVybRgDIAEoBBIrCgZhcHBlbmQYBCABKAsyGS5yYWZ0c3RvcmUucmFmdC52MS5BcHBlbmRIABI8Cg9hcHBlbmRfcmVzcG9uc2UYBSABKAsyIS5yYWZ0c3RvcmUucmFmdC52MS5BcHBlbmRSZXNwb25zZUgAEjEKCWhlYXJ0YmVhdBgGIAEoCzIcLnJhZnRzdG9yZS5yYWZ0LnYxLkhlYXJ0YmVhdEgAEkIKEmhlYXJ0YmVhdF9yZXNwb25zZRgHIAEoCzIkLnJhZnRzdG9yZS5yYWZ0LnYxLkhlYXJ0YmVhdFJlc3BvbnNlSAASJwoEdm90ZRgIIAEoCzIXLnJhZnRzdG9yZS5yYWZ0LnYxLlZvdGVIABI4Cg12b3RlX3Jlc3BvbnNlGAkgASgLMh8ucmFmdHN0b3JlLnJhZnQudjEuVm90ZVJlc3BvbnNlSAASNAoLdGltZW91dF9ub3cYCiABKAsyHS5yYWZ0c3RvcmUucmFmdC52MS5UaW1lb3V0Tm93SAASMgoKcmVhZF9pbmRleBgLIAEoCzIcLnJhZnRzdG9yZS5yYWZ0LnYxLlJlYWRJbmRleEgAEkMKE3JlYWRfaW5kZXhfcmVzcG9uc2UYDCABKAsyJC5yYWZ0c3RvcmUucmFmdC52MS5SZWFkSW5kZXhSZXNwb25zZUgAEjoKDnNuYXBzaG90X2NodW5rGA0gASgLMiAucmFmdHN0b3JlLnJhZnQudjEuU25hcHNob3RDaHVua0gAEksKF3NuYXBzaG90X2NodW5rX3Jlc3BvbnNlGA4gASgLMigucmFmdHN0b3JlLnJhZnQudjEuU25hcHNob3RDaHVua1Jlc3BvbnNlSAASLQoHcHJvcG9zZRgPIAEoCzIaLnJhZnRzdG9yZS5yYWZ0LnYxLlByb3Bvc2VIABI+ChBwcm9wb3NlX3Jlc3BvbnNlGBAgASgLMiIucmFmdHN0b3JlLnJhZnQudjEuUHJvcG9zZVJlc3BvbnNlSABCBgoEYm9keSJwCgVFbnRyeRINCgVpbmRleBgBIAEoBBIMCgR0ZXJtGAIgASgEEioKBHR5cGUYAyABKA4yHC5yYWZ0c3RvcmUucmFmdC52MS5FbnRyeVR5cGUSDAoEZGF0YRgEIAEoDBIQCghjaGVja3N1bRgFIAEoByJqCgZBcHBlbmQSEgoKcHJldl9pbmRleBgBIAEoBBIRCglwcmV2X3Rlcm0YAiABKAQSKQoHZW50cmllcxgDIAMoCzIYLnJhZnRzdG9yZS5yYWZ0LnYxLkVudHJ5Eg4KBmNvbW1pdBgEIAEoBCJXCg5BcHBlbmRSZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEg0KBWluZGV4GAIgASgEEhIKCmhpbnRfaW5kZXgYAyABKAQSEQoJaGludF90ZXJtGAQgASgEIiwKCUhlYXJ0YmVhdBIOCgZjb21taXQYASABKAQSDwoHY29udGV4dBgCIAEoBCIkChFIZWFydGJlYXRSZXNwb25zZRIPCgdjb250ZXh0GAEgASgEIlEKBFZvdGUSEAoIcHJlX3ZvdGUYASABKAgSEAoIdHJhbnNmZXIYAiABKAgSEgoKbGFzdF9pbmRleBgDIAEoBBIRCglsYXN0X3Rlcm0YBCABKAQiMQoMVm90ZVJlc3BvbnNlEhAKCHByZV92b3RlGAEgASgIEg8KB2dyYW50ZWQYAiABKAgiDAoKVGltZW91dE5vdyIcCglSZWFkSW5kZXgSDwoHY29udGV4dBgBIAEoBCJEChFSZWFkSW5kZXhSZXNwb25zZRIPCgdjb250ZXh0GAEgASgEEg0KBWluZGV4GAIgASgEEg8KB3N1Y2Nlc3MYAyABKAgiWwoNUHJvcG9zZWRFbnRyeRIqCgR0eXBlGAEgASgOMhwucmFmdHN0b3JlLnJhZnQudjEuRW50cnlUeXBlEgwKBGRhdGEYAiABKAwSEAoIY2hlY2tzdW0YAyABKAciTQoHUHJvcG9zZRIPCgdjb250ZXh0GAEgASgEEjEKB2VudHJpZXMYAiADKAsyIC5yYWZ0c3RvcmUucmFmdC52MS5Qcm9wb3NlZEVudHJ5IngKD1Byb3Bvc2VSZXNwb25zZRIPCgdjb250ZXh0GAEgASgEEg0KBWluZGV4GAIgASgEEhAKCGFjY2VwdGVkGAMgASgEEjMKB3JlZnVzZWQYBCABKA4yIi5yYWZ0c3RvcmUucmFmdC52MS5Qcm9wb3NhbFJlZnVzYWwiMQoNQ2x1c3RlckNvbmZpZxIOCgZ2b3RlcnMYASADKAkSEAoIbGVhcm5lcnMYAiADKAkiXQoMU25hcHNob3RNZXRhEg0KBWluZGV4GAEgASgEEgwKBHRlcm0YAiABKAQSMAoGY29uZmlnGAMgASgLMiAucmFmdHN0b3JlLnJhZnQudjEuQ2x1c3RlckNvbmZpZyKOAQoNU25hcHNob3RDaHVuaxIxCghzbmFwc2hvdBgBIAEoCzIfLnJhZnRzdG9yZS5yYWZ0LnYxLlNuYXBzaG90TWV0YRIOCgZvZmZzZXQYAiABKAQSDAoEc2l6ZRgDIAEoBBIMCgRkYXRhGAQgASgMEhAKCGNoZWNrc3VtGAUgASgHEgwKBGxhc3QYBiABKAgilgEKFVNuYXBzaG90Q2h1bmtSZXNwb25zZRIWCg5zbmFwc2hvdF9pbmRleBgBIAEoBBIVCg1zbmFwc2hvdF90ZXJtGAIgASgEEhMKC25leHRfb2Zmc2V0GAMgASgEEjkKBnN0YXR1cxgEIAEoDjIpLnJhZnRzdG9yZS5yYWZ0LnYxLlNuYXBzaG90VHJhbnNmZXJTdGF0dXMqgwEKCUVudHJ5VHlwZRIaChZFTlRSWV9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRRU5UUllfVFlQRV9OT1JNQUwQARIUChBFTlRSWV9UWVBFX05PX09QEAISFQoRRU5UUllfVFlQRV9DT05GSUcQAxIWChJFTlRSWV9UWVBFX1JFU1RPUkUQBCrEAQoPUHJvcG9zYWxSZWZ1c2FsEiAKHFBST1BPU0FMX1JFRlVTQUxfVU5TUEVDSUZJRUQQABIfChtQUk9QT1NBTF9SRUZVU0FMX05PVF9MRUFERVIQARImCiJQUk9QT1NBTF9SRUZVU0FMX1VOQ09NTUlUVEVEX0xJTUlUEAISKAokUFJPUE9TQUxfUkVGVVNBTF9MRUFERVJTSElQX1RSQU5TRkVSEAMSHAoYUFJPUE9TQUxfUkVGVVNBTF9SRVNUT1JFEAQq4gEKFlNuYXBzaG90VHJhbnNmZXJTdGF0dXMSKAokU05BUFNIT1RfVFJBTlNGRVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASJgoiU05BUFNIT1RfVFJBTlNGRVJfU1RBVFVTX1JFQ0VJVklORxABEicKI1NOQVBTSE9UX1RSQU5TRkVSX1NUQVRVU19JTlNUQUxMSU5HEAISJgoiU05BUFNIT1RfVFJBTlNGRVJfU1RBVFVTX0lOU1RBTExFRBADEiUKIVNOQVBTSE9UX1RSQU5TRkVSX1NUQVRVU19SRUpFQ1RFRBAEMtwBCgtSYWZ0U2VydmljZRJhCgxTZW5kTWVzc2FnZXMSJi5yYWZ0c3RvcmUucmFmdC52MS5TZW5kTWVzc2FnZXNSZXF1ZXN0GicucmFmdHN0b3JlLnJhZnQudjEuU2VuZE1lc3NhZ2VzUmVzcG9uc2UoARJqCg9JbnN0YWxsU25hcHNob3QSKS5yYWZ0c3RvcmUucmFmdC52MS5JbnN0YWxsU25hcHNob3RSZXF1ZXN0GioucmFmdHN0b3JlLnJhZnQudjEuSW5zdGFsbFNuYXBzaG90UmVzcG9uc2UoAWIGcHJvdG8z");
 
 /**
  * SendMessagesRequest is a batch of messages, delivered in order.
@@ -208,6 +208,18 @@ export type RaftMessage = Message<"raftstore.raft.v1.RaftMessage"> & {
      */
     value: SnapshotChunkResponse;
     case: "snapshotChunkResponse";
+  } | {
+    /**
+     * @generated from field: raftstore.raft.v1.Propose propose = 15;
+     */
+    value: Propose;
+    case: "propose";
+  } | {
+    /**
+     * @generated from field: raftstore.raft.v1.ProposeResponse propose_response = 16;
+     */
+    value: ProposeResponse;
+    case: "proposeResponse";
   } | { case: undefined; value?: undefined };
 };
 
@@ -505,6 +517,100 @@ export const ReadIndexResponseSchema: GenMessage<ReadIndexResponse> = /*@__PURE_
   messageDesc(file_raftstore_raft_v1_raft, 15);
 
 /**
+ * ProposedEntry is one entry a follower asks the leader to append.
+ *
+ * @generated from message raftstore.raft.v1.ProposedEntry
+ */
+export type ProposedEntry = Message<"raftstore.raft.v1.ProposedEntry"> & {
+  /**
+   * Always ENTRY_TYPE_NORMAL.
+   *
+   * @generated from field: raftstore.raft.v1.EntryType type = 1;
+   */
+  type: EntryType;
+
+  /**
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+
+  /**
+   * CRC32C (Castagnoli) of data.
+   *
+   * @generated from field: fixed32 checksum = 3;
+   */
+  checksum: number;
+};
+
+/**
+ * Describes the message raftstore.raft.v1.ProposedEntry.
+ * Use `create(ProposedEntrySchema)` to create a new message.
+ */
+export const ProposedEntrySchema: GenMessage<ProposedEntry> = /*@__PURE__*/
+  messageDesc(file_raftstore_raft_v1_raft, 16);
+
+/**
+ * Propose is follower to leader: append these entries for me (a proposal made on a follower).
+ *
+ * @generated from message raftstore.raft.v1.Propose
+ */
+export type Propose = Message<"raftstore.raft.v1.Propose"> & {
+  /**
+   * Chosen by the follower, echoed in the response.
+   *
+   * @generated from field: uint64 context = 1;
+   */
+  context: bigint;
+
+  /**
+   * @generated from field: repeated raftstore.raft.v1.ProposedEntry entries = 2;
+   */
+  entries: ProposedEntry[];
+};
+
+/**
+ * Describes the message raftstore.raft.v1.Propose.
+ * Use `create(ProposeSchema)` to create a new message.
+ */
+export const ProposeSchema: GenMessage<Propose> = /*@__PURE__*/
+  messageDesc(file_raftstore_raft_v1_raft, 17);
+
+/**
+ * ProposeResponse is leader to follower: the first `accepted` entries of the proposal were
+ * appended at index, index + 1, … in the message's term; the rest were refused for `refused`.
+ *
+ * @generated from message raftstore.raft.v1.ProposeResponse
+ */
+export type ProposeResponse = Message<"raftstore.raft.v1.ProposeResponse"> & {
+  /**
+   * @generated from field: uint64 context = 1;
+   */
+  context: bigint;
+
+  /**
+   * @generated from field: uint64 index = 2;
+   */
+  index: bigint;
+
+  /**
+   * @generated from field: uint64 accepted = 3;
+   */
+  accepted: bigint;
+
+  /**
+   * @generated from field: raftstore.raft.v1.ProposalRefusal refused = 4;
+   */
+  refused: ProposalRefusal;
+};
+
+/**
+ * Describes the message raftstore.raft.v1.ProposeResponse.
+ * Use `create(ProposeResponseSchema)` to create a new message.
+ */
+export const ProposeResponseSchema: GenMessage<ProposeResponse> = /*@__PURE__*/
+  messageDesc(file_raftstore_raft_v1_raft, 18);
+
+/**
  * ClusterConfig is the membership of the cluster.
  *
  * @generated from message raftstore.raft.v1.ClusterConfig
@@ -528,7 +634,7 @@ export type ClusterConfig = Message<"raftstore.raft.v1.ClusterConfig"> & {
  * Use `create(ClusterConfigSchema)` to create a new message.
  */
 export const ClusterConfigSchema: GenMessage<ClusterConfig> = /*@__PURE__*/
-  messageDesc(file_raftstore_raft_v1_raft, 16);
+  messageDesc(file_raftstore_raft_v1_raft, 19);
 
 /**
  * SnapshotMeta identifies a snapshot: the last entry it covers and the configuration there.
@@ -557,7 +663,7 @@ export type SnapshotMeta = Message<"raftstore.raft.v1.SnapshotMeta"> & {
  * Use `create(SnapshotMetaSchema)` to create a new message.
  */
 export const SnapshotMetaSchema: GenMessage<SnapshotMeta> = /*@__PURE__*/
-  messageDesc(file_raftstore_raft_v1_raft, 17);
+  messageDesc(file_raftstore_raft_v1_raft, 20);
 
 /**
  * SnapshotChunk is one chunk of a snapshot's bytes, leader to follower.
@@ -609,7 +715,7 @@ export type SnapshotChunk = Message<"raftstore.raft.v1.SnapshotChunk"> & {
  * Use `create(SnapshotChunkSchema)` to create a new message.
  */
 export const SnapshotChunkSchema: GenMessage<SnapshotChunk> = /*@__PURE__*/
-  messageDesc(file_raftstore_raft_v1_raft, 18);
+  messageDesc(file_raftstore_raft_v1_raft, 21);
 
 /**
  * SnapshotChunkResponse is follower to leader, about the snapshot (snapshot_index,
@@ -644,7 +750,7 @@ export type SnapshotChunkResponse = Message<"raftstore.raft.v1.SnapshotChunkResp
  * Use `create(SnapshotChunkResponseSchema)` to create a new message.
  */
 export const SnapshotChunkResponseSchema: GenMessage<SnapshotChunkResponse> = /*@__PURE__*/
-  messageDesc(file_raftstore_raft_v1_raft, 19);
+  messageDesc(file_raftstore_raft_v1_raft, 22);
 
 /**
  * EntryType says what a log entry carries.
@@ -693,6 +799,46 @@ export const EntryTypeSchema: GenEnum<EntryType> = /*@__PURE__*/
   enumDesc(file_raftstore_raft_v1_raft, 0);
 
 /**
+ * ProposalRefusal says why a leader appended fewer entries than it was asked to.
+ *
+ * @generated from enum raftstore.raft.v1.ProposalRefusal
+ */
+export enum ProposalRefusal {
+  /**
+   * Every entry was appended.
+   *
+   * @generated from enum value: PROPOSAL_REFUSAL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: PROPOSAL_REFUSAL_NOT_LEADER = 1;
+   */
+  NOT_LEADER = 1,
+
+  /**
+   * @generated from enum value: PROPOSAL_REFUSAL_UNCOMMITTED_LIMIT = 2;
+   */
+  UNCOMMITTED_LIMIT = 2,
+
+  /**
+   * @generated from enum value: PROPOSAL_REFUSAL_LEADERSHIP_TRANSFER = 3;
+   */
+  LEADERSHIP_TRANSFER = 3,
+
+  /**
+   * @generated from enum value: PROPOSAL_REFUSAL_RESTORE = 4;
+   */
+  RESTORE = 4,
+}
+
+/**
+ * Describes the enum raftstore.raft.v1.ProposalRefusal.
+ */
+export const ProposalRefusalSchema: GenEnum<ProposalRefusal> = /*@__PURE__*/
+  enumDesc(file_raftstore_raft_v1_raft, 1);
+
+/**
  * SnapshotTransferStatus is what the receiver of a snapshot is doing with it.
  *
  * @generated from enum raftstore.raft.v1.SnapshotTransferStatus
@@ -736,7 +882,7 @@ export enum SnapshotTransferStatus {
  * Describes the enum raftstore.raft.v1.SnapshotTransferStatus.
  */
 export const SnapshotTransferStatusSchema: GenEnum<SnapshotTransferStatus> = /*@__PURE__*/
-  enumDesc(file_raftstore_raft_v1_raft, 1);
+  enumDesc(file_raftstore_raft_v1_raft, 2);
 
 /**
  * RaftService runs on every node. A node opens one SendMessages stream to each peer it talks to,
