@@ -20,6 +20,8 @@ export interface RaftstoreSettings {
   /** Entries kept behind a snapshot (default 10240). */
   trailingEntries?: number;
   maxResourceBytes?: number;
+  /** How followers hand writes to the leader (default "raft"; "rpc": the ForwardingService). */
+  forwardWrites?: "raft" | "rpc";
   /** Default "warn". */
   logLevel?: "debug" | "info" | "warn" | "error" | "silent";
 }

@@ -305,3 +305,58 @@ describe("forwarding", () => {
     await Promise.all([oldLeader.run(stop.signal), newLeader.run(stop.signal)]);
   });
 });
+
+describe("a follower whose engine forwards proposals (canPropose)", () => {
+  it("proposes writes and deletes through its own engine and answers from its own apply, never dialing the leader", async () => {
+    let index = 0n;
+    let proposed = 0;
+    let dialed = 0;
+    const node: Backend = new Backend(
+      {
+        apply: async (msg) => {
+          proposed++;
+          return node.apply(msg, ++index);
+        },
+        isLeader: () => false,
+        canPropose: () => true,
+        ensureStrongConsistency: async () => {},
+        dialLeader: () => {
+          dialed++;
+          throw new InconsistentError("must not forward");
+        },
+      },
+      silentLogger,
+    );
+    const written = await node.writeCAS(resource("a"));
+    expect(written.version).toBe("1");
+    expect((await node.read(ReadConsistency.Eventual, written.id as never)).version).toBe("1");
+    await node.deleteCAS(written.id as never, written.version);
+    await expect(node.read(ReadConsistency.Eventual, written.id as never)).rejects.toThrow();
+    expect(proposed).toBe(2);
+    expect(dialed).toBe(0);
+  });
+
+  it("forwards to the leader's ForwardingService while its engine cannot propose", async () => {
+    let dialed = 0;
+    const node = new Backend(
+      {
+        apply: async () => {
+          throw new Error("must not propose");
+        },
+        isLeader: () => false,
+        canPropose: () => false,
+        ensureStrongConsistency: async () => {},
+        dialLeader: () => {
+          dialed++;
+          throw new InconsistentError("no leader is known right now; retry");
+        },
+      },
+      silentLogger,
+    );
+    await expect(node.writeCAS(resource("a"))).rejects.toSatisfy(isInconsistentError);
+    await expect(node.deleteCAS(resource("a").id as never, "1")).rejects.toSatisfy(
+      isInconsistentError,
+    );
+    expect(dialed).toBe(2);
+  });
+});

@@ -37,8 +37,9 @@ export interface BackendOptions extends StoreOptions {
 }
 
 /**
- * The seed's storage Backend: every write goes through the Raft log (on the leader; followers
- * forward to it), every eventual read, list and watch is served from the local in-memory store,
+ * The seed's storage Backend: every write goes through the Raft log (proposed on the leader, or
+ * on a follower whose engine hands proposals to the leader; other followers forward the request
+ * to the leader's ForwardingService), every eventual read, list and watch is served from the local in-memory store,
  * and strong reads are confirmed by the leader before they are answered.
  *
  * The engine is reached only through `Handle`, and the FSM calls `apply` for every committed
@@ -149,16 +150,14 @@ export class Backend implements StorageBackend {
 
   async writeCAS(resource: Resource, options?: CallOptions): Promise<Resource> {
     validateResource(resource);
-    const handle = this.#requireHandle();
-    if (handle.isLeader()) return this.#leaderWrite(resource, options);
+    if (this.#proposesHere()) return this.#proposeWrite(resource, options);
     return this.#forward((client) => client.writeCAS(resource, options));
   }
 
   async deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void> {
     validateId(id);
     validateVersion(version);
-    const handle = this.#requireHandle();
-    if (handle.isLeader()) return this.#leaderDelete(id, version, options);
+    if (this.#proposesHere()) return this.#proposeDelete(id, version, options);
     return this.#forward((client) => client.deleteCAS(id, version, options));
   }
 
@@ -194,9 +193,15 @@ export class Backend implements StorageBackend {
     return this.#store.watchList(type, tenancy, namePrefix);
   }
 
-  // --- What only the leader does. Never forwards again, so a request cannot loop. ---
+  // --- Proposing through this node's engine (the leader's, or a follower's that forwards). ---
 
-  async #leaderWrite(resource: Resource, options?: CallOptions): Promise<Resource> {
+  /** Whether writes and deletes go through this node's engine rather than the ForwardingService. */
+  #proposesHere(): boolean {
+    const handle = this.#requireHandle();
+    return handle.canPropose?.() ?? handle.isLeader();
+  }
+
+  async #proposeWrite(resource: Resource, options?: CallOptions): Promise<Resource> {
     const response = await this.#propose(encodeWriteEntry(resource), options);
     if (response.response.case !== "write" || response.response.value.resource === undefined) {
       throw new Error(`unexpected response to a write entry: ${response.response.case}`);
@@ -204,12 +209,14 @@ export class Backend implements StorageBackend {
     return response.response.value.resource;
   }
 
-  async #leaderDelete(id: ID, version: string, options?: CallOptions): Promise<void> {
+  async #proposeDelete(id: ID, version: string, options?: CallOptions): Promise<void> {
     const response = await this.#propose(encodeDeleteEntry(id, version), options);
     if (response.response.case !== "delete") {
       throw new Error(`unexpected response to a delete entry: ${response.response.case}`);
     }
   }
+
+  // --- What only the leader does. Never forwards again, so a request cannot loop. ---
 
   async #leaderRead(id: ID, options?: CallOptions): Promise<Resource> {
     await this.#ensureStrongConsistency(options);
@@ -258,13 +265,13 @@ export class Backend implements StorageBackend {
       writeCAS: async (resource, options) => {
         validateResource(resource);
         await leaderOnly();
-        return this.#leaderWrite(resource, options);
+        return this.#proposeWrite(resource, options);
       },
       deleteCAS: async (id, version, options) => {
         validateId(id);
         validateVersion(version);
         await leaderOnly();
-        return this.#leaderDelete(id, version, options);
+        return this.#proposeDelete(id, version, options);
       },
       read: async (_consistency, id, options) => {
         validateId(id);

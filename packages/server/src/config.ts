@@ -12,6 +12,12 @@ export interface RaftSettings {
   snapshotThreshold: number;
   /** Entries kept in the log after a snapshot, for followers that are slightly behind. */
   trailingEntries: number;
+  /**
+   * How a follower hands a write to the leader: "raft" proposes it in its Raft stream and
+   * answers from its own apply (etcd's way); "rpc" forwards the whole request over the
+   * ForwardingService and relays the leader's answer (Consul's way).
+   */
+  forwardWrites: "raft" | "rpc";
 }
 
 /** Everything a node needs to run, validated. */
@@ -63,6 +69,7 @@ export const defaultRaftSettings: RaftSettings = {
   heartbeatTicks: 1,
   snapshotThreshold: 8192,
   trailingEntries: 10240,
+  forwardWrites: "raft",
 };
 
 const keys = [
@@ -81,6 +88,7 @@ const keys = [
   "heartbeatTicks",
   "snapshotThreshold",
   "trailingEntries",
+  "forwardWrites",
   "logLevel",
 ] as const;
 type Key = (typeof keys)[number];
@@ -225,6 +233,13 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
     );
   }
 
+  const forwardWrites = raw.get("forwardWrites")?.value ?? defaultRaftSettings.forwardWrites;
+  if (forwardWrites !== "raft" && forwardWrites !== "rpc") {
+    problems.push(
+      `${raw.get("forwardWrites")?.source}: expected raft or rpc, got "${forwardWrites}"`,
+    );
+  }
+
   const raft: RaftSettings = {
     tickMs: integer(raw.get("tickMs"), defaultRaftSettings.tickMs, 1, problems),
     electionTicks: integer(
@@ -251,6 +266,7 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
       0,
       problems,
     ),
+    forwardWrites: forwardWrites === "rpc" ? "rpc" : "raft",
   };
   if (raft.heartbeatTicks >= raft.electionTicks) {
     problems.push(

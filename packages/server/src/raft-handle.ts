@@ -8,12 +8,14 @@ import { type CallOptions, InconsistentError, InvalidArgumentError } from "@raft
 export interface RaftHandleOptions {
   /** The base URL (http://host:port or https://…) of a member, or undefined if unknown. */
   urlOf(id: string): string | undefined;
+  /** Whether the engine was created with `forwardProposals` (a follower's apply works). */
+  forwardProposals?: boolean;
   /** Node options for the HTTP/2 sessions to the leader (TLS material). */
   http2Options?: Parameters<typeof createForwardingTransport>[0]["nodeOptions"];
 }
 
 /** The Backend's Handle, with what the node needs to keep it in step with the engine. */
-export interface RaftHandle extends Handle {
+export interface RaftHandle extends Required<Handle> {
   /** Closes the connection to a leader that is no longer the leader. */
   leaderChanged(): void;
   close(): void;
@@ -61,6 +63,10 @@ export function createRaftHandle(node: RaftNode, options: RaftHandleOptions): Ra
       }
     },
     isLeader: () => node.state === "leader",
+    // A follower's engine forwards proposals when the node was created with forwardProposals.
+    canPropose: () =>
+      node.state === "leader" ||
+      (options.forwardProposals === true && node.state === "follower" && node.leader !== undefined),
     async ensureStrongConsistency(callOptions) {
       try {
         await node.readIndex({ signal: callOptions?.signal });
