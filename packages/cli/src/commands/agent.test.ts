@@ -117,4 +117,12 @@ describe("raftstore agent", () => {
     );
     expect(result.stderr).not.toContain("--id (or RAFTSTORE_ID) is required");
   });
+
+  it("refuses an unknown --forward-writes and names the choices", async () => {
+    const result = await run(["agent", "--id", "n1", "--forward-writes", "grpc"], {
+      env: { RAFTSTORE_DATA_DIR: "/nonexistent" },
+    });
+    expect(result.code).toBe(ExitCode.Usage);
+    expect(result.stderr).toContain('--forward-writes: expected raft or rpc, got "grpc"');
+  });
 });
