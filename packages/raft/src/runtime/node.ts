@@ -104,6 +104,7 @@ class RaftNodeImpl implements RaftNode {
   /** The contexts of the proposals followers forwarded here lately. */
   private readonly proposers = new RecentContexts();
   private pumpScheduled = false;
+  private forwardFlushScheduled = false;
   private persistTail: Promise<void> = Promise.resolve();
   private storeLastIndex = 0;
   private readonly applier: Applier;
@@ -497,7 +498,8 @@ class RaftNodeImpl implements RaftNode {
         resolve: waiter.resolve,
         reject: waiter.reject,
       });
-      this.schedulePump();
+      if (deadline === 0) this.schedulePump();
+      else this.scheduleForwardFlush();
     });
   }
 
@@ -729,6 +731,20 @@ class RaftNodeImpl implements RaftNode {
     );
     this.schedulePump();
     this.scheduleTick();
+  }
+
+  /**
+   * A follower's proposals go to the leader once the I/O at hand is handled, so that the
+   * requests that arrived together travel in one propose message (any pump before then sends
+   * them too).
+   */
+  private scheduleForwardFlush(): void {
+    if (this.forwardFlushScheduled) return;
+    this.forwardFlushScheduled = true;
+    this.clock.setTimeout(() => {
+      this.forwardFlushScheduled = false;
+      this.pump();
+    }, 0);
   }
 
   private schedulePump(): void {
