@@ -104,7 +104,7 @@ class RaftNodeImpl implements RaftNode {
   /** The contexts of the proposals followers forwarded here lately. */
   private readonly proposers = new RecentContexts();
   private pumpScheduled = false;
-  private forwardFlushScheduled = false;
+  private proposalFlushScheduled = false;
   private persistTail: Promise<void> = Promise.resolve();
   private storeLastIndex = 0;
   private readonly applier: Applier;
@@ -498,8 +498,7 @@ class RaftNodeImpl implements RaftNode {
         resolve: waiter.resolve,
         reject: waiter.reject,
       });
-      if (deadline === 0) this.schedulePump();
-      else this.scheduleForwardFlush();
+      this.scheduleProposalFlush();
     });
   }
 
@@ -734,15 +733,16 @@ class RaftNodeImpl implements RaftNode {
   }
 
   /**
-   * A follower's proposals go to the leader once the I/O at hand is handled, so that the
-   * requests that arrived together travel in one propose message (any pump before then sends
-   * them too).
+   * Proposals are appended (on a follower: sent to the leader) once the I/O at hand is handled,
+   * not at the next microtask: the requests that arrived together then make one append message
+   * per follower and one disk write (group commit), or one propose message. Any pump before
+   * then takes them too.
    */
-  private scheduleForwardFlush(): void {
-    if (this.forwardFlushScheduled) return;
-    this.forwardFlushScheduled = true;
+  private scheduleProposalFlush(): void {
+    if (this.proposalFlushScheduled) return;
+    this.proposalFlushScheduled = true;
     this.clock.setTimeout(() => {
-      this.forwardFlushScheduled = false;
+      this.proposalFlushScheduled = false;
       this.pump();
     }, 0);
   }
