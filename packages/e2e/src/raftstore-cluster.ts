@@ -21,7 +21,7 @@ export interface RaftstoreSettings {
   trailingEntries?: number;
   maxResourceBytes?: number;
   /** How followers hand writes to the leader (default "raft"; "rpc": the ForwardingService). */
-  forwardWrites?: "raft" | "rpc";
+  forwarding?: "raft" | "rpc";
   /** Default "warn". */
   logLevel?: "debug" | "info" | "warn" | "error" | "silent";
 }

@@ -16,6 +16,7 @@ import type { Handle } from "./handle.js";
 import { encodeDeleteEntry, encodeWriteEntry } from "./log-entry.js";
 import { silentLogger } from "./logger.js";
 import { encodeStoreSnapshot, restoreStoreSnapshot } from "./snapshot.js";
+import { startFakeCluster } from "./test-support/fake-cluster.js";
 
 const resource = (name: string, init: MessageInitShape<typeof ResourceSchema> = {}) => {
   const res = create(ResourceSchema, init);
@@ -306,10 +307,11 @@ describe("forwarding", () => {
   });
 });
 
-describe("a follower whose engine forwards proposals (canPropose)", () => {
-  it("proposes writes and deletes through its own engine and answers from its own apply, never dialing the leader", async () => {
+describe("a follower whose engine reaches the leader itself (servesLocally)", () => {
+  it("proposes writes and deletes, and confirms strong reads, through its own engine, answering from its own store and never dialing the leader", async () => {
     let index = 0n;
     let proposed = 0;
+    let confirmed = 0;
     let dialed = 0;
     const node: Backend = new Backend(
       {
@@ -318,8 +320,10 @@ describe("a follower whose engine forwards proposals (canPropose)", () => {
           return node.apply(msg, ++index);
         },
         isLeader: () => false,
-        canPropose: () => true,
-        ensureStrongConsistency: async () => {},
+        servesLocally: () => true,
+        ensureStrongConsistency: async () => {
+          confirmed++;
+        },
         dialLeader: () => {
           dialed++;
           throw new InconsistentError("must not forward");
@@ -329,14 +333,17 @@ describe("a follower whose engine forwards proposals (canPropose)", () => {
     );
     const written = await node.writeCAS(resource("a"));
     expect(written.version).toBe("1");
-    expect((await node.read(ReadConsistency.Eventual, written.id as never)).version).toBe("1");
+    expect((await node.read(ReadConsistency.Strong, written.id as never)).version).toBe("1");
+    const listed = await node.list(ReadConsistency.Strong, typeArtist, everywhere, "");
+    expect(listed.map((r) => r.version)).toEqual(["1"]);
     await node.deleteCAS(written.id as never, written.version);
-    await expect(node.read(ReadConsistency.Eventual, written.id as never)).rejects.toThrow();
+    await expect(node.read(ReadConsistency.Strong, written.id as never)).rejects.toThrow();
     expect(proposed).toBe(2);
+    expect(confirmed).toBe(3);
     expect(dialed).toBe(0);
   });
 
-  it("forwards to the leader's ForwardingService while its engine cannot propose", async () => {
+  it("forwards writes and strong reads to the leader's ForwardingService while it cannot serve them", async () => {
     let dialed = 0;
     const node = new Backend(
       {
@@ -344,8 +351,10 @@ describe("a follower whose engine forwards proposals (canPropose)", () => {
           throw new Error("must not propose");
         },
         isLeader: () => false,
-        canPropose: () => false,
-        ensureStrongConsistency: async () => {},
+        servesLocally: () => false,
+        ensureStrongConsistency: async () => {
+          throw new Error("must not confirm here");
+        },
         dialLeader: () => {
           dialed++;
           throw new InconsistentError("no leader is known right now; retry");
@@ -358,5 +367,25 @@ describe("a follower whose engine forwards proposals (canPropose)", () => {
       isInconsistentError,
     );
     expect(dialed).toBe(2);
+  });
+
+  it("answers a strong read only once it applied what the leader had when the read began", async () => {
+    const cluster = await startFakeCluster({ maxLagMs: 100, seed: 7 });
+    cleanups.push(() => cluster.close());
+    const written = await cluster.leader.writeCAS(resource("a"));
+    const id = written.id as never;
+    // Not replicated yet: the follower's own copy does not have it…
+    await expect(cluster.localFollower.read(ReadConsistency.Eventual, id)).rejects.toThrow();
+    // …and a strong read waits for it rather than answer from the stale copy.
+    expect((await cluster.localFollower.read(ReadConsistency.Strong, id)).version).toBe(
+      written.version,
+    );
+    const listed = await cluster.localFollower.list(
+      ReadConsistency.Strong,
+      typeArtist,
+      everywhere,
+      "",
+    );
+    expect(listed.map((r) => r.version)).toEqual([written.version]);
   });
 });

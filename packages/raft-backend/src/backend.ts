@@ -37,10 +37,11 @@ export interface BackendOptions extends StoreOptions {
 }
 
 /**
- * The seed's storage Backend: every write goes through the Raft log (proposed on the leader, or
- * on a follower whose engine hands proposals to the leader; other followers forward the request
- * to the leader's ForwardingService), every eventual read, list and watch is served from the local in-memory store,
- * and strong reads are confirmed by the leader before they are answered.
+ * The seed's storage Backend: every write goes through the Raft log, every eventual read, list
+ * and watch is served from the local in-memory store, and strong reads are confirmed by the
+ * leader before they are answered. A follower whose engine reaches the leader itself proposes
+ * writes and confirms strong reads (ReadIndex) through it and answers from its own store;
+ * another follower forwards them to the leader's ForwardingService.
  *
  * The engine is reached only through `Handle`, and the FSM calls `apply` for every committed
  * entry, so this class never imports the consensus engine.
@@ -143,21 +144,20 @@ export class Backend implements StorageBackend {
     validateConsistency(consistency);
     validateId(id);
     if (consistency === ReadConsistency.Eventual) return this.#store.read(id);
-    const handle = this.#requireHandle();
-    if (handle.isLeader()) return this.#leaderRead(id, options);
+    if (this.#servesLocally()) return this.#strongRead(id, options);
     return this.#forward((client) => client.read(id, options));
   }
 
   async writeCAS(resource: Resource, options?: CallOptions): Promise<Resource> {
     validateResource(resource);
-    if (this.#proposesHere()) return this.#proposeWrite(resource, options);
+    if (this.#servesLocally()) return this.#proposeWrite(resource, options);
     return this.#forward((client) => client.writeCAS(resource, options));
   }
 
   async deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void> {
     validateId(id);
     validateVersion(version);
-    if (this.#proposesHere()) return this.#proposeDelete(id, version, options);
+    if (this.#servesLocally()) return this.#proposeDelete(id, version, options);
     return this.#forward((client) => client.deleteCAS(id, version, options));
   }
 
@@ -173,8 +173,7 @@ export class Backend implements StorageBackend {
     if (consistency === ReadConsistency.Eventual) {
       return this.#store.list(type, tenancy, namePrefix);
     }
-    const handle = this.#requireHandle();
-    if (handle.isLeader()) return this.#leaderList(type, tenancy, namePrefix, options);
+    if (this.#servesLocally()) return this.#strongList(type, tenancy, namePrefix, options);
     return this.#forward((client) => client.list(type, tenancy, namePrefix, options));
   }
 
@@ -193,12 +192,14 @@ export class Backend implements StorageBackend {
     return this.#store.watchList(type, tenancy, namePrefix);
   }
 
-  // --- Proposing through this node's engine (the leader's, or a follower's that forwards). ---
+  // --- Served through this node's engine: the leader's, or a follower's that reaches the leader
+  // itself. The leader's forwarding routes use these too, and never forward again, so a request
+  // cannot loop. ---
 
-  /** Whether writes and deletes go through this node's engine rather than the ForwardingService. */
-  #proposesHere(): boolean {
+  /** Whether writes and strong reads go through this node's engine, not the ForwardingService. */
+  #servesLocally(): boolean {
     const handle = this.#requireHandle();
-    return handle.canPropose?.() ?? handle.isLeader();
+    return handle.servesLocally?.() ?? handle.isLeader();
   }
 
   async #proposeWrite(resource: Resource, options?: CallOptions): Promise<Resource> {
@@ -216,14 +217,12 @@ export class Backend implements StorageBackend {
     }
   }
 
-  // --- What only the leader does. Never forwards again, so a request cannot loop. ---
-
-  async #leaderRead(id: ID, options?: CallOptions): Promise<Resource> {
+  async #strongRead(id: ID, options?: CallOptions): Promise<Resource> {
     await this.#ensureStrongConsistency(options);
     return this.#store.read(id);
   }
 
-  async #leaderList(
+  async #strongList(
     type: UnversionedType,
     tenancy: Tenancy,
     namePrefix: string,
@@ -276,12 +275,12 @@ export class Backend implements StorageBackend {
       read: async (_consistency, id, options) => {
         validateId(id);
         await leaderOnly();
-        return this.#leaderRead(id, options);
+        return this.#strongRead(id, options);
       },
       list: async (_consistency, type, tenancy, namePrefix, options) => {
         validateListQuery(type, tenancy, namePrefix);
         await leaderOnly();
-        return this.#leaderList(type, tenancy, namePrefix, options);
+        return this.#strongList(type, tenancy, namePrefix, options);
       },
     };
   }

@@ -2,12 +2,19 @@ import { runConformance } from "@raftstore/storage/conformance";
 import { describe } from "vitest";
 import { type FakeCluster, startFakeCluster } from "./test-support/fake-cluster.js";
 
-// Consul's Raft conformance harness: the suite against the leader, and against a follower that
-// lags behind a random 0–50 ms per entry and forwards writes and strong reads over a real socket.
+// Consul's Raft conformance harness: the suite against the leader; against a follower that lags
+// behind a random 0–50 ms per entry and forwards writes and strong reads over a real socket; and
+// against a follower as lagging that proposes and confirms reads through its own engine and
+// answers from its own store (etcd's way, `servesLocally`).
 const clusters = new WeakMap<object, FakeCluster>();
 
-for (const role of ["leader", "follower"] as const) {
-  describe(role === "leader" ? "Leader" : "Follower", () => {
+const titles = {
+  leader: "Leader",
+  follower: "Follower",
+  localFollower: "Follower serving locally",
+};
+for (const role of ["leader", "follower", "localFollower"] as const) {
+  describe(titles[role], () => {
     runConformance({
       async newBackend({ onCleanup }) {
         const cluster = await startFakeCluster({ seed: 42 });
@@ -17,7 +24,7 @@ for (const role of ["leader", "follower"] as const) {
         return backend;
       },
       supportsStronglyConsistentList: true,
-      ignoreWatchListSnapshotOperations: role === "follower",
+      ignoreWatchListSnapshotOperations: role !== "leader",
       restore: async (backend, resources) => {
         const cluster = clusters.get(backend);
         if (cluster === undefined) throw new Error("backend of an unknown cluster");

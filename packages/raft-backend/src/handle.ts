@@ -17,12 +17,13 @@ export interface Handle {
   /** Whether this node believes it is the leader right now. */
   isLeader(): boolean;
   /**
-   * Whether `apply` works on this node right now: on the leader, and on a follower whose engine
-   * hands proposals to its leader itself (as etcd's followers do). The Backend then proposes
-   * writes and deletes here and answers from this node's own apply; otherwise it forwards them
-   * to the leader's ForwardingService. Absent: `isLeader()`.
+   * Whether this node serves writes and strong reads itself right now: the leader always; a
+   * follower when its engine carries proposals and read confirmations to the leader (as etcd's
+   * followers do). The Backend then proposes writes and deletes through `apply` and confirms
+   * strong reads with `ensureStrongConsistency` here, answering from this node's own store;
+   * otherwise a follower forwards them to the leader's ForwardingService. Absent: `isLeader()`.
    */
-  canPropose?(): boolean;
+  servesLocally?(): boolean;
   /**
    * Resolves once a linearizable read is safe on this node: leadership confirmed by a quorum
    * after the read began, and the local store caught up to that point. Rejects otherwise.

@@ -13,11 +13,12 @@ export interface RaftSettings {
   /** Entries kept in the log after a snapshot, for followers that are slightly behind. */
   trailingEntries: number;
   /**
-   * How a follower hands a write to the leader: "raft" proposes it in its Raft stream and
-   * answers from its own apply (etcd's way); "rpc" forwards the whole request over the
-   * ForwardingService and relays the leader's answer (Consul's way).
+   * How a follower reaches the leader for writes and strong reads: "raft" proposes writes and
+   * confirms reads (ReadIndex) in its Raft stream and answers from its own store (etcd's way);
+   * "rpc" forwards the whole request over the ForwardingService and relays the leader's answer
+   * (Consul's way).
    */
-  forwardWrites: "raft" | "rpc";
+  forwarding: "raft" | "rpc";
 }
 
 /** Everything a node needs to run, validated. */
@@ -69,7 +70,7 @@ export const defaultRaftSettings: RaftSettings = {
   heartbeatTicks: 1,
   snapshotThreshold: 8192,
   trailingEntries: 10240,
-  forwardWrites: "raft",
+  forwarding: "raft",
 };
 
 const keys = [
@@ -88,7 +89,7 @@ const keys = [
   "heartbeatTicks",
   "snapshotThreshold",
   "trailingEntries",
-  "forwardWrites",
+  "forwarding",
   "logLevel",
 ] as const;
 type Key = (typeof keys)[number];
@@ -233,11 +234,9 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
     );
   }
 
-  const forwardWrites = raw.get("forwardWrites")?.value ?? defaultRaftSettings.forwardWrites;
-  if (forwardWrites !== "raft" && forwardWrites !== "rpc") {
-    problems.push(
-      `${raw.get("forwardWrites")?.source}: expected raft or rpc, got "${forwardWrites}"`,
-    );
+  const forwarding = raw.get("forwarding")?.value ?? defaultRaftSettings.forwarding;
+  if (forwarding !== "raft" && forwarding !== "rpc") {
+    problems.push(`${raw.get("forwarding")?.source}: expected raft or rpc, got "${forwarding}"`);
   }
 
   const raft: RaftSettings = {
@@ -266,7 +265,7 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
       0,
       problems,
     ),
-    forwardWrites: forwardWrites === "rpc" ? "rpc" : "raft",
+    forwarding: forwarding === "rpc" ? "rpc" : "raft",
   };
   if (raft.heartbeatTicks >= raft.electionTicks) {
     problems.push(

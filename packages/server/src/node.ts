@@ -114,7 +114,7 @@ export async function startNode(
   const lazyHandle: Handle = {
     apply: (msg, callOptions) => bound().apply(msg, callOptions),
     isLeader: () => handle?.isLeader() ?? false,
-    canPropose: () => handle?.canPropose() ?? false,
+    servesLocally: () => handle?.servesLocally() ?? false,
     ensureStrongConsistency: (callOptions) => bound().ensureStrongConsistency(callOptions),
     dialLeader: () => bound().dialLeader(),
   };
@@ -133,14 +133,14 @@ export async function startNode(
     heartbeatTicks: config.raft.heartbeatTicks,
     snapshotThreshold: config.raft.snapshotThreshold,
     trailingEntries: config.raft.trailingEntries,
-    forwardProposals: config.raft.forwardWrites === "raft",
+    forwardProposals: config.raft.forwarding === "raft",
     maxEntrySize: config.maxResourceBytes + REQUEST_HEADROOM_BYTES,
     logger: withoutNodeKey(logger),
     ...options.raftOverrides,
   });
   handle = createRaftHandle(raft, {
     urlOf,
-    forwardProposals: config.raft.forwardWrites === "raft",
+    forwardProposals: config.raft.forwarding === "raft",
     http2Options: tls === undefined ? undefined : { ca: tls.ca, cert: tls.cert, key: tls.key },
   });
   raft.observe((event) => {

@@ -8,7 +8,10 @@ import { type CallOptions, InconsistentError, InvalidArgumentError } from "@raft
 export interface RaftHandleOptions {
   /** The base URL (http://host:port or https://…) of a member, or undefined if unknown. */
   urlOf(id: string): string | undefined;
-  /** Whether the engine was created with `forwardProposals` (a follower's apply works). */
+  /**
+   * Whether the engine was created with `forwardProposals`: a follower's apply then works, and
+   * with its readIndex (which works on any node) the follower serves writes and strong reads.
+   */
   forwardProposals?: boolean;
   /** Node options for the HTTP/2 sessions to the leader (TLS material). */
   http2Options?: Parameters<typeof createForwardingTransport>[0]["nodeOptions"];
@@ -63,8 +66,9 @@ export function createRaftHandle(node: RaftNode, options: RaftHandleOptions): Ra
       }
     },
     isLeader: () => node.state === "leader",
-    // A follower's engine forwards proposals when the node was created with forwardProposals.
-    canPropose: () =>
+    // A follower's engine carries proposals (with forwardProposals) and read confirmations to
+    // the leader itself.
+    servesLocally: () =>
       node.state === "leader" ||
       (options.forwardProposals === true && node.state === "follower" && node.leader !== undefined),
     async ensureStrongConsistency(callOptions) {

@@ -118,11 +118,11 @@ describe("raftstore agent", () => {
     expect(result.stderr).not.toContain("--id (or RAFTSTORE_ID) is required");
   });
 
-  it("refuses an unknown --forward-writes and names the choices", async () => {
-    const result = await run(["agent", "--id", "n1", "--forward-writes", "grpc"], {
+  it("refuses an unknown --forwarding and names the choices", async () => {
+    const result = await run(["agent", "--id", "n1", "--forwarding", "grpc"], {
       env: { RAFTSTORE_DATA_DIR: "/nonexistent" },
     });
     expect(result.code).toBe(ExitCode.Usage);
-    expect(result.stderr).toContain('--forward-writes: expected raft or rpc, got "grpc"');
+    expect(result.stderr).toContain('--forwarding: expected raft or rpc, got "grpc"');
   });
 });

@@ -29,7 +29,7 @@ export function settingDescriptions({ defaultRaftSettings }: Server): Record<str
     heartbeatTicks: `ticks between the leader's heartbeats (default ${defaultRaftSettings.heartbeatTicks})`,
     snapshotThreshold: `entries applied since the last snapshot that trigger a new one (default ${defaultRaftSettings.snapshotThreshold})`,
     trailingEntries: `entries kept after a snapshot, for followers slightly behind (default ${defaultRaftSettings.trailingEntries})`,
-    forwardWrites: `how a follower hands a write to the leader: raft (proposed in its Raft stream) or rpc (the ForwardingService) (default ${defaultRaftSettings.forwardWrites})`,
+    forwarding: `how a follower reaches the leader for writes and strong reads: raft (in its Raft stream, answered from its own store) or rpc (the ForwardingService) (default ${defaultRaftSettings.forwarding})`,
     logLevel: "debug, info, warn, error or silent (default info); logs are JSON lines on stderr",
   };
 }

@@ -28,11 +28,16 @@ export interface MemoryCluster {
 
 /**
  * A cluster of real engines (@raftstore/raft) with in-memory stores and network, each running
- * the Raft-backed Backend as its FSM; forwarding from followers goes over real loopback HTTP/2
- * connections to each member's forwarding routes. The Backend is exercised with real
+ * the Raft-backed Backend as its FSM. Followers serve writes and strong reads through their
+ * engine (`forwarding: "raft"`, the default), or forward them over real loopback HTTP/2
+ * connections to each member's forwarding routes (`"rpc"`). The Backend is exercised with real
  * consensus, quickly (5 ms ticks), without disks or the public API.
  */
-export async function startMemoryCluster(size = 3): Promise<MemoryCluster> {
+export async function startMemoryCluster(
+  size = 3,
+  options: { forwarding?: "raft" | "rpc" } = {},
+): Promise<MemoryCluster> {
+  const forwardProposals = (options.forwarding ?? "raft") === "raft";
   const ids = Array.from({ length: size }, (_, i) => `m${i + 1}`);
   const network = new MemoryNetwork();
   const servers = new Map<string, http2.Http2Server>();
@@ -44,6 +49,7 @@ export async function startMemoryCluster(size = 3): Promise<MemoryCluster> {
     const lazy: Handle = {
       apply: (m, o) => (handle as RaftHandle).apply(m, o),
       isLeader: () => handle?.isLeader() ?? false,
+      servesLocally: () => handle?.servesLocally() ?? false,
       ensureStrongConsistency: (o) => (handle as RaftHandle).ensureStrongConsistency(o),
       dialLeader: () => (handle as RaftHandle).dialLeader(),
     };
@@ -60,13 +66,14 @@ export async function startMemoryCluster(size = 3): Promise<MemoryCluster> {
       electionTicks: 20,
       snapshotThreshold: 200,
       trailingEntries: 50,
+      forwardProposals,
     });
     const server = http2.createServer(connectNodeAdapter({ routes: backend.forwardingRoutes() }));
     server.on("connection", (socket: import("node:net").Socket) => socket.setNoDelay(true));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     servers.set(id, server);
     urls.set(id, `http://127.0.0.1:${(server.address() as { port: number }).port}`);
-    handle = createRaftHandle(raft, { urlOf: (peer) => urls.get(peer) });
+    handle = createRaftHandle(raft, { urlOf: (peer) => urls.get(peer), forwardProposals });
     handles.push(handle);
     raft.observe((event) => {
       if (event.type === "leaderChange") {
