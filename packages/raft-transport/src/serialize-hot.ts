@@ -223,10 +223,7 @@ export function serializeHot(m: HotMessage): Uint8Array | undefined {
       for (const e of entries) at = writeOne(out, at, e);
       continue;
     }
-    const value = fields[f] as number;
-    if (value === 0) continue;
-    out[at++] = varintTags[f] as number;
-    at = writeVarint(out, at, value);
+    at = writeVarintField(out, at, varintTags[f] as number, fields[f] as number);
   }
   if (at !== size) throw new Error(`unreachable: wrote ${at} of ${size} bytes`);
   return out;
@@ -241,56 +238,44 @@ function writeProposed(out: Uint8Array, offset: number, e: CheckedEntry): number
   let at = offset;
   out[at++] = proposedTag;
   at = writeVarint(out, at, e.size);
-  if (e.type !== 0) {
-    out[at++] = proposedTypeTag;
-    at = writeVarint(out, at, e.type);
-  }
-  if (e.data.length !== 0) {
-    out[at++] = proposedDataTag;
-    at = writeVarint(out, at, e.data.length);
-    out.set(e.data, at);
-    at += e.data.length;
-  }
-  if (e.checksum !== 0) {
-    out[at++] = proposedChecksumTag;
-    at = writeFixed32(out, at, e.checksum);
-  }
-  return at;
-}
-
-function writeFixed32(out: Uint8Array, offset: number, value: number): number {
-  out[offset] = value & 0xff;
-  out[offset + 1] = (value >>> 8) & 0xff;
-  out[offset + 2] = (value >>> 16) & 0xff;
-  out[offset + 3] = value >>> 24;
-  return offset + 4;
+  at = writeVarintField(out, at, proposedTypeTag, e.type);
+  at = writeBytesField(out, at, proposedDataTag, e.data);
+  return writeFixed32Field(out, at, proposedChecksumTag, e.checksum);
 }
 
 function writeEntry(out: Uint8Array, offset: number, e: CheckedEntry): number {
   let at = offset;
   out[at++] = entriesTag;
   at = writeVarint(out, at, e.size);
-  if (e.index !== 0) {
-    out[at++] = varintTags[0] as number;
-    at = writeVarint(out, at, e.index);
-  }
-  if (e.term !== 0) {
-    out[at++] = varintTags[1] as number;
-    at = writeVarint(out, at, e.term);
-  }
-  if (e.type !== 0) {
-    out[at++] = varintTags[2] as number;
-    at = writeVarint(out, at, e.type);
-  }
-  if (e.data.length !== 0) {
-    out[at++] = dataTag;
-    at = writeVarint(out, at, e.data.length);
-    out.set(e.data, at);
-    at += e.data.length;
-  }
-  if (e.checksum !== 0) {
-    out[at++] = checksumTag;
-    at = writeFixed32(out, at, e.checksum);
-  }
-  return at;
+  at = writeVarintField(out, at, varintTags[0] as number, e.index);
+  at = writeVarintField(out, at, varintTags[1] as number, e.term);
+  at = writeVarintField(out, at, varintTags[2] as number, e.type);
+  at = writeBytesField(out, at, dataTag, e.data);
+  return writeFixed32Field(out, at, checksumTag, e.checksum);
+}
+
+// Field writers: each leaves out a default value (0, empty), as protobuf-es does.
+
+function writeVarintField(out: Uint8Array, offset: number, tag: number, value: number): number {
+  if (value === 0) return offset;
+  out[offset] = tag;
+  return writeVarint(out, offset + 1, value);
+}
+
+function writeBytesField(out: Uint8Array, offset: number, tag: number, data: Uint8Array): number {
+  if (data.length === 0) return offset;
+  out[offset] = tag;
+  const at = writeVarint(out, offset + 1, data.length);
+  out.set(data, at);
+  return at + data.length;
+}
+
+function writeFixed32Field(out: Uint8Array, offset: number, tag: number, value: number): number {
+  if (value === 0) return offset;
+  out[offset] = tag;
+  out[offset + 1] = value & 0xff;
+  out[offset + 2] = (value >>> 8) & 0xff;
+  out[offset + 3] = (value >>> 16) & 0xff;
+  out[offset + 4] = value >>> 24;
+  return offset + 5;
 }
