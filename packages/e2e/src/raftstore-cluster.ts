@@ -36,6 +36,13 @@ export interface StartRaftstoreClusterOptions {
   nodeArgs?: readonly string[];
   /** How long a node may take to print "ready". Default 60 s: a cold start on a busy machine. */
   startTimeoutMs?: number;
+  /**
+   * Run the nodes from the built packages (`dist`, what a user runs) instead of the TypeScript
+   * sources through tsx, whose loader and `__name` wrappers cost a node a few percent of CPU.
+   * The packages must be built and current: the root `npm run bench:*` scripts build first
+   * (cached by Nx); anything else runs `npm run build` itself. Default false.
+   */
+  compiled?: boolean;
 }
 
 /** A cluster of raftstore node processes on loopback, which a test can kill, pause and restart. */
@@ -96,6 +103,7 @@ export async function startRaftstoreCluster(
         flags,
         options.nodeArgs ?? [],
         options.startTimeoutMs ?? 60_000,
+        options.compiled ?? false,
       ),
   );
   const sessions = new Map<string, GuardedSessionManager>();

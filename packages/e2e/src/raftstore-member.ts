@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { extname, join } from "node:path";
 import { type Child, spawnChild } from "./child-process.js";
 import type { RaftstoreSettings } from "./raftstore-cluster.js";
@@ -30,6 +31,11 @@ export interface RaftstoreMember {
 }
 
 const nodeScript = join(import.meta.dirname, `node-main${extname(import.meta.filename)}`);
+/** The built node script, wherever this module runs from (the sources or `dist`). */
+const compiledNodeScript =
+  extname(import.meta.filename) === ".js"
+    ? join(import.meta.dirname, "node-main.js")
+    : join(import.meta.dirname, "..", "dist", "node-main.js");
 
 /** The flags of `settings`, as the node process takes them (strings, log level "warn" by default). */
 export function toFlags(settings: RaftstoreSettings): Record<string, string> {
@@ -51,6 +57,7 @@ export class MemberProcess implements RaftstoreMember {
   readonly #flags: Record<string, string>;
   readonly #nodeArgs: readonly string[];
   readonly #startTimeoutMs: number;
+  readonly #compiled: boolean;
 
   constructor(
     id: string,
@@ -59,6 +66,7 @@ export class MemberProcess implements RaftstoreMember {
     flags: Record<string, string>,
     nodeArgs: readonly string[],
     startTimeoutMs: number,
+    compiled = false,
   ) {
     this.id = id;
     this.url = `http://${address}`;
@@ -67,6 +75,7 @@ export class MemberProcess implements RaftstoreMember {
     this.#flags = { ...flags, id, dataDir: this.dataDir, listen: address };
     this.#nodeArgs = nodeArgs;
     this.#startTimeoutMs = startTimeoutMs;
+    this.#compiled = compiled;
   }
 
   get pid(): number | undefined {
@@ -74,17 +83,24 @@ export class MemberProcess implements RaftstoreMember {
   }
 
   async start(): Promise<void> {
+    if (this.#compiled && !existsSync(compiledNodeScript)) {
+      throw new Error(
+        `the nodes run the built packages, and ${compiledNodeScript} is missing: run \`npm run build\` first (the root \`npm run bench:*\` scripts build before they run)`,
+      );
+    }
     const child = spawnChild({
       name: this.id,
       command: process.execPath,
-      args: [
-        ...this.#nodeArgs,
-        "--conditions=@raftstore/source",
-        "--import",
-        "tsx",
-        nodeScript,
-        JSON.stringify(this.#flags),
-      ],
+      args: this.#compiled
+        ? [...this.#nodeArgs, compiledNodeScript, JSON.stringify(this.#flags)]
+        : [
+            ...this.#nodeArgs,
+            "--conditions=@raftstore/source",
+            "--import",
+            "tsx",
+            nodeScript,
+            JSON.stringify(this.#flags),
+          ],
       logFile: this.logFile,
       stdinPipe: true,
     });

@@ -80,6 +80,7 @@ try {
   progress("starting a 3-node raftstore cluster");
   raftstore = await startRaftstoreCluster({
     nodeArgs,
+    compiled: true,
   });
   await raftstore.leader();
   await raftstore.waitForCaughtUp();

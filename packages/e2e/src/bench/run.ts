@@ -40,6 +40,7 @@ const figures: Array<[string, WorkloadName, number]> = [
 progress("starting a 3-node raftstore cluster");
 const cluster = await startRaftstoreCluster({
   nodeArgs,
+  compiled: true,
 });
 const results: Record<string, Record<string, LoadResult>> = {};
 let target: KvTarget | undefined;

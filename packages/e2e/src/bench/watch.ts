@@ -37,7 +37,7 @@ if (watchCounts.some((n) => !Number.isInteger(n) || n < 1)) {
 }
 
 progress("starting a 3-node raftstore cluster");
-const cluster = await startRaftstoreCluster({});
+const cluster = await startRaftstoreCluster({ compiled: true });
 const results = [];
 try {
   const leader = await cluster.leader();
