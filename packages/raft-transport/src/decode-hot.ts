@@ -205,10 +205,21 @@ export function decodeHot(bytes: Uint8Array): Message | undefined {
       const index = r.optionalVarint(varintTags[1] as number);
       const accepted = r.optionalVarint(varintTags[2] as number);
       const refusedWire = r.optionalVarint(varintTags[3] as number);
-      if (context < 0 || index < 0 || accepted < 0 || refusedWire < 0) return undefined;
+      const maxEntrySize = r.optionalVarint(varintTags[4] as number);
+      if (context < 0 || index < 0 || accepted < 0 || refusedWire < 0 || maxEntrySize < 0) {
+        return undefined;
+      }
       const refused = refusalFromWire.get(refusedWire);
       if (refused === undefined) return undefined;
-      message = { type: "proposeResponse", ...envelope, context, index, accepted, refused };
+      message = {
+        type: "proposeResponse",
+        ...envelope,
+        context,
+        index,
+        accepted,
+        refused,
+        maxEntrySize,
+      };
       break;
     }
     default:

@@ -222,6 +222,7 @@ export function decodeMessage(proto: RaftMessage): Message {
         index: num(r.index, "proposeResponse.index"),
         accepted: num(r.accepted, "proposeResponse.accepted"),
         refused,
+        maxEntrySize: num(r.maxEntrySize, "proposeResponse.maxEntrySize"),
       };
     }
     case "snapshotChunk": {

@@ -186,6 +186,7 @@ function encodeBody(m: Message): BodyInit {
           index: u64(m.index, "index"),
           accepted: u64(m.accepted, "accepted"),
           refused,
+          maxEntrySize: u64(m.maxEntrySize, "maxEntrySize"),
         },
       };
     }

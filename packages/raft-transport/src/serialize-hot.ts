@@ -62,8 +62,14 @@ export const bodyTags = {
   // Two bytes on the wire (a varint above 127).
   proposeResponse: tag(16, len),
 } as const;
-/** The tag of a body's varint field 1, 2, 3 and 4 (Append's field 3 is its entries). */
-export const varintTags = [tag(1, varint), tag(2, varint), tag(3, varint), tag(4, varint)];
+/** The tag of a body's varint fields 1 to 5 (Append's field 3 is its entries, Propose's 2). */
+export const varintTags = [
+  tag(1, varint),
+  tag(2, varint),
+  tag(3, varint),
+  tag(4, varint),
+  tag(5, varint),
+];
 /** Append.entries, Entry.data and Entry.checksum. */
 export const entriesTag = tag(3, len);
 export const dataTag = tag(4, len);
@@ -172,7 +178,7 @@ export function serializeHot(m: HotMessage): Uint8Array | undefined {
       const refused = refusalToWire.get(m.refused);
       if (refused === undefined) return undefined;
       bodyTag = bodyTags.proposeResponse;
-      fields = [m.context, m.index, m.accepted, refused];
+      fields = [m.context, m.index, m.accepted, refused, m.maxEntrySize];
       break;
     }
     case "appendResponse":

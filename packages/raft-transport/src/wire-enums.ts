@@ -41,6 +41,7 @@ export const refusalToWire = new Map<ProposalRefusal | "", ProposalRefusalProto>
   ["uncommitted-limit", ProposalRefusalProto.UNCOMMITTED_LIMIT],
   ["leadership-transfer", ProposalRefusalProto.LEADERSHIP_TRANSFER],
   ["restore", ProposalRefusalProto.RESTORE],
+  ["too-large", ProposalRefusalProto.TOO_LARGE],
 ]);
 
 export const refusalFromWire = new Map<ProposalRefusalProto, ProposalRefusal | "">(

@@ -115,7 +115,7 @@ export interface ProposeMessage extends Envelope {
 /**
  * Leader → follower: the first `accepted` entries of the proposal `context` were appended at
  * indexes `index`, `index + 1`, … in the message's term; the rest were refused for `refused`
- * (empty when all were accepted). The proposer learns the outcome by applying those indexes: an
+ * (empty when all were accepted; "too-large" refuses the whole proposal). The proposer learns the outcome by applying those indexes: an
  * entry applied there with this term is its own, any other term means it was lost.
  */
 export interface ProposeResponseMessage extends Envelope {
@@ -124,6 +124,8 @@ export interface ProposeResponseMessage extends Envelope {
   readonly index: number;
   readonly accepted: number;
   readonly refused: ProposalRefusal | "";
+  /** The leader's maximum entry size when `refused` is "too-large", else 0. */
+  readonly maxEntrySize: number;
 }
 
 /** Why a leader appended fewer entries than it was asked to. */
@@ -131,7 +133,8 @@ export type ProposalRefusal =
   | "not-leader"
   | "uncommitted-limit"
   | "leadership-transfer"
-  | "restore";
+  | "restore"
+  | "too-large";
 
 /**
  * Leader → follower: one chunk of a snapshot. `offset` is where `data` starts in the snapshot's

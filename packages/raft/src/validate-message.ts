@@ -7,7 +7,14 @@ import { EntryType } from "./log-types.js";
 // memory). A message that fails here is dropped and logged; it never reaches the state machine.
 
 const statuses = new Set(["receiving", "installing", "installed", "rejected"]);
-const refusals = new Set(["", "not-leader", "uncommitted-limit", "leadership-transfer", "restore"]);
+const refusals = new Set([
+  "",
+  "not-leader",
+  "uncommitted-limit",
+  "leadership-transfer",
+  "restore",
+  "too-large",
+]);
 const entryTypes = new Set([EntryType.Normal, EntryType.NoOp, EntryType.Config, EntryType.Restore]);
 
 function isIndex(value: unknown): value is number {
@@ -89,7 +96,7 @@ const voteFields = ["lastIndex", "lastTerm"];
 const voteFlags = ["preVote", "transfer"];
 const voteResponseFlags = ["preVote", "granted"];
 const readIndexResponseFields = ["context", "index"];
-const proposeResponseFields = ["context", "index", "accepted"];
+const proposeResponseFields = ["context", "index", "accepted", "maxEntrySize"];
 const chunkFields = ["offset", "size", "checksum"];
 const chunkResponseFields = ["snapshotIndex", "snapshotTerm", "nextOffset"];
 const successField = ["success"];

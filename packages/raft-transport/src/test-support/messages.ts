@@ -92,7 +92,9 @@ export const anyMessage: fc.Arbitrary<Message> = fc.oneof(
       "uncommitted-limit" as const,
       "leadership-transfer" as const,
       "restore" as const,
+      "too-large" as const,
     ),
+    maxEntrySize: u53,
   }),
   fc.record({
     type: fc.constant("snapshotChunk" as const),

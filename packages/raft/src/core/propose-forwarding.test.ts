@@ -146,6 +146,7 @@ describe("forwarding proposals from a follower", () => {
         index: firstIndex,
         accepted: 2,
         refused: "",
+        maxEntrySize: 0,
       },
     ]);
     expect(entryText(leader, firstIndex)).toBe("a");
@@ -204,6 +205,7 @@ describe("forwarding proposals from a follower", () => {
         index: firstIndex,
         accepted: 1,
         refused: "uncommitted-limit",
+        maxEntrySize: 0,
       },
     ]);
     expect(leader.log.lastIndex()).toBe(firstIndex);
@@ -231,6 +233,7 @@ describe("forwarding proposals from a follower", () => {
         index: lastIndex + 1,
         accepted: 0,
         refused: "leadership-transfer",
+        maxEntrySize: 0,
       },
     ]);
     expect(leader.log.lastIndex()).toBe(lastIndex);
@@ -254,6 +257,7 @@ describe("forwarding proposals from a follower", () => {
         index: 0,
         accepted: 0,
         refused: "restore",
+        maxEntrySize: 0,
       },
     ]);
     expect(leader.log.lastIndex()).toBe(lastIndex);
@@ -276,6 +280,7 @@ describe("forwarding proposals from a follower", () => {
         index: 0,
         accepted: 0,
         refused: "not-leader",
+        maxEntrySize: 0,
       },
     ]);
   });
@@ -297,6 +302,7 @@ describe("forwarding proposals from a follower", () => {
         index: 0,
         accepted: 0,
         refused: "not-leader",
+        maxEntrySize: 0,
       },
     ]);
     expect(follower.log.lastIndex()).toBe(lastIndex);
@@ -318,6 +324,7 @@ describe("forwarding proposals from a follower", () => {
         context: 22,
         accepted: 0,
         refused: "not-leader",
+        maxEntrySize: 0,
       },
     ]);
   });
@@ -355,6 +362,7 @@ describe("forwarding proposals from a follower", () => {
         index: 0,
         accepted: 0,
         refused: "not-leader",
+        maxEntrySize: 0,
       },
     ]);
     expect(leader.log.lastIndex()).toBe(lastIndex);
@@ -373,6 +381,7 @@ describe("forwarding proposals from a follower", () => {
       index: 7,
       accepted: 1,
       refused: "",
+      maxEntrySize: 0,
     });
     expect(receive(follower, response(follower.term - 1)).responses).toEqual([]);
     expect(receive(follower, response(follower.term)).responses).toEqual([response(follower.term)]);
@@ -425,6 +434,7 @@ describe("validating propose messages", () => {
     index: 5,
     accepted: 2,
     refused: "",
+    maxEntrySize: 0,
   });
   const withEntry = (entry: Record<string, unknown>) => ({ ...good(), entries: [entry] });
 

@@ -259,7 +259,11 @@ export class RaftCore {
    * Answers a follower's proposal (one of `Ready.proposals`) with what `propose` made of it, or
    * with a refusal decided by the runtime.
    */
-  answerProposal(m: ProposeMessage, outcome: ProposeResult | ProposalRefusal): void {
+  answerProposal(
+    m: ProposeMessage,
+    outcome: ProposeResult | ProposalRefusal,
+    maxEntrySize = 0,
+  ): void {
     let index = 0;
     let accepted = 0;
     let refused: ProposalRefusal | "";
@@ -270,7 +274,7 @@ export class RaftCore {
       accepted = outcome.accepted;
       refused = outcome.refused?.reason ?? "";
     }
-    this.send(this.proposeResponse(m.from, m.context, index, accepted, refused));
+    this.send(this.proposeResponse(m.from, m.context, index, accepted, refused, maxEntrySize));
   }
 
   /**
@@ -1171,6 +1175,7 @@ export class RaftCore {
     index: number,
     accepted: number,
     refused: ProposalRefusal | "",
+    maxEntrySize = 0,
   ): ProposeResponseMessage {
     return {
       type: "proposeResponse",
@@ -1181,6 +1186,7 @@ export class RaftCore {
       index,
       accepted,
       refused,
+      maxEntrySize,
     };
   }
 

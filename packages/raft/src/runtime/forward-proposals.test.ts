@@ -531,4 +531,36 @@ describe("forwarding proposals from followers", () => {
     c.network.tamper = undefined;
     await c.shutdown();
   });
+
+  it("a leader refuses a forwarded entry above its own maxEntrySize; the others of the batch go again and are applied", async () => {
+    // n3 takes entries up to 4,000 bytes, the leader (n1) only up to 2,000.
+    const c = new VirtualCluster(
+      ids,
+      11,
+      { forwardProposals: true, maxEntrySize: 4000 },
+      { n1: { maxEntrySize: 2000 } },
+    );
+    await c.start();
+    let leader = await c.leader();
+    if (leader.id !== "n1") {
+      await c.settle(leader.transferLeadership("n1"));
+      leader = await c.leader();
+    }
+    expect(leader.id).toBe("n1");
+    const f = c.member("n3");
+    const big = put("big", "x".repeat(3000));
+    const [large, small] = await c.settle(
+      Promise.all([outcome(f.node.apply(big)), outcome(f.node.apply(put("small", "v")))]),
+    );
+    expect(large.error).toMatchObject({
+      name: "ProposalTooLargeError",
+      size: big.byteLength,
+      maxSize: 2000,
+    });
+    expect(small).toEqual({ value: { ok: true } });
+    expect(f.fsm.get("small")).toBe("v");
+    // Nothing of the large one reached any log.
+    for (const id of ids) expect(await entriesFor(c.member(id), "big")).toEqual([]);
+    expect(await entriesFor(c.member("n1"), "small")).toHaveLength(1);
+  });
 });

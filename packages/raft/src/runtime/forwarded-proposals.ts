@@ -1,4 +1,4 @@
-import { LeadershipLostError, ProposalDroppedError } from "../errors.js";
+import { LeadershipLostError, ProposalDroppedError, ProposalTooLargeError } from "../errors.js";
 import type { EntryType, NodeId } from "../log-types.js";
 import type { ProposeResponseMessage } from "../messages.js";
 import type { Pending, ProposalTracker } from "./proposals.js";
@@ -50,12 +50,27 @@ export class ForwardedProposals {
    * The leader answered: the accepted proposals go to `tracker` with their index and term, the
    * refused ones fail. `applied` is the state machine's index: a proposal placed at or below it
    * was applied before its answer came (a snapshot, or a network that reorders: the leader
-   * sends the answer right after the entries), so its outcome is unknown here.
+   * sends the answer right after the entries), so its outcome is unknown here. A proposal
+   * refused as too large for the leader goes to `resend` when its own entries are not.
    */
-  answered(m: ProposeResponseMessage, tracker: ProposalTracker, applied: number): void {
+  answered(
+    m: ProposeResponseMessage,
+    tracker: ProposalTracker,
+    applied: number,
+    resend: (proposal: ForwardedProposal) => void,
+  ): void {
     const sent = this.sent.get(m.context);
     if (sent === undefined || sent.leader !== m.from || sent.term !== m.term) return;
     this.sent.delete(m.context);
+    if (m.refused === "too-large") {
+      // Nothing was appended: fail what is too large for the leader, and send the rest again.
+      for (const proposal of sent.batch) {
+        if (proposal.data.byteLength > m.maxEntrySize) {
+          proposal.reject(new ProposalTooLargeError(proposal.data.byteLength, m.maxEntrySize));
+        } else resend(proposal);
+      }
+      return;
+    }
     for (let i = 0; i < sent.batch.length; i++) {
       const proposal = sent.batch[i] as ForwardedProposal;
       if (i >= m.accepted) {

@@ -590,6 +590,12 @@ class RaftNodeImpl implements RaftNode {
     return this.o.forwardProposals && core.state === "follower" && core.leader !== undefined;
   }
 
+  /** A proposal the leader refused with others that were too large: it goes again, alone. */
+  private readonly resendForwarded = (proposal: ForwardedProposal): void => {
+    this.forwardBatch.push(proposal);
+    this.scheduleProposalFlush();
+  };
+
   /** Sends the proposals made on this follower since the last pump to its leader. */
   private flushForwarded(core: RaftCore): void {
     if (this.forwardBatch.length === 0) return;
@@ -614,7 +620,15 @@ class RaftNodeImpl implements RaftNode {
    */
   private acceptForwarded(core: RaftCore, received: readonly ProposeMessage[]): void {
     // A transport delivers at most once, but a duplicate must never append the entries twice.
-    const messages = received.filter((m) => this.proposers.firstTime(m.from, m.context));
+    const fresh = received.filter((m) => this.proposers.firstTime(m.from, m.context));
+    // A follower configured with a larger limit must not get an entry into this leader's log
+    // that the leader would refuse from its own callers (Consul's path checks it here too).
+    const max = this.o.maxEntrySize;
+    const messages = fresh.filter((m) => {
+      if (m.entries.every((e) => e.data.byteLength <= max)) return true;
+      core.answerProposal(m, "too-large", max);
+      return false;
+    });
     if (messages.length === 0) return;
     if (this.restorer !== undefined) {
       for (const m of messages) core.answerProposal(m, "restore");
@@ -788,7 +802,7 @@ class RaftNodeImpl implements RaftNode {
     for (const response of rd.snapshotResponses) this.sender.onResponse(response);
     if (rd.proposals.length > 0) this.acceptForwarded(core, rd.proposals);
     for (const m of rd.proposeResponses) {
-      this.forwarded.answered(m, this.proposals, this.applier.appliedIndex);
+      this.forwarded.answered(m, this.proposals, this.applier.appliedIndex, this.resendForwarded);
     }
   }
 

@@ -47,8 +47,15 @@ export class VirtualCluster {
   private readonly rng: Prng;
   private readonly ids: readonly string[];
   private readonly options: VirtualClusterOptions;
+  private readonly optionsFor: Readonly<Record<string, VirtualClusterOptions>>;
 
-  constructor(ids: readonly string[], seed: number, options: VirtualClusterOptions = {}) {
+  /** `optionsFor` adds options for single members, over `options`. */
+  constructor(
+    ids: readonly string[],
+    seed: number,
+    options: VirtualClusterOptions = {},
+    optionsFor: Readonly<Record<string, VirtualClusterOptions>> = {},
+  ) {
     this.rng = new Prng(seed);
     const processes = new Map<string, SimProcess>();
     for (const id of ids) processes.set(id, new SimProcess(id, this.scheduler, 1, 0));
@@ -61,6 +68,7 @@ export class VirtualCluster {
     );
     this.ids = ids;
     this.options = options;
+    this.optionsFor = optionsFor;
     for (const id of ids) {
       const member: VirtualMember = {
         id,
@@ -94,6 +102,7 @@ export class VirtualCluster {
       random: () => random.next(),
       logger: this.logger(member.id),
       ...this.options,
+      ...this.optionsFor[member.id],
     });
   }
 
