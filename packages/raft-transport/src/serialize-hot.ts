@@ -1,6 +1,7 @@
 import type {
   AppendMessage,
   AppendResponseMessage,
+  Entry,
   HeartbeatMessage,
   HeartbeatResponseMessage,
   Message,
@@ -104,31 +105,20 @@ function asciiIdLength(id: unknown): number {
   return id.length;
 }
 
-/** A proposed entry's wire type and size, or undefined when it is not in the plain form. */
-function checkProposed(m: ProposeMessage): CheckedEntry[] | undefined {
-  if (!Array.isArray(m.entries)) return undefined;
+/**
+ * The entries of an Append (`positioned`: with index and term) or of a Propose (without), each
+ * with its wire type and size, or undefined when one is not in the plain form. Both entry
+ * messages have one-byte tags, so one size formula serves (index and term 0 are left out).
+ */
+function checkEntries(entries: unknown, positioned: boolean): CheckedEntry[] | undefined {
+  if (!Array.isArray(entries)) return undefined;
   const out: CheckedEntry[] = [];
-  for (const e of m.entries) {
+  for (const e of entries as Partial<Entry>[]) {
     if (typeof e !== "object" || e === null) return undefined;
-    const type = entryTypeToWire.get(e.type);
+    const type = entryTypeToWire.get(e.type as Entry["type"]);
     const { data, checksum } = e;
-    if (type === undefined || !isU32(checksum) || !(data instanceof Uint8Array)) return undefined;
-    const size =
-      varintField(type) +
-      (data.length === 0 ? 0 : framedSize(data.length)) +
-      (checksum === 0 ? 0 : 5);
-    out.push({ index: 0, term: 0, type, data, checksum, size });
-  }
-  return out;
-}
-
-function checkEntries(m: AppendMessage): CheckedEntry[] | undefined {
-  if (!Array.isArray(m.entries)) return undefined;
-  const out: CheckedEntry[] = [];
-  for (const e of m.entries) {
-    if (typeof e !== "object" || e === null) return undefined;
-    const type = entryTypeToWire.get(e.type);
-    const { index, term, data, checksum } = e;
+    const index = positioned ? e.index : 0;
+    const term = positioned ? e.term : 0;
     if (type === undefined || !isU64(index) || !isU64(term) || !isU32(checksum)) return undefined;
     if (!(data instanceof Uint8Array)) return undefined;
     const size =
@@ -160,14 +150,14 @@ export function serializeHot(m: HotMessage): Uint8Array | undefined {
   let writeOne = writeEntry;
   switch (m.type) {
     case "append":
-      entries = checkEntries(m);
+      entries = checkEntries(m.entries, true);
       if (entries === undefined) return undefined;
       bodyTag = bodyTags.append;
       fields = [m.prevIndex, m.prevTerm, 0, m.commit];
       entriesAt = 2;
       break;
     case "propose":
-      entries = checkProposed(m);
+      entries = checkEntries(m.entries, false);
       if (entries === undefined) return undefined;
       bodyTag = bodyTags.propose;
       fields = [m.context, 0];

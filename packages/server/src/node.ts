@@ -119,6 +119,9 @@ export async function startNode(
     dialLeader: () => bound().dialLeader(),
   };
   const backend = new Backend(lazyHandle, logger);
+  // The engine carries a follower's proposals to the leader, and the handle lets the Backend
+  // serve writes and strong reads on followers: both follow the one setting.
+  const forwardProposals = config.raft.forwarding === "raft";
   const fsm = createResourceFsm(backend, (seconds) => metrics.observeApply(seconds));
   const raft = createRaftNode({
     id: config.id,
@@ -133,14 +136,14 @@ export async function startNode(
     heartbeatTicks: config.raft.heartbeatTicks,
     snapshotThreshold: config.raft.snapshotThreshold,
     trailingEntries: config.raft.trailingEntries,
-    forwardProposals: config.raft.forwarding === "raft",
+    forwardProposals,
     maxEntrySize: config.maxResourceBytes + REQUEST_HEADROOM_BYTES,
     logger: withoutNodeKey(logger),
     ...options.raftOverrides,
   });
   handle = createRaftHandle(raft, {
     urlOf,
-    forwardProposals: config.raft.forwarding === "raft",
+    forwardProposals,
     http2Options: tls === undefined ? undefined : { ca: tls.ca, cert: tls.cert, key: tls.key },
   });
   raft.observe((event) => {

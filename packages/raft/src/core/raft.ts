@@ -256,6 +256,27 @@ export class RaftCore {
   }
 
   /**
+   * Appends the entries of followers' proposals (from `Ready.proposals`) as one `propose`, so
+   * that each follower gets one append message for the lot, and answers each proposal with its
+   * share of the outcome: where its entries went, and why any of them were refused.
+   */
+  proposeForwarded(messages: readonly ProposeMessage[]): void {
+    const result = this.propose(messages.flatMap((m) => m.entries));
+    let offset = 0;
+    for (const m of messages) {
+      if (!result.ok) {
+        this.answerProposal(m, result);
+        continue;
+      }
+      const accepted = Math.max(0, Math.min(m.entries.length, result.accepted - offset));
+      const refused = accepted < m.entries.length ? (result.refused?.reason ?? "") : "";
+      const index = result.firstIndex + offset;
+      this.send(this.proposeResponse(m.from, m.context, index, accepted, refused));
+      offset += m.entries.length;
+    }
+  }
+
+  /**
    * Answers a follower's proposal (one of `Ready.proposals`) with what `propose` made of it, or
    * with a refusal decided by the runtime.
    */

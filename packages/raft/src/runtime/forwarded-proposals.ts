@@ -2,6 +2,7 @@ import { LeadershipLostError, ProposalDroppedError, ProposalTooLargeError } from
 import type { EntryType, NodeId } from "../log-types.js";
 import type { ProposeResponseMessage } from "../messages.js";
 import type { Pending, ProposalTracker } from "./proposals.js";
+import { contextBase } from "./read-waiters.js";
 
 /** A proposal made on a follower: its entry, and its caller once the leader placed it. */
 export interface ForwardedProposal extends Pending {
@@ -22,8 +23,7 @@ interface Sent {
  * tracker settles each caller when its index is applied here, with the term it was appended in
  * (its own entry) or another (it was lost).
  *
- * Contexts start at a random base, so that an answer addressed to an earlier incarnation of
- * this node cannot place a proposal of this one.
+ * Contexts start at a random base (`contextBase`), drawn at the first forward.
  */
 export class ForwardedProposals {
   private readonly sent = new Map<number, Sent>();
@@ -40,7 +40,7 @@ export class ForwardedProposals {
 
   /** Records a batch sent to `leader` in `term`; returns its context. */
   add(tick: number, leader: NodeId, term: number, batch: readonly ForwardedProposal[]): number {
-    if (this.nextContext === 0) this.nextContext = 1 + Math.floor(this.random() * 2 ** 44) * 256;
+    if (this.nextContext === 0) this.nextContext = contextBase(this.random);
     const context = this.nextContext++;
     this.sent.set(context, { tick, leader, term, batch });
     return context;

@@ -614,10 +614,7 @@ class RaftNodeImpl implements RaftNode {
     );
   }
 
-  /**
-   * Followers ask this leader to append entries: append them all at once (one append message
-   * per follower for the lot, as for local proposals), or say why not, and answer each.
-   */
+  /** Followers ask this leader to append entries: append them, or say why not. */
   private acceptForwarded(core: RaftCore, received: readonly ProposeMessage[]): void {
     // A transport delivers at most once, but a duplicate must never append the entries twice.
     const fresh = received.filter((m) => this.proposers.firstTime(m.from, m.context));
@@ -636,30 +633,7 @@ class RaftNodeImpl implements RaftNode {
     }
     // Proposals made here first, so each node's proposals keep their order among themselves.
     this.flushProposals(core);
-    const entries =
-      messages.length === 1
-        ? (messages[0] as ProposeMessage).entries
-        : messages.flatMap((m) => m.entries);
-    const result = core.propose(entries);
-    if (!result.ok || messages.length === 1) {
-      for (const m of messages) core.answerProposal(m, result);
-      return;
-    }
-    let offset = 0;
-    for (const m of messages) {
-      const accepted = Math.max(0, Math.min(m.entries.length, result.accepted - offset));
-      core.answerProposal(m, {
-        ok: true,
-        term: result.term,
-        firstIndex: result.firstIndex + offset,
-        accepted,
-        refused:
-          accepted < m.entries.length
-            ? (result.refused ?? { reason: "uncommitted-limit", detail: "" })
-            : undefined,
-      });
-      offset += m.entries.length;
-    }
+    core.proposeForwarded(messages);
   }
 
   private flushReads(core: RaftCore): void {

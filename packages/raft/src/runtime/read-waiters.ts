@@ -7,12 +7,20 @@ interface ReadWaiter {
 }
 
 /**
+ * The first context of a node's requests that a peer answers by echoing it (reads, forwarded
+ * proposals): a random base, so that a delayed answer addressed to an earlier incarnation of
+ * this node can never settle a request of this one (etcd-io/raft#397).
+ */
+export function contextBase(random: () => number): number {
+  return 1 + Math.floor(random() * 2 ** 44) * 256;
+}
+
+/**
  * Linearizable reads in flight. Calls made close together share one context (one quorum round
  * on the leader, one forwarded request on a follower). A confirmed read waits until the state
  * machine has applied its index, then resolves with it.
  *
- * Contexts start at a random base so that a delayed response addressed to an earlier
- * incarnation of this node can never confirm a read of this one (etcd-io/raft#397).
+ * Contexts start at `contextBase`.
  */
 export class ReadWaiters {
   private queued: ReadWaiter[] = [];
@@ -26,7 +34,7 @@ export class ReadWaiters {
   private nextContext: number;
 
   constructor(random: () => number) {
-    this.nextContext = 1 + Math.floor(random() * 2 ** 44) * 256;
+    this.nextContext = contextBase(random);
   }
 
   get pending(): number {
