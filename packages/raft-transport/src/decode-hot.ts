@@ -37,8 +37,12 @@ class Reader {
     return this.at === this.bytes.length;
   }
 
-  peek(): number {
-    return this.at < this.bytes.length ? (this.bytes[this.at] as number) : -1;
+  /**
+   * The next byte, or -1 at `end` (the end of the message, or of the nested message being
+   * read: a field must never be taken from the message after it).
+   */
+  peek(end = this.bytes.length): number {
+    return this.at < end ? (this.bytes[this.at] as number) : -1;
   }
 
   /** A varint of at most 2^53 - 1, or -1. */
@@ -57,8 +61,8 @@ class Reader {
   }
 
   /** The varint of field `tag` if it is next, 0 if it is not (a default left out), or -1. */
-  optionalVarint(tag: number): number {
-    if (this.peek() !== tag) return 0;
+  optionalVarint(tag: number, end?: number): number {
+    if (this.peek(end) !== tag) return 0;
     this.at++;
     const value = this.varint();
     // A default written out is not the canonical form.
@@ -78,7 +82,7 @@ class Reader {
    * is a view of one copy of this message's bytes (one allocation for all its entries).
    */
   data(tag: number, end: number): Uint8Array | undefined {
-    if (this.peek() !== tag) return new Uint8Array(0);
+    if (this.peek(end) !== tag) return new Uint8Array(0);
     this.at++;
     const dataEnd = this.delimitedEnd(end);
     // An empty value written out is not the canonical form.
@@ -91,7 +95,7 @@ class Reader {
 
   /** The fixed32 of field `tag` if it is next (ending by `end`), 0 if it is not, or -1. */
   fixed32(tag: number, end: number): number {
-    if (this.peek() !== tag) return 0;
+    if (this.peek(end) !== tag) return 0;
     this.at++;
     if (this.at + 4 > end) return -1;
     const b = this.bytes;
@@ -231,7 +235,7 @@ export function decodeHot(bytes: Uint8Array): Message | undefined {
 function readProposed(r: Reader): ProposedEntry | undefined {
   const end = r.delimitedEnd(r.bytes.length);
   if (end < 0) return undefined;
-  const type = entryTypeFromWire.get(r.optionalVarint(proposedTypeTag));
+  const type = entryTypeFromWire.get(r.optionalVarint(proposedTypeTag, end));
   if (type === undefined) return undefined;
   const data = r.data(proposedDataTag, end);
   if (data === undefined) return undefined;
@@ -243,9 +247,9 @@ function readProposed(r: Reader): ProposedEntry | undefined {
 function readEntry(r: Reader): Entry | undefined {
   const end = r.delimitedEnd(r.bytes.length);
   if (end < 0) return undefined;
-  const index = r.optionalVarint(varintTags[0] as number);
-  const term = r.optionalVarint(varintTags[1] as number);
-  const wireType = r.optionalVarint(varintTags[2] as number);
+  const index = r.optionalVarint(varintTags[0] as number, end);
+  const term = r.optionalVarint(varintTags[1] as number, end);
+  const wireType = r.optionalVarint(varintTags[2] as number, end);
   if (index < 0 || term < 0 || wireType < 0) return undefined;
   const type = entryTypeFromWire.get(wireType);
   if (type === undefined) return undefined;

@@ -1,5 +1,6 @@
 import { equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { RaftMessageSchema } from "@raftstore/proto/raft/v1";
+import { EntryType, type Message } from "@raftstore/raft";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeHot } from "./decode-hot.js";
@@ -126,6 +127,21 @@ describe("the hand-written decoder of append, heartbeat and their responses", ()
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it("never takes a field of an entry from the entry after it (proposed entries without data)", () => {
+    // Propose.entries and ProposedEntry.data are both field 2, length-delimited: the same tag
+    // byte. An entry without data ends where the next entry's tag begins.
+    const entry = { type: EntryType.Normal, data: new Uint8Array(0), checksum: 0 };
+    const message: Message = {
+      type: "propose",
+      from: "n2",
+      to: "n1",
+      term: 3,
+      context: 7,
+      entries: [entry, entry, { ...entry, data: Uint8Array.of(1, 2) }],
+    };
+    expect(decodeHot(serializeMessage(message))).toEqual(message);
   });
 
   it("gives what protobuf-es gives for any damage: a flipped byte, a cut, an insertion", () => {
