@@ -33,6 +33,15 @@ describe("resources as JSON", () => {
     });
   });
 
+  it('keeps a metadata key "__proto__", for the server to refuse rather than lose', () => {
+    const json = parseJsonText(
+      `{"id":${JSON.stringify(id)},"metadata":{"__proto__":"x","genre":"jazz"}}`,
+      "--file r.json",
+    );
+    const resource = resourceFromJson(json, "--file r.json");
+    expect(Object.keys(resource.metadata)).toEqual(["__proto__", "genre"]);
+  });
+
   it("reads back what it prints, for known and unknown payload types alike", () => {
     const known = create(ResourceSchema, {
       id,

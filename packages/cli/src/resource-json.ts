@@ -27,6 +27,7 @@ import {
   ResourceSchema,
   type WatchEvent,
 } from "@raftstore/proto";
+import { keepProtoMapKeys } from "@raftstore/storage";
 import { InvalidInputError } from "./errors.js";
 
 // Resources in and out as the protobuf JSON of their messages (the Connect protocol's JSON, so
@@ -115,6 +116,9 @@ export function messageFromJson<Desc extends DescMessage>(
   json: JsonValue,
   source: string,
 ): MessageShape<Desc> {
+  // Without it protobuf-es drops a map entry keyed "__proto__", and the write would succeed
+  // without it; kept, the server refuses the resource and says why.
+  keepProtoMapKeys();
   try {
     return fromJson(schema, json, { registry: knownTypes });
   } catch (error) {

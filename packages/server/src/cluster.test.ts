@@ -120,6 +120,27 @@ describe("bad requests", () => {
     expect(badProtoError.code).toBe("invalid_argument");
     expect(badProtoError.message).toMatch(/cannot decode the request/);
 
+    // Connect JSON decodes with protobuf-es, which alone would drop a metadata key "__proto__"
+    // and store the rest: refused here as on the gRPC path, and nothing is stored.
+    const protoKey = await post(
+      "/raftstore.resource.v1.ResourceService/Write",
+      JSON.stringify({
+        resource: {
+          id: { name: "json-proto", type, tenancy },
+          metadata: { team: "storage" },
+        },
+      }).replace('"team"', '"__proto__":"x","team"'),
+    );
+    expect(protoKey.status).toBe(400);
+    const protoKeyError = (await protoKey.json()) as { code: string; message: string };
+    expect(protoKeyError.code).toBe("invalid_argument");
+    expect(protoKeyError.message).toMatch(/metadata cannot have the key "__proto__"/);
+    const absent = await post(
+      "/raftstore.resource.v1.ResourceService/Read",
+      JSON.stringify({ id: { name: "json-proto", type, tenancy } }),
+    );
+    expect(((await absent.json()) as { code: string }).code).toBe("not_found");
+
     const unknown = await post("/raftstore.resource.v1.ResourceService/Explode", "{}");
     expect(unknown.status).toBe(404);
 

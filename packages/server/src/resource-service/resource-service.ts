@@ -28,6 +28,7 @@ import {
   isGroupVersionMismatchError,
   isNotFoundError,
   isWrongUidError,
+  keepProtoMapKeys,
   ownerKey,
   ReadConsistency,
   resourceBinarySize,
@@ -96,6 +97,9 @@ export function createResourceServiceRoutes(
   options: ResourceServiceOptions,
 ): (router: ConnectRouter) => void {
   const { backend } = options;
+  // The Connect JSON, Connect binary and gRPC-Web paths decode with protobuf-es, which drops a
+  // metadata or status key "__proto__"; kept, validation refuses it as on the gRPC path.
+  keepProtoMapKeys();
   const maxBytes = options.maxResourceBytes ?? DEFAULT_MAX_RESOURCE_BYTES;
   const policy = options.retryPolicy ?? defaultRetryPolicy;
   const now = options.now ?? (() => new Date());
