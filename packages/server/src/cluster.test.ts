@@ -188,6 +188,22 @@ describe("bad requests", () => {
       /raftstore_rpc_requests_total\{method="ResourceService.Write",code="InvalidArgument"\}/,
     );
     expect(metrics).toMatch(/raftstore_disk_sync_duration_seconds_bucket/);
+    // A leader has sent appends and heartbeats to its followers and heard back from them.
+    const peer = cluster.configs[(leader + 1) % 3]?.id as string;
+    const sentAppends = metrics.match(
+      new RegExp(
+        `raftstore_transport_sent_messages_total\\{peer="${peer}",type="append"\\} (\\d+)`,
+      ),
+    );
+    expect(Number(sentAppends?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(
+      new RegExp(
+        `raftstore_transport_received_messages_total\\{peer="${peer}",type="appendResponse"\\} [1-9]`,
+      ),
+    );
+    expect(metrics).toMatch(
+      new RegExp(`raftstore_transport_sent_bytes_total\\{peer="${peer}"\\} [1-9]`),
+    );
 
     const ok = await eventually(() =>
       (cluster as TestCluster).client(leader).write({ resource: { id: id("fine") } }),

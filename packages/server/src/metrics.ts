@@ -97,6 +97,41 @@ export function createNodeMetrics(): NodeMetrics {
       }
     },
   });
+  // The transport's own counters, read at scrape time: messages and bytes by peer and direction
+  // (and messages by type), like etcd's etcd_network_peer_{sent,received}_bytes_total. How many
+  // appends or proposes a write costs, and where traffic goes, without a profiler.
+  for (const direction of ["sent", "received"] as const) {
+    new Counter({
+      name: `raftstore_transport_${direction}_messages_total`,
+      help: `Raft messages ${direction === "sent" ? "written to each peer's streams" : "received from each peer"}, by type.`,
+      labelNames: ["peer", "type"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        if (deps === undefined) return;
+        for (const [peer, m] of Object.entries(deps.transport.metrics().peers)) {
+          for (const [type, c] of Object.entries(m[direction])) {
+            if (c !== undefined) this.inc({ peer, type }, c.messages);
+          }
+        }
+      },
+    });
+    new Counter({
+      name: `raftstore_transport_${direction}_bytes_total`,
+      help: `Bytes of Raft messages ${direction === "sent" ? "written to" : "received from"} each peer.`,
+      labelNames: ["peer"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        if (deps === undefined) return;
+        for (const [peer, m] of Object.entries(deps.transport.metrics().peers)) {
+          let bytes = 0;
+          for (const c of Object.values(m[direction])) bytes += c?.bytes ?? 0;
+          this.inc({ peer }, bytes);
+        }
+      },
+    });
+  }
   const applyDuration = new Histogram({
     name: "raftstore_fsm_apply_duration_seconds",
     help: "Time to apply one committed entry to the store.",
