@@ -1,6 +1,6 @@
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import type { Interceptor } from "@connectrpc/connect";
+import { Code, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ID } from "@raftstore/proto";
 import { isCASFailureError, isNotFoundError, ReadConsistency } from "@raftstore/storage";
@@ -107,5 +107,30 @@ describe("the README examples", () => {
     toLeader.close();
     for (const session of sessions) session.close();
     await new Promise((resolve) => server.close(resolve));
+
+    // Unary calls without interceptors, observed instead (how a node counts its RPCs):
+    const observed: string[] = [];
+    const observe = (name: string, code: Code | undefined, seconds: number) => {
+      expect(seconds).toBeGreaterThanOrEqual(0);
+      observed.push(`${name} ${code === undefined ? "ok" : Code[code]}`);
+    };
+    const lean = createUnaryGrpcHandler({
+      routes,
+      interceptors, // still run around server-streaming calls
+      unaryInterceptors: [],
+      onUnaryEnd: (method, error, seconds) => observe(method.name, error?.code, seconds),
+      fallback: (registered) => connectNodeAdapter({ routes: registered, interceptors }),
+    });
+    const leanServer = http2.createServer(lean);
+    await new Promise<void>((resolve) => leanServer.listen(0, "127.0.0.1", resolve));
+    const leanUrl = `http://127.0.0.1:${(leanServer.address() as net.AddressInfo).port}`;
+    const toLean = createForwardingTransport({ baseUrl: leanUrl });
+    const leanClient = createForwardingClient(toLean.transport);
+    await leanClient.writeCAS(newResource("api"));
+    await expect(leanClient.read(idOf("cache"))).rejects.toSatisfy(isNotFoundError);
+    expect(observed).toEqual(["Write ok", "Read NotFound"]);
+    expect(methods).toEqual(["Write", "Read"]); // none more
+    toLean.close();
+    await new Promise((resolve) => leanServer.close(resolve));
   });
 });

@@ -1,13 +1,14 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import type {
-  DescMessage,
-  DescMethod,
-  DescMethodServerStreaming,
-  DescMethodUnary,
-  DescService,
-  fromBinary,
-  MessageShape,
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  type DescMethodServerStreaming,
+  type DescMethodUnary,
+  type DescService,
+  type fromBinary,
+  type MessageShape,
 } from "@bufbuild/protobuf";
 import {
   Code,
@@ -48,6 +49,19 @@ export interface UnaryGrpcHandlerOptions {
   ) => (req: NodeRequest, res: NodeResponse) => void;
   /** The same interceptors as the fallback's, run around every fast call. */
   interceptors?: Interceptor[];
+  /**
+   * The interceptors of unary calls, if not `interceptors`. With none, a unary call makes
+   * nothing nobody asks for (see `CallContext`): an interceptor gets connect's request, whose
+   * signal and headers must then be made for every call. For metrics, give `[]` here and
+   * observe the calls with `onUnaryEnd`.
+   */
+  unaryInterceptors?: Interceptor[];
+  /**
+   * Told of every unary call this path answered, once its implementation is done (before the
+   * answer is written): the method, the error it ends with (undefined: OK) and how long it
+   * took, in seconds.
+   */
+  onUnaryEnd?: (method: DescMethodUnary, error: ConnectError | undefined, seconds: number) => void;
   /**
    * The largest request message accepted; a larger one is ResourceExhausted. Default: connect's
    * (0xffffffff bytes).
@@ -102,6 +116,7 @@ export function createUnaryGrpcHandler(
   const fallback = options.fallback(replay);
   const readMaxBytes = options.readMaxBytes ?? defaultReadMaxBytes;
   const interceptors = options.interceptors ?? [];
+  const unaryInterceptors = options.unaryInterceptors ?? interceptors;
   return (req, res) => {
     const fast = req.httpVersionMajor === 2 ? methods.get(req.url ?? "") : undefined;
     const headers = req.headers;
@@ -117,7 +132,8 @@ export function createUnaryGrpcHandler(
     }
     serve(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse, fast, contentType, {
       readMaxBytes: fast.readMaxBytes ?? readMaxBytes,
-      interceptors,
+      interceptors: fast.reply === answer ? unaryInterceptors : interceptors,
+      onUnaryEnd: options.onUnaryEnd,
       contextValues: options.contextValues?.(req),
       decodeError: options.decodeError,
     });
@@ -173,6 +189,7 @@ function collectFastMethods(routes: (router: ConnectRouter) => void): {
 interface ServeOptions {
   readMaxBytes: number;
   interceptors: Interceptor[];
+  onUnaryEnd: UnaryGrpcHandlerOptions["onUnaryEnd"];
   contextValues: ContextValues | undefined;
   decodeError: ((error: ConnectError) => ConnectError) | undefined;
 }
@@ -219,7 +236,8 @@ async function answer(
   options: ServeOptions,
   chunks: Buffer[] | undefined,
 ): Promise<void> {
-  const { method } = fast;
+  const started = performance.now();
+  const method = fast.method as DescMethodUnary;
   const stream = res.stream;
   const call = startCall(req, fast, contentType, options);
   const { context } = call;
@@ -228,18 +246,27 @@ async function answer(
   try {
     if (call.timeoutError !== undefined) throw call.timeoutError;
     const input = decodeRequest(method, chunks, options);
-    // connect's own invocation: interceptors, the request they may change, and the response
-    // headers and trailers copied into the context, exactly as connectNodeAdapter runs them.
     const spec = fast.spec as Extract<MethodImplSpec, { kind: "unary" }>;
-    const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
+    let output: MessageShape<DescMessage>;
+    if (options.interceptors.length === 0) {
+      // connect's invocation without interceptors: the implementation with the call's context,
+      // its answer normalized with `create`.
+      output = create(method.output, await spec.impl(input, context));
+    } else {
+      // connect's own invocation: interceptors, the request they may change, and the response
+      // headers and trailers copied into the context, exactly as connectNodeAdapter runs them.
+      const plain = context.materialize();
+      output = await invokeUnaryImplementation(spec, plain, input, options.interceptors);
+    }
     frame = encodeResponse(method, output);
   } catch (error) {
     failure = asConnectError(error);
   } finally {
     call.finish();
   }
+  options.onUnaryEnd?.(method, failure, (performance.now() - started) / 1000);
   if (stream.destroyed || stream.closed) return;
-  res.writeHead(200, toObject(context.responseHeader));
+  res.writeHead(200, context.responseHeaderObject());
   endWithStatus(res, context, failure, frame);
 }
 
@@ -256,12 +283,12 @@ function asConnectError(error: unknown): ConnectError {
  */
 function endWithStatus(
   res: http2.Http2ServerResponse,
-  context: HandlerContext,
+  context: CallContext,
   failure: ConnectError | undefined,
   frame?: Buffer,
 ): void {
   if (failure === undefined) {
-    res.addTrailers(toObject(context.responseTrailer));
+    res.addTrailers(context.responseTrailerObject());
     if (frame === undefined) res.end();
     else res.end(frame);
     return;
@@ -291,13 +318,14 @@ async function answerStream(
 ): Promise<void> {
   const stream = res.stream;
   const call = startCall(req, fast, contentType, options);
-  const { context } = call;
+  // connect's streaming invocation copies the context with a spread: every value made.
+  const context = call.context.materialize();
   let failure: ConnectError | undefined;
   let headed = false;
   const head = () => {
     if (headed) return;
     headed = true;
-    res.writeHead(200, toObject(context.responseHeader));
+    res.writeHead(200, call.context.responseHeaderObject());
   };
   try {
     if (call.timeoutError !== undefined) throw call.timeoutError;
@@ -317,7 +345,7 @@ async function answerStream(
   }
   if (stream.destroyed || stream.closed) return;
   head();
-  endWithStatus(res, context, failure);
+  endWithStatus(res, call.context, failure);
 }
 
 async function* single<T>(value: T): AsyncIterable<T> {
@@ -366,56 +394,155 @@ const maxTimerMs = 2 ** 31 - 1;
 const noTimeout = () => undefined;
 
 /**
- * A call's connect HandlerContext, as connect's `createHandlerContext` makes it, at a third of
- * the cost: one AbortController (connect links three: the deadline's, the request's and the
- * context's), a deadline timer only when the client sent `grpc-timeout`, and the request's
- * headers converted once. The signal aborts as connect's does: Canceled when the client goes
- * away, DeadlineExceeded at the deadline, and `callDone` when `finish()` ends the call.
+ * A call's connect HandlerContext, as connect's `createHandlerContext` makes it, at a fraction of
+ * the cost: nothing is made before something asks for it. The signal's AbortController (one;
+ * connect links three), the request headers as a Headers, and the response headers and trailers
+ * are each made on first use; a deadline timer only when the client sent `grpc-timeout`. On
+ * this machine an AbortController and its abort cost more than the rest of a plain read
+ * together, and a plain read asks for none of these.
+ *
+ * The signal aborts as connect's does: Canceled when the client goes away, DeadlineExceeded at
+ * the deadline, and `callDone` when the call ends; a signal first asked for after one of those
+ * is made aborted, with the first reason. The lazy values are getters of the class, not own
+ * properties (an object literal with getters costs V8 a runtime call per getter, per call):
+ * `materialize()` gives the plain object connect's own invocation needs, which copies it.
+ */
+class CallContext implements HandlerContext {
+  readonly protocolName = "grpc";
+  readonly requestMethod = "POST";
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly url: string;
+  readonly values: ContextValues;
+  timeoutMs: () => number | undefined = noTimeout;
+  readonly #headers: http2.IncomingHttpHeaders;
+  readonly #contentType: string;
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+  #requestHeader: Headers | undefined;
+  #responseHeader: Headers | undefined;
+  #responseTrailer: Headers | undefined;
+
+  constructor(
+    fast: FastMethod,
+    headers: http2.IncomingHttpHeaders,
+    contentType: string,
+    values: ContextValues,
+  ) {
+    this.service = fast.method.parent;
+    this.method = fast.method;
+    this.url = fast.url;
+    this.values = values;
+    this.#headers = headers;
+    this.#contentType = contentType;
+  }
+
+  get signal(): AbortSignal {
+    let controller = this.#controller;
+    if (controller === undefined) {
+      controller = this.#controller = new AbortController();
+      if (this.#aborted) controller.abort(this.#reason);
+    }
+    return controller.signal;
+  }
+
+  get requestHeader(): Headers {
+    this.#requestHeader ??= toHeaders(this.#headers);
+    return this.#requestHeader;
+  }
+
+  get responseHeader(): Headers {
+    this.#responseHeader ??= new Headers({ "content-type": this.#contentType });
+    return this.#responseHeader;
+  }
+
+  get responseTrailer(): Headers {
+    this.#responseTrailer ??= new Headers({ "grpc-status": "0" });
+    return this.#responseTrailer;
+  }
+
+  /** Aborts the signal, made or not yet made; the first reason stays. */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** The response headers as Node takes them. */
+  responseHeaderObject(): http2.OutgoingHttpHeaders {
+    const headers = this.#responseHeader;
+    return headers === undefined ? { "content-type": this.#contentType } : toObject(headers);
+  }
+
+  /** The trailers of a successful answer as Node takes them. */
+  responseTrailerObject(): http2.OutgoingHttpHeaders {
+    const trailer = this.#responseTrailer;
+    return trailer === undefined ? { "grpc-status": "0" } : toObject(trailer);
+  }
+
+  /** A plain HandlerContext with every value made, sharing this one's signal and headers. */
+  materialize(): HandlerContext {
+    return {
+      service: this.service,
+      method: this.method,
+      protocolName: this.protocolName,
+      requestMethod: this.requestMethod,
+      url: this.url,
+      signal: this.signal,
+      timeoutMs: this.timeoutMs,
+      requestHeader: this.requestHeader,
+      responseHeader: this.responseHeader,
+      responseTrailer: this.responseTrailer,
+      values: this.values,
+    };
+  }
+}
+
+/**
+ * Starts a call: its context, whose signal aborts when the client goes away or the deadline
+ * passes, and `finish()`, which ends it (the signal aborts with `callDone`, the deadline timer
+ * is released).
  */
 function startCall(
   req: http2.Http2ServerRequest,
   fast: FastMethod,
   contentType: string,
   options: ServeOptions,
-): { context: HandlerContext; timeoutError: ConnectError | undefined; finish(): void } {
+): { context: CallContext; timeoutError: ConnectError | undefined; finish(): void } {
   const stream = req.stream;
-  const requestHeader = toHeaders(req.headers);
-  const controller = new AbortController();
-  const onClose = () => controller.abort(new ConnectError("the client went away", Code.Canceled));
+  const context = new CallContext(
+    fast,
+    req.headers,
+    contentType,
+    options.contextValues ?? createContextValues(),
+  );
+  const onClose = () => context.abort(new ConnectError("the client went away", Code.Canceled));
   stream.once("close", onClose);
-  const timeout = parseTimeout(requestHeader.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
-  let timeoutMs = noTimeout as () => number | undefined;
+  const grpcTimeout = req.headers["grpc-timeout"];
+  const timeout = parseTimeout(
+    typeof grpcTimeout === "string" ? grpcTimeout : (grpcTimeout?.[0] ?? null),
+    Number.MAX_SAFE_INTEGER,
+  );
   let deadline: NodeJS.Timeout | undefined;
   if (timeout.timeoutMs !== undefined) {
     const expires = Date.now() + timeout.timeoutMs;
-    timeoutMs = () => expires - Date.now();
+    context.timeoutMs = () => expires - Date.now();
     const expire = () =>
-      controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+      context.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
     if (timeout.timeoutMs <= 0) expire();
     // Node fires a timer of more than 2^31 - 1 ms (24.8 days) after 1 ms: a client's long
     // deadline (a month, say) waits as long as a timer can instead. connect's own path does not.
     else deadline = setTimeout(expire, Math.min(timeout.timeoutMs, maxTimerMs));
   }
-  const context: HandlerContext = {
-    service: fast.method.parent,
-    method: fast.method,
-    protocolName: "grpc",
-    requestMethod: "POST",
-    url: fast.url,
-    signal: controller.signal,
-    timeoutMs,
-    requestHeader,
-    responseHeader: new Headers({ "content-type": contentType }),
-    responseTrailer: new Headers({ "grpc-status": "0" }),
-    values: options.contextValues ?? createContextValues(),
-  };
   return {
     context,
     timeoutError: timeout.error,
     finish() {
       stream.off("close", onClose);
       clearTimeout(deadline);
-      controller.abort(callDone);
+      context.abort(callDone);
     },
   };
 }

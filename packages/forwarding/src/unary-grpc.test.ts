@@ -338,6 +338,18 @@ async function rawCall(
   });
 }
 
+/** connect's adapter alone, and the lean handler in front of it, with `interceptors`. */
+function bothHandlers(interceptors: Interceptor[]): NodeHandler[] {
+  return [
+    connectNodeAdapter({ routes, interceptors }),
+    createUnaryGrpcHandler({
+      routes,
+      interceptors,
+      fallback: (registered) => connectNodeAdapter({ routes: registered, interceptors }),
+    }),
+  ];
+}
+
 /** Either client transport against either server, named. */
 function allPairings(servers: Servers) {
   return [
@@ -449,19 +461,82 @@ describe("the lean gRPC unary path", () => {
         return await next(req);
       },
     ];
-    for (const handler of [
-      connectNodeAdapter({ routes, interceptors }),
-      createUnaryGrpcHandler({
-        routes,
-        interceptors,
-        fallback: (registered) => connectNodeAdapter({ routes: registered, interceptors }),
-      }),
-    ]) {
+    for (const handler of bothHandlers(interceptors)) {
       const baseUrl = await serve(handler);
       const answer = await createClient(ForwardingService, leanTransport(baseUrl)).read({
         id: { name: "echo-header", type },
       });
       expect(answer.resource?.version, baseUrl).toBe("by-interceptor");
+    }
+  });
+
+  it("lets an interceptor replace the request and the response, as connect does", async () => {
+    const interceptors: Interceptor[] = [
+      (next) => async (req) => {
+        const res = await next({ ...req, header: new Headers({ "x-asked": "replaced" }) });
+        // New objects in place of the response's own, which the server then copies from.
+        const header = new Headers(res.header);
+        header.set("x-answer-header", "from-interceptor");
+        const trailer = new Headers(res.trailer);
+        trailer.set("x-answer-trailer", "from-interceptor");
+        return { ...res, header, trailer };
+      },
+    ];
+    const seen = [];
+    for (const handler of bothHandlers(interceptors)) {
+      const baseUrl = await serve(handler);
+      seen.push(await outcome(leanTransport(baseUrl), "echo-header"));
+      seen.push(await outcome(leanTransport(baseUrl), "headers", { uid: "u3" }));
+    }
+    expect(seen.slice(2)).toEqual(seen.slice(0, 2));
+    expect(seen.slice(2)).toEqual([
+      { ok: "replaced", header: "from-interceptor", trailer: "from-interceptor" },
+      { ok: "u3", header: "from-interceptor", trailer: "from-interceptor" },
+    ]);
+  });
+
+  it("without unary interceptors, makes a call's AbortController only when something asks for its signal", async () => {
+    const ended: string[] = [];
+    const baseUrl = await serve(
+      createUnaryGrpcHandler({
+        routes,
+        unaryInterceptors: [],
+        onUnaryEnd: (method, error, seconds) => {
+          expect(seconds).toBeGreaterThanOrEqual(0);
+          ended.push(`${method.name} ${error === undefined ? "ok" : Code[error.code]}`);
+        },
+        fallback: (registered) => connectNodeAdapter({ routes: registered }),
+      }),
+    );
+    const Original = globalThis.AbortController;
+    let made = 0;
+    globalThis.AbortController = class extends Original {
+      constructor() {
+        super();
+        made++;
+      }
+    };
+    try {
+      // The client side below is Node's own HTTP/2 client, which makes none.
+      expect(await rawCall(baseUrl, "ok", {})).toBe("0");
+      expect(made).toBe(0);
+      expect(await rawCall(baseUrl, "keep-signal", {})).toBe("0");
+      expect(made).toBe(1);
+      expect(await rawCall(baseUrl, "missing", {})).toBe(String(Code.NotFound));
+      expect(made).toBe(1);
+    } finally {
+      globalThis.AbortController = Original;
+    }
+    // The signal it made was aborted when the call ended, as connect's is.
+    expect(keptSignal?.aborted).toBe(true);
+    expect(Code[ConnectError.from(keptSignal?.reason).code]).toBe("Canceled");
+    expect(ended).toEqual(["Read ok", "Read ok", "Read NotFound"]);
+    // The cases that compare with connect, without unary interceptors on the lean side.
+    const connectOnly = await serve(connectNodeAdapter({ routes }));
+    for (const name of ["ok", "headers", "echo-header", "deadline", "details", "plain"]) {
+      expect(await outcome(leanTransport(baseUrl), name, { uid: "u4" }), name).toEqual(
+        await outcome(leanTransport(connectOnly), name, { uid: "u4" }),
+      );
     }
   });
 

@@ -11,6 +11,11 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 export interface NodeMetrics {
   /** Counts and times every RPC by method and code. */
   readonly interceptor: Interceptor;
+  /**
+   * Counts and times one unary RPC, as `interceptor` does, for a path that reports its calls
+   * instead of running interceptors (the lean gRPC handler's `onUnaryEnd`).
+   */
+  observeUnary(method: DescMethod, error: ConnectError | undefined, seconds: number): void;
   /** Records how long applying one committed entry took. */
   observeApply(seconds: number): void;
   /** Connects the gauges that are read at scrape time. */
@@ -162,28 +167,34 @@ export function createNodeMetrics(): NodeMetrics {
       label: string;
     }
   >();
-  const interceptor: Interceptor = (next) => async (req) => {
-    let metricsOf = perMethod.get(req.method);
-    if (metricsOf === undefined) {
-      const label = `${req.service.typeName.slice(req.service.typeName.lastIndexOf(".") + 1)}.${req.method.name}`;
-      metricsOf = {
+  const metricsOf = (method: DescMethod) => {
+    let found = perMethod.get(method);
+    if (found === undefined) {
+      const service = method.parent.typeName;
+      const label = `${service.slice(service.lastIndexOf(".") + 1)}.${method.name}`;
+      found = {
         label,
         histogram: requestDuration.labels({ method: label }),
         counters: new Map(),
       };
-      perMethod.set(req.method, metricsOf);
+      perMethod.set(method, found);
     }
-    const { label, histogram, counters } = metricsOf;
+    return found;
+  };
+  /** Counts one call of `method` that ended with `code`, and its duration. */
+  const record = (method: DescMethod, code: string, seconds: number) => {
+    const { label, histogram, counters } = metricsOf(method);
+    let counter = counters.get(code);
+    if (counter === undefined) {
+      counter = requests.labels({ method: label, code });
+      counters.set(code, counter);
+    }
+    counter.inc();
+    histogram.observe(seconds);
+  };
+  const interceptor: Interceptor = (next) => async (req) => {
     const started = performance.now();
-    const done = (code: string) => {
-      let counter = counters.get(code);
-      if (counter === undefined) {
-        counter = requests.labels({ method: label, code });
-        counters.set(code, counter);
-      }
-      counter.inc();
-      histogram.observe((performance.now() - started) / 1000);
-    };
+    const done = (code: string) => record(req.method, code, (performance.now() - started) / 1000);
     const codeOf = (error: unknown) => Code[ConnectError.from(error).code] ?? "unknown";
     let res: Awaited<ReturnType<typeof next>>;
     try {
@@ -245,6 +256,9 @@ export function createNodeMetrics(): NodeMetrics {
 
   return {
     interceptor,
+    observeUnary(method, error, seconds) {
+      record(method, error === undefined ? "ok" : (Code[error.code] ?? "unknown"), seconds);
+    },
     observeApply(seconds) {
       applyDuration.observe(seconds);
     },

@@ -173,6 +173,10 @@ export async function startNode(
   const unaryHandler = createUnaryGrpcHandler({
     routes,
     interceptors: [metrics.interceptor],
+    // Unary calls are counted without an interceptor, which would make every call's signal and
+    // headers whether or not anything reads them.
+    unaryInterceptors: [],
+    onUnaryEnd: metrics.observeUnary,
     contextValues,
     decodeError: decodeErrorAsInvalidArgument,
     fallback: (registered) =>

@@ -144,7 +144,7 @@ export function createOperatorRoutes(deps: OperatorDeps): (router: ConnectRouter
           });
           for await (const chunk of chunks) yield { chunk };
         } catch (error) {
-          throw toConnectError(error, ctx.signal);
+          throw toConnectError(error, ctx);
         }
       },
     });

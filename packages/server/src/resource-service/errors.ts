@@ -17,9 +17,24 @@ const codes: Array<[StorageErrorName, Code]> = [
   ["WatchClosedError", Code.Aborted],
 ];
 
-/** Maps any error thrown by a handler to the ConnectError the client receives. */
-export function toConnectError(error: unknown, signal?: AbortSignal): ConnectError {
+/**
+ * Maps any error thrown by a handler to the ConnectError the client receives. `call` is the
+ * call's context: an error that is its signal's abort reason (the client went away) is Canceled.
+ * Its signal is read only for an error that is neither a ConnectError nor a storage error, so
+ * that a call that never needed its signal does not make one for its error either.
+ */
+export function toConnectError(
+  error: unknown,
+  call?: { readonly signal: AbortSignal },
+): ConnectError {
   if (error instanceof ConnectError) return error;
+  for (const [name, code] of codes) {
+    const found = findStorageError(error, name);
+    if (found !== undefined) {
+      return new ConnectError(found.message, code, undefined, undefined, error);
+    }
+  }
+  const signal = call?.signal;
   if (signal?.aborted && error === signal.reason) {
     return new ConnectError(
       "the request was cancelled",
@@ -28,12 +43,6 @@ export function toConnectError(error: unknown, signal?: AbortSignal): ConnectErr
       undefined,
       error,
     );
-  }
-  for (const [name, code] of codes) {
-    const found = findStorageError(error, name);
-    if (found !== undefined) {
-      return new ConnectError(found.message, code, undefined, undefined, error);
-    }
   }
   return ConnectError.from(error, Code.Internal);
 }

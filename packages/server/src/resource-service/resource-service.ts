@@ -23,6 +23,7 @@ import {
 import {
   type Backend,
   CASFailureError,
+  type CallOptions,
   InvalidArgumentError,
   isCASFailureError,
   isGroupVersionMismatchError,
@@ -106,9 +107,9 @@ export function createResourceServiceRoutes(
   const newUlid = options.newUlid ?? monotonicFactory(pooledRandom());
 
   /** Reads what is stored under the id's key, whatever its group version; undefined if nothing. */
-  async function readStored(id: ID, consistency: ReadConsistency, signal: AbortSignal) {
+  async function readStored(id: ID, consistency: ReadConsistency, options: CallOptions) {
     try {
-      return await backend.read(consistency, id, { signal });
+      return await backend.read(consistency, id, options);
     } catch (error) {
       if (isNotFoundError(error)) return undefined;
       if (isGroupVersionMismatchError(error)) return error.stored;
@@ -132,13 +133,13 @@ export function createResourceServiceRoutes(
     }
   }
 
-  async function prepareCreate(input: Resource, signal: AbortSignal): Promise<Resource> {
+  async function prepareCreate(input: Resource, options: CallOptions): Promise<Resource> {
     if (!isEmptyStatus(input.status)) {
       throw new InvalidArgumentError("resource.status", "cannot be set on create; use WriteStatus");
     }
     let owner = input.owner;
     if (owner !== undefined && owner.uid === "") {
-      const stored = await readStored(owner, ReadConsistency.Strong, signal);
+      const stored = await readStored(owner, ReadConsistency.Strong, options);
       if (stored?.id === undefined) {
         throw new InvalidArgumentError("resource.owner", "does not exist");
       }
@@ -185,7 +186,7 @@ export function createResourceServiceRoutes(
     async read(req: ReadRequest, ctx: HandlerContext) {
       const consistency = consistencyOf(req.consistency);
       const id = normalizeId(req.id, "id");
-      return { resource: await backend.read(consistency, id, { signal: ctx.signal }) };
+      return { resource: await backend.read(consistency, id, optionsOf(ctx)) };
     },
 
     async write(req: WriteRequest, ctx: HandlerContext) {
@@ -195,15 +196,15 @@ export function createResourceServiceRoutes(
         input.version === "",
         () =>
           withLeaderRecheck(async (consistency) => {
-            const stored = await readStored(input.id as ID, consistency, ctx.signal);
+            const stored = await readStored(input.id as ID, consistency, optionsOf(ctx));
             const next =
               stored === undefined
-                ? await prepareCreate(input, ctx.signal)
+                ? await prepareCreate(input, optionsOf(ctx))
                 : prepareUpdate(input, stored);
-            return backend.writeCAS(create(ResourceSchema, next), { signal: ctx.signal });
+            return backend.writeCAS(create(ResourceSchema, next), optionsOf(ctx));
           }),
         policy,
-        ctx.signal,
+        optionsOf(ctx),
       );
       return { resource };
     },
@@ -236,7 +237,7 @@ export function createResourceServiceRoutes(
         req.version === "",
         () =>
           withLeaderRecheck(async (consistency) => {
-            const stored = await backend.read(consistency, id, { signal: ctx.signal });
+            const stored = await backend.read(consistency, id, optionsOf(ctx));
             if (req.version !== "" && req.version !== stored.version) throw new CASFailureError();
             const next = create(ResourceSchema, {
               ...stored,
@@ -246,10 +247,10 @@ export function createResourceServiceRoutes(
               },
             });
             checkSize(resourceBinarySize(next), maxBytes, "resource");
-            return backend.writeCAS(next, { signal: ctx.signal });
+            return backend.writeCAS(next, optionsOf(ctx));
           }),
         policy,
-        ctx.signal,
+        optionsOf(ctx),
       );
       return { resource };
     },
@@ -263,17 +264,17 @@ export function createResourceServiceRoutes(
           // another incarnation is a no-op there); without them, find out what is stored,
           // strongly: a lagging local copy must not turn a delete into a silent no-op.
           if (req.version !== "" && id.uid !== "") {
-            await backend.deleteCAS(id, req.version, { signal: ctx.signal });
+            await backend.deleteCAS(id, req.version, optionsOf(ctx));
             return;
           }
-          const stored = await readStored(id, ReadConsistency.Strong, ctx.signal);
+          const stored = await readStored(id, ReadConsistency.Strong, optionsOf(ctx));
           if (stored?.id === undefined) return;
           const target = id.uid === "" ? { ...id, uid: stored.id.uid } : id;
           const version = req.version === "" ? stored.version : req.version;
-          await backend.deleteCAS(target, version, { signal: ctx.signal });
+          await backend.deleteCAS(target, version, optionsOf(ctx));
         },
         policy,
-        ctx.signal,
+        optionsOf(ctx),
       );
       return {};
     },
@@ -283,9 +284,7 @@ export function createResourceServiceRoutes(
       const type = checkType(req.type, "type", { requireVersion: false });
       const tenancy = normalizeQueryTenancy(req.tenancy, "tenancy");
       checkNamePrefix(req.namePrefix, "namePrefix");
-      const all = await backend.list(consistency, type, tenancy, req.namePrefix, {
-        signal: ctx.signal,
-      });
+      const all = await backend.list(consistency, type, tenancy, req.namePrefix, optionsOf(ctx));
       const wanted = type.groupVersion;
       return {
         resources: wanted === "" ? all : all.filter((r) => r.id?.type?.groupVersion === wanted),
@@ -295,7 +294,7 @@ export function createResourceServiceRoutes(
     async listByOwner(req: ListByOwnerRequest, ctx: HandlerContext) {
       const owner = normalizeId(req.owner, "owner");
       if (owner.uid === "") throw new InvalidArgumentError("owner.uid", "is required");
-      return { resources: await backend.listByOwner(owner, { signal: ctx.signal }) };
+      return { resources: await backend.listByOwner(owner, optionsOf(ctx)) };
     },
 
     async *watchList(
@@ -305,10 +304,10 @@ export function createResourceServiceRoutes(
       const type = checkType(req.type, "type", { requireVersion: false });
       const tenancy = normalizeQueryTenancy(req.tenancy, "tenancy");
       checkNamePrefix(req.namePrefix, "namePrefix");
-      const watch = await backend.watchList(type, tenancy, req.namePrefix, { signal: ctx.signal });
+      const watch = await backend.watchList(type, tenancy, req.namePrefix, optionsOf(ctx));
       try {
         for (;;) {
-          const event = await watch.next({ signal: ctx.signal });
+          const event = await watch.next(optionsOf(ctx));
           const e = event.event;
           if (
             type.groupVersion !== "" &&
@@ -366,13 +365,31 @@ function responseOf(event: WatchEvent): WatchListResponse {
 /** What a request may carry beyond one resource of the largest size allowed. */
 export const REQUEST_HEADROOM_BYTES = 64 * 1024;
 
+/**
+ * The options of a backend call made for `ctx`'s call: its signal, read only when the backend
+ * uses it. An eventual read does not, and the lean gRPC path makes a call's AbortController only
+ * when something reads its signal: most reads then make none. A class, not an object literal
+ * with a getter, which V8 makes through a runtime call every time.
+ */
+class CallOptionsOf implements CallOptions {
+  readonly #ctx: HandlerContext;
+  constructor(ctx: HandlerContext) {
+    this.#ctx = ctx;
+  }
+  get signal(): AbortSignal {
+    return this.#ctx.signal;
+  }
+}
+
+const optionsOf = (ctx: HandlerContext): CallOptions => new CallOptionsOf(ctx);
+
 /** A unary handler whose errors reach the client as the codes of toConnectError. */
 function unary<Req, Res>(handler: (req: Req, ctx: HandlerContext) => Promise<Res>) {
   return async (req: Req, ctx: HandlerContext): Promise<Res> => {
     try {
       return await handler(req, ctx);
     } catch (error) {
-      throw toConnectError(error, ctx.signal);
+      throw toConnectError(error, ctx);
     }
   };
 }
@@ -386,7 +403,7 @@ function serverStream<Req, Res>(handler: (req: Req, ctx: HandlerContext) => Asyn
       // The client went away: there is nobody to tell. Not so at the deadline: the client may
       // still be there, and must not take the end of the stream for its natural end.
       if (ctx.signal.aborted && !isDeadline(ctx.signal.reason)) return;
-      throw toConnectError(error, ctx.signal);
+      throw toConnectError(error, ctx);
     }
   };
 }

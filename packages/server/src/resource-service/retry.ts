@@ -1,4 +1,4 @@
-import { isCASFailureError } from "@raftstore/storage";
+import { type CallOptions, isCASFailureError } from "@raftstore/storage";
 
 /** How blanket operations retry when another writer got there first. */
 export interface RetryPolicy {
@@ -29,12 +29,13 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 /**
  * Runs a read-modify-write. When the caller named a version, it is their compare-and-swap and
  * runs once; a blanket operation (no version) is retried with backoff on CASFailureError only.
+ * `options.signal` ends a backoff early; it is read only when there is one to wait out.
  */
 export async function retryCAS<T>(
   blanket: boolean,
   attempt: () => Promise<T>,
   policy: RetryPolicy = defaultRetryPolicy,
-  signal?: AbortSignal,
+  options?: CallOptions,
 ): Promise<T> {
   const attempts = blanket ? policy.attempts : 1;
   let delay = policy.baseDelayMs;
@@ -44,7 +45,7 @@ export async function retryCAS<T>(
     } catch (error) {
       if (i >= attempts || !isCASFailureError(error)) throw error;
     }
-    await sleep(delay * (0.5 + Math.random()), signal);
+    await sleep(delay * (0.5 + Math.random()), options?.signal);
     delay = Math.min(delay * 2, policy.maxDelayMs);
   }
 }
