@@ -86,20 +86,27 @@ export function createNodeMetrics(): NodeMetrics {
       }
     },
   });
+  /** At scrape time: clears `metric`, then hands it every peer's transport counters. */
+  const forEachPeer = (
+    metric: { reset(): void },
+    each: (peer: string, m: ReturnType<RaftTransport["metrics"]>["peers"][string]) => void,
+  ) => {
+    metric.reset();
+    if (deps === undefined) return;
+    for (const [peer, m] of Object.entries(deps.transport.metrics().peers)) each(peer, m);
+  };
   new Gauge({
     name: "raftstore_transport_dropped_messages",
     help: "Messages dropped on the way to each peer (queue full, peer unreachable, too large).",
     labelNames: ["peer"],
     registers: [registry],
     collect() {
-      this.reset();
-      if (deps === undefined) return;
-      for (const [peer, m] of Object.entries(deps.transport.metrics().peers)) {
+      forEachPeer(this, (peer, m) => {
         this.set(
           { peer },
           Object.values(m.dropped).reduce((a, b) => a + (b ?? 0), 0),
         );
-      }
+      });
     },
   });
   // The transport's own counters, read at scrape time: messages and bytes by peer and direction
@@ -112,13 +119,11 @@ export function createNodeMetrics(): NodeMetrics {
       labelNames: ["peer", "type"],
       registers: [registry],
       collect() {
-        this.reset();
-        if (deps === undefined) return;
-        for (const [peer, m] of Object.entries(deps.transport.metrics().peers)) {
+        forEachPeer(this, (peer, m) => {
           for (const [type, c] of Object.entries(m[direction])) {
             if (c !== undefined) this.inc({ peer, type }, c.messages);
           }
-        }
+        });
       },
     });
     new Counter({
@@ -127,13 +132,11 @@ export function createNodeMetrics(): NodeMetrics {
       labelNames: ["peer"],
       registers: [registry],
       collect() {
-        this.reset();
-        if (deps === undefined) return;
-        for (const [peer, m] of Object.entries(deps.transport.metrics().peers)) {
+        forEachPeer(this, (peer, m) => {
           let bytes = 0;
           for (const c of Object.values(m[direction])) bytes += c?.bytes ?? 0;
           this.inc({ peer }, bytes);
-        }
+        });
       },
     });
   }
