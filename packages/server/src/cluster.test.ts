@@ -209,6 +209,25 @@ describe("bad requests", () => {
       (cluster as TestCluster).client(leader).write({ resource: { id: id("fine") } }),
     );
     expect(ok.resource?.id?.name).toBe("fine");
+
+    // Plain gRPC unary calls take the lean path, which counts them without an interceptor: each
+    // call once, under its code.
+    const readsNotFound = async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const count = (pattern: RegExp) => Number(text.match(pattern)?.[1] ?? 0);
+      return [
+        count(
+          /raftstore_rpc_requests_total\{method="ResourceService.Read",code="NotFound"\} (\d+)/,
+        ),
+        count(/raftstore_rpc_duration_seconds_count\{method="ResourceService.Read"\} (\d+)/),
+      ];
+    };
+    const [before, timedBefore] = await readsNotFound();
+    const client = (cluster as TestCluster).client(leader);
+    for (let i = 0; i < 3; i++) {
+      await client.read({ id: id("never-written") }).catch(() => undefined);
+    }
+    expect(await readsNotFound()).toEqual([before + 3, timedBefore + 3]);
   });
 
   it("refuses a request far over the resource limit before reading it, and one just over it with the limit", async () => {
