@@ -91,16 +91,13 @@ export class MemberProcess implements RaftstoreMember {
     const child = spawnChild({
       name: this.id,
       command: process.execPath,
-      args: this.#compiled
-        ? [...this.#nodeArgs, compiledNodeScript, JSON.stringify(this.#flags)]
-        : [
-            ...this.#nodeArgs,
-            "--conditions=@raftstore/source",
-            "--import",
-            "tsx",
-            nodeScript,
-            JSON.stringify(this.#flags),
-          ],
+      args: [
+        ...this.#nodeArgs,
+        ...(this.#compiled
+          ? [compiledNodeScript]
+          : ["--conditions=@raftstore/source", "--import", "tsx", nodeScript]),
+        JSON.stringify(this.#flags),
+      ],
       logFile: this.logFile,
       stdinPipe: true,
     });

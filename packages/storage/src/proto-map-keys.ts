@@ -32,9 +32,10 @@ export function keepProtoMapKeys(): void {
   const field = ResourceSchema.fields.find((f) => f.fieldKind === "map") as DescField & {
     fieldKind: "map";
   };
-  const impl = Object.getPrototypeOf(reflectMap(field, {})) as MapImpl;
+  const sample = reflectMap(field, {});
+  const impl = Object.getPrototypeOf(sample) as MapImpl;
   const set = impl.set;
-  if (typeof set !== "function" || !("obj" in reflectMap(field, {}))) {
+  if (typeof set !== "function" || !("obj" in sample)) {
     throw new Error("@bufbuild/protobuf's map reflection is not the shape keepProtoMapKeys knows");
   }
   impl.set = function (this: MapImpl, key: unknown, value: unknown): MapImpl {

@@ -107,9 +107,9 @@ export function createResourceServiceRoutes(
   const newUlid = options.newUlid ?? monotonicFactory(pooledRandom());
 
   /** Reads what is stored under the id's key, whatever its group version; undefined if nothing. */
-  async function readStored(id: ID, consistency: ReadConsistency, options: CallOptions) {
+  async function readStored(id: ID, consistency: ReadConsistency, callOptions: CallOptions) {
     try {
-      return await backend.read(consistency, id, options);
+      return await backend.read(consistency, id, callOptions);
     } catch (error) {
       if (isNotFoundError(error)) return undefined;
       if (isGroupVersionMismatchError(error)) return error.stored;
@@ -133,13 +133,13 @@ export function createResourceServiceRoutes(
     }
   }
 
-  async function prepareCreate(input: Resource, options: CallOptions): Promise<Resource> {
+  async function prepareCreate(input: Resource, callOptions: CallOptions): Promise<Resource> {
     if (!isEmptyStatus(input.status)) {
       throw new InvalidArgumentError("resource.status", "cannot be set on create; use WriteStatus");
     }
     let owner = input.owner;
     if (owner !== undefined && owner.uid === "") {
-      const stored = await readStored(owner, ReadConsistency.Strong, options);
+      const stored = await readStored(owner, ReadConsistency.Strong, callOptions);
       if (stored?.id === undefined) {
         throw new InvalidArgumentError("resource.owner", "does not exist");
       }
@@ -190,26 +190,28 @@ export function createResourceServiceRoutes(
     },
 
     async write(req: WriteRequest, ctx: HandlerContext) {
+      const callOptions = optionsOf(ctx);
       const input = normalizeResource(req.resource, "resource");
       checkSize(resourceBinarySize(input), maxBytes, "resource");
       const resource = await retryCAS(
         input.version === "",
         () =>
           withLeaderRecheck(async (consistency) => {
-            const stored = await readStored(input.id as ID, consistency, optionsOf(ctx));
+            const stored = await readStored(input.id as ID, consistency, callOptions);
             const next =
               stored === undefined
-                ? await prepareCreate(input, optionsOf(ctx))
+                ? await prepareCreate(input, callOptions)
                 : prepareUpdate(input, stored);
-            return backend.writeCAS(create(ResourceSchema, next), optionsOf(ctx));
+            return backend.writeCAS(create(ResourceSchema, next), callOptions);
           }),
         policy,
-        optionsOf(ctx),
+        callOptions,
       );
       return { resource };
     },
 
     async writeStatus(req: WriteStatusRequest, ctx: HandlerContext) {
+      const callOptions = optionsOf(ctx);
       const id = normalizeId(req.id, "id");
       if (id.uid === "") throw new InvalidArgumentError("id.uid", "is required");
       if (req.key === "") throw new InvalidArgumentError("key", "is required");
@@ -237,7 +239,7 @@ export function createResourceServiceRoutes(
         req.version === "",
         () =>
           withLeaderRecheck(async (consistency) => {
-            const stored = await backend.read(consistency, id, optionsOf(ctx));
+            const stored = await backend.read(consistency, id, callOptions);
             if (req.version !== "" && req.version !== stored.version) throw new CASFailureError();
             const next = create(ResourceSchema, {
               ...stored,
@@ -247,15 +249,16 @@ export function createResourceServiceRoutes(
               },
             });
             checkSize(resourceBinarySize(next), maxBytes, "resource");
-            return backend.writeCAS(next, optionsOf(ctx));
+            return backend.writeCAS(next, callOptions);
           }),
         policy,
-        optionsOf(ctx),
+        callOptions,
       );
       return { resource };
     },
 
     async delete(req: DeleteRequest, ctx: HandlerContext) {
+      const callOptions = optionsOf(ctx);
       const id = normalizeId(req.id, "id");
       await retryCAS(
         req.version === "",
@@ -264,17 +267,17 @@ export function createResourceServiceRoutes(
           // another incarnation is a no-op there); without them, find out what is stored,
           // strongly: a lagging local copy must not turn a delete into a silent no-op.
           if (req.version !== "" && id.uid !== "") {
-            await backend.deleteCAS(id, req.version, optionsOf(ctx));
+            await backend.deleteCAS(id, req.version, callOptions);
             return;
           }
-          const stored = await readStored(id, ReadConsistency.Strong, optionsOf(ctx));
+          const stored = await readStored(id, ReadConsistency.Strong, callOptions);
           if (stored?.id === undefined) return;
           const target = id.uid === "" ? { ...id, uid: stored.id.uid } : id;
           const version = req.version === "" ? stored.version : req.version;
-          await backend.deleteCAS(target, version, optionsOf(ctx));
+          await backend.deleteCAS(target, version, callOptions);
         },
         policy,
-        optionsOf(ctx),
+        callOptions,
       );
       return {};
     },
@@ -304,10 +307,11 @@ export function createResourceServiceRoutes(
       const type = checkType(req.type, "type", { requireVersion: false });
       const tenancy = normalizeQueryTenancy(req.tenancy, "tenancy");
       checkNamePrefix(req.namePrefix, "namePrefix");
-      const watch = await backend.watchList(type, tenancy, req.namePrefix, optionsOf(ctx));
+      const callOptions = optionsOf(ctx);
+      const watch = await backend.watchList(type, tenancy, req.namePrefix, callOptions);
       try {
         for (;;) {
-          const event = await watch.next(optionsOf(ctx));
+          const event = await watch.next(callOptions);
           const e = event.event;
           if (
             type.groupVersion !== "" &&
