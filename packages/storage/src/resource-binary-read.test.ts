@@ -170,6 +170,25 @@ describe("fromBinaryFast", () => {
     );
   });
 
+  it("reads each string as its own bytes say, however the strings read before it share the cache", () => {
+    // The reader keeps the short strings it read last, by a hash of their bytes, in 1,024 slots:
+    // thousands of names of the same few lengths, in a random order with repeats, collide in
+    // most slots and replace one another.
+    const random = fc.sample(fc.nat({ max: 4999 }), { numRuns: 20_000, seed: 7 });
+    const names = Array.from({ length: 5000 }, (_, i) =>
+      i % 3 === 0 ? `n${i}` : `name-${String(i * 7919).padStart(8, "0")}`,
+    );
+    for (const i of random) {
+      const resource = create(ResourceSchema, {
+        id: { name: names[i] as string, uid: names[(i * 31) % 5000] as string },
+        version: String(i),
+        metadata: { [names[(i + 1) % 5000] as string]: names[(i + 2) % 5000] as string },
+      });
+      const bytes = toBinary(ResourceSchema, resource);
+      expect(decodePlain(ResourceSchema, bytes)).toStrictEqual(fromBinary(ResourceSchema, bytes));
+    }
+  });
+
   it("gives bytes as views of the input, as protobuf-es does", () => {
     const resource = create(ResourceSchema, {
       data: { typeUrl: "t", value: new Uint8Array([1, 2]) },

@@ -85,12 +85,27 @@ class Reader {
     const stop = this.delimited(end);
     const buf = this.buf;
     const start = this.pos;
-    for (let i = start; i < stop; i++) if ((buf[i] as number) > 0x7f) throw notPlain;
     this.pos = stop;
-    if (stop - start <= 64) {
-      return String.fromCharCode.apply(null, buf.subarray(start, stop) as unknown as number[]);
+    if (stop - start > SHORT) {
+      for (let i = start; i < stop; i++) if ((buf[i] as number) > 0x7f) throw notPlain;
+      return latin1.decode(buf.subarray(start, stop));
     }
-    return latin1.decode(buf.subarray(start, stop));
+    let hash = stop - start;
+    for (let i = start; i < stop; i++) {
+      const byte = buf[i] as number;
+      if (byte > 0x7f) throw notPlain;
+      hash = Math.imul(hash ^ byte, 0x01000193);
+    }
+    const slot = (hash ^ (hash >>> 15)) & (recentStrings.length - 1);
+    const recent = recentStrings[slot] as string;
+    if (recent.length === stop - start) {
+      let i = 0;
+      while (i < recent.length && recent.charCodeAt(i) === buf[start + i]) i++;
+      if (i === recent.length) return recent;
+    }
+    const value = String.fromCharCode.apply(null, buf.subarray(start, stop) as unknown as number[]);
+    recentStrings[slot] = value;
+    return value;
   }
 
   /** A bytes field's value: a view of the input, as protobuf-es gives it. */
@@ -104,6 +119,18 @@ class Reader {
 
 /** ASCII decodes the same as Latin-1; this decoder never replaces anything in it. */
 const latin1 = new TextDecoder("latin1");
+
+/** Strings up to this long are built from their bytes in JavaScript and looked up in the cache. */
+const SHORT = 64;
+
+/**
+ * The short strings read last, by a hash of their bytes (a direct-mapped cache, one string per
+ * slot). Most strings of a resource repeat from one resource to the next (its type, tenancy,
+ * typeUrl, names of a busy key): a hit returns the same string, found by comparing the bytes,
+ * and allocates nothing. A miss replaces the slot. Strings are immutable, so sharing one is
+ * invisible to the reader.
+ */
+const recentStrings: string[] = new Array<string>(1024).fill("");
 
 /**
  * Reads the fields of one message, from the reader's position to `end`, handing each to
