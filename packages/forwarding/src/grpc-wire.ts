@@ -1,4 +1,6 @@
 import type * as http2 from "node:http2";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { toBinaryFast } from "@raftstore/storage";
 
 /** Node's incoming HTTP/2 headers (or trailers) as a fetch Headers, without pseudo-headers. */
 export function toHeaders(raw: http2.IncomingHttpHeaders): Headers {
@@ -25,6 +27,28 @@ export function encodeFrame(payload: Uint8Array): Buffer {
   frame[0] = 0;
   frame.writeUInt32BE(payload.byteLength, 1);
   frame.set(payload, 5);
+  return frame;
+}
+
+/**
+ * One gRPC message frame of `message`, encoded straight into the frame: a resource message is
+ * written once, into pooled memory (`Buffer.allocUnsafe`), with no array of its own to copy
+ * from. Any other message is encoded by protobuf-es and then framed.
+ */
+export function encodeMessageFrame<Desc extends DescMessage>(
+  schema: Desc,
+  message: MessageShape<Desc>,
+): Buffer {
+  let framed: Buffer | undefined;
+  const payload = toBinaryFast(schema, message, (size) => {
+    framed = Buffer.allocUnsafe(5 + size);
+    return framed.subarray(5);
+  });
+  // Assigned in the callback, which TypeScript does not follow.
+  const frame = framed as Buffer | undefined;
+  if (frame === undefined) return encodeFrame(payload);
+  frame[0] = 0;
+  frame.writeUInt32BE(payload.byteLength, 1);
   return frame;
 }
 

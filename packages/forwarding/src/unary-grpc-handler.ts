@@ -26,8 +26,8 @@ import {
   transformInvokeImplementation,
 } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
-import { encodeFrame, framePayload, toHeaders } from "./grpc-wire.js";
+import { fromBinaryFast } from "@raftstore/storage";
+import { encodeMessageFrame, framePayload, toHeaders } from "./grpc-wire.js";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -553,7 +553,7 @@ function encodeResponse(
   message: MessageShape<DescMessage>,
 ): Buffer {
   try {
-    return encodeFrame(toBinaryFast(method.output, message));
+    return encodeMessageFrame(method.output, message);
   } catch (error) {
     throw new ConnectError(
       `serialize binary: ${error instanceof Error ? error.message : String(error)}`,

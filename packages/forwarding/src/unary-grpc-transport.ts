@@ -9,8 +9,8 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
-import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
-import { encodeFrame, framePayload, toHeaders } from "./grpc-wire.js";
+import { fromBinaryFast } from "@raftstore/storage";
+import { encodeMessageFrame, framePayload, toHeaders } from "./grpc-wire.js";
 import type { GuardedSessionManager } from "./guarded-session-manager.js";
 
 /** The most bytes a response may have; more is a ResourceExhausted error. */
@@ -65,15 +65,14 @@ async function unaryCall<I extends DescMessage, O extends DescMessage>(
   input: MessageInitShape<I>,
 ): Promise<UnaryResponse<I, O>> {
   if (signal?.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
-  let payload: Uint8Array;
+  let frame: Buffer;
   try {
     const message = isMessage(input, method.input) ? input : create(method.input, input);
-    payload = toBinaryFast(method.input, message);
+    frame = encodeMessageFrame(method.input, message);
   } catch (error) {
     // As connect's transport reports it: the caller can tell it apart by encoding again.
     throw ConnectError.from(error, Code.Internal);
   }
-  const frame = encodeFrame(payload);
 
   const headers: http2.OutgoingHttpHeaders = {
     "content-type": "application/grpc+proto",

@@ -276,7 +276,10 @@ describe("encodeRequestFrame", () => {
     ];
     for (const messages of sets) {
       const size = messages.reduce((sum, m) => sum + framedSize(m.length), 0);
+      // Small frames are carved from Node's shared pool, whose memory is not zeroed: dirty it.
+      Buffer.allocUnsafe(4000).fill(0xff);
       const frame = encodeRequestFrame(messages, size);
+      expect(frame.constructor).toBe(Uint8Array);
       expect(frame.length).toBe(5 + size);
       expect(frame[0]).toBe(0);
       expect(new DataView(frame.buffer, frame.byteOffset).getUint32(1)).toBe(size);

@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { EncodedRaftMessagesSchema } from "@raftstore/proto/raft/v1";
-import { writeVarint } from "./wire-format.js";
+import { sendBytes, writeVarint } from "./wire-format.js";
 
 // The gRPC framing of the raft streams, for the paths that read and write them without
 // connect's streaming machinery (stream-handler.ts receives, outbound-stream.ts sends). Each
@@ -18,8 +18,9 @@ const messagesTag = 0x0a;
  * their `framed` sizes, is `size`: one allocation, each message copied once.
  */
 export function encodeRequestFrame(messages: readonly Uint8Array[], size: number): Uint8Array {
-  const frame = new Uint8Array(5 + size);
-  new DataView(frame.buffer).setUint32(1, size);
+  const frame = sendBytes(5 + size);
+  frame[0] = 0;
+  new DataView(frame.buffer, frame.byteOffset).setUint32(1, size);
   let at = 5;
   for (const message of messages) {
     frame[at++] = messagesTag;

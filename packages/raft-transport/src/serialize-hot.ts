@@ -9,7 +9,7 @@ import type {
   ProposeResponseMessage,
 } from "@raftstore/raft";
 import { entryTypeToWire, refusalToWire } from "./wire-enums.js";
-import { framedSize, varintSize, writeVarint } from "./wire-format.js";
+import { framedSize, sendBytes, varintSize, writeVarint } from "./wire-format.js";
 
 // The messages of steady replication — Append, AppendResponse, Heartbeat and HeartbeatResponse,
 // and a follower's Propose and its ProposeResponse — serialized by hand. They are nearly every
@@ -200,7 +200,7 @@ export function serializeHot(m: HotMessage): Uint8Array | undefined {
     varintSize(bodySize) +
     bodySize;
   // Every byte is written below.
-  const out = new Uint8Array(size);
+  const out = sendBytes(size);
   let at = 0;
   out[at++] = fromTag;
   at = writeVarint(out, at, fromLength);

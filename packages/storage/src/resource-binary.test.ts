@@ -52,6 +52,38 @@ function expectSameBytes<Desc extends DescMessage>(schema: Desc, message: Messag
 }
 
 describe("toBinaryFast", () => {
+  it("writes into the array `allocate` gives, of the size it asks for; protobuf-es's bytes are its own", () => {
+    fc.assert(
+      fc.property(any.resource, (resource) => {
+        const sizes: number[] = [];
+        // A view into a dirty larger buffer, as pooled memory is.
+        const pool = new Uint8Array(resourceBinarySize(resource) + 16).fill(0xee);
+        const fast = toBinaryFast(ResourceSchema, resource, (size) => {
+          sizes.push(size);
+          return pool.subarray(8, 8 + size);
+        });
+        const expected = Buffer.from(toBinary(ResourceSchema, resource)).toString("hex");
+        expect(Buffer.from(fast).toString("hex")).toBe(expected);
+        if (encodePlain(ResourceSchema, resource) === undefined) {
+          expect(sizes).toEqual([]);
+          expect(fast.buffer).not.toBe(pool.buffer);
+        } else {
+          expect(sizes).toEqual([fast.byteLength]);
+          expect(fast.buffer).toBe(pool.buffer);
+          expect(fast.byteOffset).toBe(8);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses an `allocate` that returns another size than it asked for", () => {
+    const resource = create(ResourceSchema, { version: "1" });
+    expect(() =>
+      toBinaryFast(ResourceSchema, resource, (size) => new Uint8Array(size + 1)),
+    ).toThrow(/allocate\(\d+\) returned \d+ bytes/);
+  });
+
   it("writes protobuf-es's bytes for every plain resource, by hand", () => {
     fc.assert(
       fc.property(plain.resource, (resource) => {

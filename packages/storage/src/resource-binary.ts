@@ -250,8 +250,8 @@ class Writer {
   #next = 0;
   readonly #sizes: number[];
 
-  constructor(size: number, sizes: number[]) {
-    this.bytes = new Uint8Array(size);
+  constructor(bytes: Uint8Array, sizes: number[]) {
+    this.bytes = bytes;
     this.#sizes = sizes;
   }
 
@@ -560,16 +560,29 @@ const shapes = new Map<string, Shape>([
 ]);
 
 /**
+ * Where an encoding is written: an array of exactly `size` bytes, every one of which the encoder
+ * then writes. The default is a new Uint8Array; a caller that sends the bytes and drops them can
+ * hand out pooled memory (`Buffer.allocUnsafe`), which on Node costs a tenth of a new array's
+ * own backing store, or reserve room around the message (a frame header).
+ */
+export type AllocateBytes = (size: number) => Uint8Array;
+
+const newBytes: AllocateBytes = (size) => new Uint8Array(size);
+
+/**
  * `toBinary(schema, message)`, the same bytes, written by hand for resources and the messages
  * that carry them (the resource and forwarding services' reads, writes and lists, watch
- * events and what WatchList streams, and the Raft log entry); every other message, and any message outside the plain form, goes to
- * protobuf-es.
+ * events and what WatchList streams, and the Raft log entry); every other message, and any
+ * message outside the plain form, goes to protobuf-es. The hand-written bytes go into the array
+ * `allocate` returns; protobuf-es's are its own (compare them with what `allocate` returned to
+ * tell the two apart).
  */
 export function toBinaryFast<Desc extends DescMessage>(
   schema: Desc,
   message: MessageShape<Desc>,
+  allocate: AllocateBytes = newBytes,
 ): Uint8Array {
-  return encodePlain(schema, message) ?? toBinary(schema, message);
+  return encodePlain(schema, message, allocate) ?? toBinary(schema, message);
 }
 
 /**
@@ -579,6 +592,7 @@ export function toBinaryFast<Desc extends DescMessage>(
 export function encodePlain(
   schema: DescMessage,
   message: { $typeName: string },
+  allocate: AllocateBytes = newBytes,
 ): Uint8Array | undefined {
   const shape = shapes.get(schema.typeName);
   if (shape === undefined || message.$typeName !== schema.typeName) return undefined;
@@ -590,12 +604,16 @@ export function encodePlain(
     // Not plain (or a shape nothing here expects): protobuf-es writes it, or says what is wrong.
     return undefined;
   }
-  const writer = new Writer(size, sizes.list);
+  const bytes = allocate(size);
+  if (bytes.byteLength !== size) {
+    throw new Error(`resource-binary: allocate(${size}) returned ${bytes.byteLength} bytes`);
+  }
+  const writer = new Writer(bytes, sizes.list);
   shape.write(writer, message as unknown as Fields);
   if (writer.pos !== size) {
     throw new Error(`resource-binary: wrote ${writer.pos} bytes of ${size} for ${schema.typeName}`);
   }
-  return writer.bytes;
+  return bytes;
 }
 
 /** The size of a resource's protobuf encoding, without writing it. */

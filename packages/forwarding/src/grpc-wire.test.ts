@@ -1,0 +1,34 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ReadResponseSchema, WatchListRequestSchema } from "@raftstore/proto";
+import { describe, expect, it } from "vitest";
+import { encodeFrame, encodeMessageFrame } from "./grpc-wire.js";
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+
+describe("encodeMessageFrame", () => {
+  it("frames a message as encodeFrame does, written straight into pooled memory that was not clean", () => {
+    const resource = {
+      id: {
+        name: "a",
+        uid: "01JDQ8ZK3M4N5P6Q7R8S9T0V1W",
+        type: { group: "demo", groupVersion: "v1", kind: "Greeting" },
+        tenancy: { partition: "default", namespace: "default" },
+      },
+      version: "17",
+      data: { typeUrl: "type.googleapis.com/demo.v1.Greeting", value: new Uint8Array(300) },
+    };
+    const messages = [
+      // Resource messages are written by hand; the others by protobuf-es, then framed.
+      [ReadResponseSchema, create(ReadResponseSchema, { resource })],
+      [ReadResponseSchema, create(ReadResponseSchema, {})],
+      [WatchListRequestSchema, create(WatchListRequestSchema, { namePrefix: "é" })],
+    ] as const;
+    for (const [schema, message] of messages) {
+      Buffer.allocUnsafe(4000).fill(0xff);
+      const frame = encodeMessageFrame(schema, message as never);
+      expect(hex(frame)).toBe(hex(encodeFrame(toBinary(schema, message as never))));
+      expect(frame[0]).toBe(0);
+      expect(frame.readUInt32BE(1)).toBe(frame.byteLength - 5);
+    }
+  });
+});
