@@ -1,11 +1,13 @@
-import { create, type fromBinary } from "@bufbuild/protobuf";
+import { create, type fromBinary, isMessage } from "@bufbuild/protobuf";
 import type { Store } from "@raftstore/inmem";
-import type { ID, Resource } from "@raftstore/proto";
+import { type ID, type Resource, ResourceSchema } from "@raftstore/proto";
 import {
+  type Log,
   type LogResponse,
   LogResponseSchema,
   LogSchema,
   LogType,
+  type WriteRequest,
 } from "@raftstore/proto/storage/v1";
 import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
 
@@ -14,15 +16,23 @@ import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
 // is the entry's index, and a failed compare-and-swap uses up its index and fails the same way
 // everywhere. Nothing here may depend on the node, the clock or randomness.
 
+// A write's Log and LogResponse are made as literals of the generated message types, complete
+// (TypeScript checks every field): protobuf-es's `create` builds the same objects by reflection,
+// and on every node, for every write, that cost as much as the rest of encoding or answering it.
+
 /** Encodes a write request: `resource.version` is the expected current version. */
 export function encodeWriteEntry(resource: Resource): Uint8Array {
-  return toBinaryFast(
-    LogSchema,
-    create(LogSchema, {
-      type: LogType.WRITE,
-      request: { case: "write", value: { resource } },
-    }),
-  );
+  const value: WriteRequest = {
+    $typeName: "raftstore.storage.v1.WriteRequest",
+    // A caller's plain object (typed as a Resource) becomes one, as `create` would make it.
+    resource: isMessage(resource, ResourceSchema) ? resource : create(ResourceSchema, resource),
+  };
+  const log: Log = {
+    $typeName: "raftstore.storage.v1.Log",
+    type: LogType.WRITE,
+    request: { case: "write", value },
+  };
+  return toBinaryFast(LogSchema, log);
 }
 
 /** Encodes a delete request. */
@@ -66,9 +76,14 @@ export function applyEntry(store: Store, buf: Uint8Array, index: bigint): LogRes
         if (resource === undefined)
           return new MalformedEntryError(index, "write without a resource");
         const stored = store.writeCAS(resource, index.toString());
-        return create(LogResponseSchema, {
-          response: { case: "write", value: { resource: stored } },
-        });
+        const response: LogResponse = {
+          $typeName: "raftstore.storage.v1.LogResponse",
+          response: {
+            case: "write",
+            value: { $typeName: "raftstore.storage.v1.WriteResponse", resource: stored },
+          },
+        };
+        return response;
       }
       case "delete": {
         const { id, version } = log.request.value;

@@ -1,5 +1,12 @@
-import { clone, create, equals } from "@bufbuild/protobuf";
-import { ResourceSchema } from "@raftstore/proto";
+import { clone, create, equals, isMessage } from "@bufbuild/protobuf";
+import {
+  type ID,
+  IDSchema,
+  ResourceSchema,
+  TenancySchema,
+  type Type,
+  TypeSchema,
+} from "@raftstore/proto";
 import { isInvalidArgumentError } from "@raftstore/storage";
 import { describe, expect, it } from "vitest";
 import { normalizeResource } from "./validation.js";
@@ -26,6 +33,30 @@ describe("normalizeResource", () => {
     // The input keeps its own id and owner: nothing was written into it.
     expect(equals(ResourceSchema, input, before)).toBe(true);
     expect(input.id?.tenancy).toBeUndefined();
+  });
+
+  it("makes ids and tenancies that are the messages protobuf-es's create makes, from messages or plain objects", () => {
+    const expected = create(IDSchema, {
+      name: "a",
+      uid: "u",
+      type,
+      tenancy: { partition: "default", namespace: "default" },
+    });
+    for (const id of [
+      create(IDSchema, { name: "a", uid: "u", type }),
+      { name: "a", uid: "u", type },
+    ]) {
+      const normalized = normalizeResource(create(ResourceSchema, { id }), "resource");
+      expect(normalized.id).toStrictEqual(expected);
+      expect(isMessage(normalized.id, IDSchema)).toBe(true);
+      expect(isMessage(normalized.id?.type, TypeSchema)).toBe(true);
+      expect(isMessage(normalized.id?.tenancy, TenancySchema)).toBe(true);
+    }
+    const plainType = { $typeName: undefined, ...type } as unknown as Type;
+    const id = { $typeName: IDSchema.typeName, name: "a", uid: "u", type: plainType } as ID;
+    expect(normalizeResource({ ...create(ResourceSchema), id }, "resource").id).toStrictEqual(
+      expected,
+    );
   });
 
   it("refuses a resource without one, or with an id that is not valid", () => {
