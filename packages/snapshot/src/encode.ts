@@ -1,5 +1,5 @@
 import { type Resource, ResourceSchema } from "@raftstore/proto";
-import { toBinaryFast } from "@raftstore/storage";
+import { type AllocateBytes, toBinaryFast } from "@raftstore/storage";
 import { frameChecksum } from "./checksum.js";
 import { ChunkWriter } from "./chunk-writer.js";
 import { SnapshotResourceTooLargeError } from "./errors.js";
@@ -45,12 +45,27 @@ export function encodeSnapshot(
   options: EncodeSnapshotOptions = {},
 ): AsyncIterable<Uint8Array> {
   const { index, term, createdAt, chunkBytes } = checkHeaderAndChunks(header, options);
+  const scratch = reusedBytes();
   return generateSnapshot(
     encodeHeader(index, term, createdAt),
     resources,
-    (resource: Resource) => toBinaryFast(ResourceSchema, resource),
+    (resource: Resource) => toBinaryFast(ResourceSchema, resource, scratch),
     { chunkBytes, maxFrameBytes: checkMaxFrameBytes(options.maxFrameBytes) },
   );
+}
+
+/**
+ * Where each resource of one encoding is written in turn: one buffer, grown when a resource
+ * needs more. A resource's bytes are copied into the output before the next one is written, so
+ * nothing reads them after that; an array of its own per resource cost more than encoding it.
+ */
+function reusedBytes(): AllocateBytes {
+  let buffer = new Uint8Array(0);
+  return (size) => {
+    if (size > buffer.byteLength)
+      buffer = new Uint8Array(Math.max(size, 2 * buffer.byteLength, 4096));
+    return buffer.subarray(0, size);
+  };
 }
 
 /**

@@ -32,6 +32,17 @@ function expectSameResources(actual: Resource[], expected: Resource[]) {
 }
 
 describe("a snapshot read back", () => {
+  it("has every resource as it was, sizes up and down, each written where the last one was", async () => {
+    // The encoder writes each resource into one reused buffer, grown past 4 KiB, 8 KiB, 16 KiB.
+    const sizes = [10, 5000, 3, 9000, 100, 20_000, 1, 4096, 0, 17_000, 50];
+    const resources = sizes.map((n, i) => ({
+      ...sampleResource(i),
+      data: create(AnySchema, { typeUrl: "t", value: new Uint8Array(n).fill(i + 1) }),
+    }));
+    const { decoded } = await roundTrip(resources, [7, 4000, 4001, 30_000]);
+    expectSameResources(decoded, resources);
+  });
+
   it("of no resources has its header and nothing else", async () => {
     const { decoded, header: read } = await roundTrip([]);
     expect(decoded).toEqual([]);
