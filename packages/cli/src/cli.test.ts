@@ -121,8 +121,13 @@ describe("usage errors exit with 2 and say what was expected", () => {
   });
 
   it("lists every configuration problem of the agent at once, each with its source", async () => {
-    const result = await run(["agent", "--listen", "nowhere"], { env: { RAFTSTORE_TICK_MS: "0" } });
+    const result = await run(["agent", "--listen", "nowhere", "--snapshot-jitter", "1"], {
+      env: { RAFTSTORE_TICK_MS: "0" },
+    });
     expect(result.code).toBe(ExitCode.Usage);
+    expect(result.stderr).toContain(
+      '--snapshot-jitter: expected a number from 0 to below 1, got "1"',
+    );
     expect(result.stderr).toContain("--id (or RAFTSTORE_ID) is required");
     expect(result.stderr).toContain(
       '--listen: expected host:port (e.g. 127.0.0.1:7001), got "nowhere"',

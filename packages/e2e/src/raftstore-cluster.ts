@@ -17,6 +17,8 @@ export interface RaftstoreSettings {
   heartbeatTicks?: number;
   /** Entries applied between snapshots (default 8192); small values force compaction. */
   snapshotThreshold?: number;
+  /** The fraction a node lowers snapshotThreshold by, at random (default 0.25). */
+  snapshotJitter?: number;
   /** Entries kept behind a snapshot (default 10240). */
   trailingEntries?: number;
   maxResourceBytes?: number;

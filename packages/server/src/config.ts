@@ -10,6 +10,11 @@ export interface RaftSettings {
   heartbeatTicks: number;
   /** Entries applied since the last snapshot that trigger a new one. */
   snapshotThreshold: number;
+  /**
+   * Each node snapshots after between (1 − this) × snapshotThreshold and snapshotThreshold
+   * entries, drawn again after every snapshot, so that the members do not all snapshot at once.
+   */
+  snapshotJitter: number;
   /** Entries kept in the log after a snapshot, for followers that are slightly behind. */
   trailingEntries: number;
   /**
@@ -69,6 +74,7 @@ export const defaultRaftSettings: RaftSettings = {
   electionTicks: 10,
   heartbeatTicks: 1,
   snapshotThreshold: 8192,
+  snapshotJitter: 0.25,
   trailingEntries: 10240,
   forwarding: "raft",
 };
@@ -88,6 +94,7 @@ const keys = [
   "electionTicks",
   "heartbeatTicks",
   "snapshotThreshold",
+  "snapshotJitter",
   "trailingEntries",
   "forwarding",
   "logLevel",
@@ -157,6 +164,16 @@ function integer(raw: Raw | undefined, fallback: number, min: number, problems: 
   const n = Number(raw.value);
   if (!Number.isInteger(n) || n < min) {
     problems.push(`${raw.source}: expected an integer ≥ ${min}, got "${raw.value}"`);
+    return fallback;
+  }
+  return n;
+}
+
+function fraction(raw: Raw | undefined, fallback: number, problems: string[]): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw.value);
+  if (raw.value.trim() === "" || !(n >= 0 && n < 1)) {
+    problems.push(`${raw.source}: expected a number from 0 to below 1, got "${raw.value}"`);
     return fallback;
   }
   return n;
@@ -257,6 +274,11 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
       raw.get("snapshotThreshold"),
       defaultRaftSettings.snapshotThreshold,
       1,
+      problems,
+    ),
+    snapshotJitter: fraction(
+      raw.get("snapshotJitter"),
+      defaultRaftSettings.snapshotJitter,
       problems,
     ),
     trailingEntries: integer(

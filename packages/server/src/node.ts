@@ -135,6 +135,7 @@ export async function startNode(
     electionTicks: config.raft.electionTicks,
     heartbeatTicks: config.raft.heartbeatTicks,
     snapshotThreshold: config.raft.snapshotThreshold,
+    snapshotJitter: config.raft.snapshotJitter,
     trailingEntries: config.raft.trailingEntries,
     forwardProposals,
     maxEntrySize: config.maxResourceBytes + REQUEST_HEADROOM_BYTES,

@@ -37,3 +37,55 @@ describe("log compaction on the leader", () => {
     await c.shutdown();
   });
 });
+
+describe("snapshot jitter", () => {
+  /** The indexes each member snapshots at while the leader applies `count` entries. */
+  async function snapshotIndexes(snapshotJitter: number, count: number) {
+    const c = new VirtualCluster(["n1", "n2", "n3"], 11, {
+      snapshotThreshold: 40,
+      snapshotJitter,
+      trailingEntries: 0,
+    });
+    await c.start();
+    const taken = new Map<string, number[]>();
+    for (const m of c.members.values()) {
+      const indexes: number[] = [];
+      taken.set(m.id, indexes);
+      m.node.observe((e) => {
+        if (e.type === "snapshotTaken") indexes.push(e.snapshot.index);
+      });
+    }
+    const leader = await c.leader();
+    for (let i = 0; i < count; i++) await c.settle(leader.apply(put("k", String(i))));
+    const last = leader.stats().commitIndex;
+    await c.runUntil(
+      () => [...c.members.values()].every((m) => m.node.stats().appliedIndex === last),
+      2000,
+    );
+    await c.shutdown();
+    return [...taken.values()];
+  }
+
+  it("staggers the members' snapshots, each within the threshold of the one before", async () => {
+    const members = await snapshotIndexes(0.5, 400);
+    for (const indexes of members) {
+      expect(indexes.length).toBeGreaterThanOrEqual(8);
+      indexes.forEach((index, i) => {
+        const gap = index - (indexes[i - 1] ?? 0);
+        expect(gap).toBeGreaterThanOrEqual(20);
+        expect(gap).toBeLessThanOrEqual(40);
+      });
+    }
+    // Not in step: at most a few snapshots fall on the same index on two members.
+    const [a, b, c] = members.map((indexes) => new Set(indexes));
+    const shared = [...(a as Set<number>)].filter((i) => b?.has(i) && c?.has(i));
+    expect(shared.length).toBeLessThanOrEqual(1);
+  });
+
+  it("without it, every member snapshots at the same indexes", async () => {
+    const members = await snapshotIndexes(0, 200);
+    expect(members[0]?.length).toBeGreaterThanOrEqual(4);
+    expect(members[1]).toEqual(members[0]);
+    expect(members[2]).toEqual(members[0]);
+  });
+});

@@ -361,6 +361,15 @@ describe("startup", () => {
     expect(() => createRaftNode({ ...options(), trailingEntries: 0 })).not.toThrow();
   });
 
+  it("rejects a snapshotJitter outside [0, 1)", () => {
+    for (const snapshotJitter of [Number.NaN, -0.1, 1, 2]) {
+      expect(() => createRaftNode({ ...options(), snapshotJitter })).toThrow(
+        /snapshotJitter to be a number from 0 to below 1/,
+      );
+    }
+    expect(() => createRaftNode({ ...options(), snapshotJitter: 0.99 })).not.toThrow();
+  });
+
   it("rejects calls before start with ShutdownError", async () => {
     const node = createRaftNode(options());
     expect(isShutdownError(await node.apply(new Uint8Array()).catch((e: unknown) => e))).toBe(true);

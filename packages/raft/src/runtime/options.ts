@@ -60,6 +60,14 @@ export interface RaftNodeOptions {
   readonly snapshotThreshold?: number;
   /** …or once this many bytes of entries were applied since the last one. Default 64 MiB. */
   readonly snapshotThresholdBytes?: number;
+  /**
+   * Staggers the snapshots of a cluster's members: each node lowers `snapshotThreshold` by a
+   * random fraction of it up to this one, drawn again after each snapshot it takes, so that the
+   * members, which apply the same entries, do not all snapshot at once (hashicorp/raft staggers
+   * its snapshot checks for the same reason). The log never grows past the threshold. From 0
+   * (every node snapshots at exactly the threshold) to below 1. Default 0.
+   */
+  readonly snapshotJitter?: number;
   /** Entries kept in the log behind a snapshot, for followers slightly behind. Default 4096. */
   readonly trailingEntries?: number;
   /** Bytes per snapshot chunk on the wire. Default 1 MiB. */
@@ -97,6 +105,15 @@ function positiveInteger(name: string, value: number): number {
 function nonNegativeInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new InvalidOptionsError(`expected ${name} to be an integer of 0 or more, found ${value}`);
+  }
+  return value;
+}
+
+function fraction(name: string, value: number): number {
+  if (typeof value !== "number" || !(value >= 0 && value < 1)) {
+    throw new InvalidOptionsError(
+      `expected ${name} to be a number from 0 to below 1, found ${value}`,
+    );
   }
   return value;
 }
@@ -151,6 +168,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
       "snapshotThresholdBytes",
       options.snapshotThresholdBytes ?? 64 << 20,
     ),
+    snapshotJitter: fraction("snapshotJitter", options.snapshotJitter ?? 0),
     trailingEntries: nonNegativeInteger("trailingEntries", options.trailingEntries ?? 4096),
     snapshotChunkSize: positiveInteger("snapshotChunkSize", options.snapshotChunkSize ?? 1 << 20),
     snapshotWindow: positiveInteger("snapshotWindow", options.snapshotWindow ?? 4),

@@ -40,10 +40,21 @@ export class Snapshotter {
   private inFlight: Promise<SnapshotMeta> | undefined;
   private lane: Promise<unknown> = Promise.resolve();
   private readonly host: SnapshotterHost;
+  /** Entries applied since the last snapshot that trigger the next one (see snapshotJitter). */
+  private trigger: number;
 
   constructor(host: SnapshotterHost, stored: SnapshotMeta | undefined) {
     this.host = host;
     this.stored = stored;
+    this.trigger = this.drawTrigger();
+  }
+
+  /** The snapshot threshold, lowered by a random part of `snapshotJitter` of it. */
+  private drawTrigger(): number {
+    const { snapshotThreshold, snapshotJitter, random } = this.host.options;
+    // No draw without jitter: a simulation's random sequence stays what it was.
+    if (snapshotJitter === 0) return snapshotThreshold;
+    return Math.max(1, Math.ceil(snapshotThreshold * (1 - snapshotJitter * random())));
   }
 
   /** Runs `fn` alone among snapshot-store operations. */
@@ -58,7 +69,7 @@ export class Snapshotter {
     if (this.inFlight !== undefined) return;
     const o = this.host.options;
     const since = this.host.appliedIndex() - (this.stored?.index ?? 0);
-    if (since >= o.snapshotThreshold || this.bytesSinceSnapshot >= o.snapshotThresholdBytes) {
+    if (since >= this.trigger || this.bytesSinceSnapshot >= o.snapshotThresholdBytes) {
       this.take().catch((error: unknown) => {
         o.logger.error({ node: o.id, err: error }, "taking a snapshot failed; the log is kept");
       });
@@ -134,6 +145,7 @@ export class Snapshotter {
       throw error;
     }
     this.stored = meta;
+    this.trigger = this.drawTrigger();
     this.bytesSinceSnapshot = Math.max(0, this.bytesSinceSnapshot - bytesCaptured);
     this.compact(core, meta);
     this.host.emit({ type: "snapshotTaken", snapshot: meta, size });

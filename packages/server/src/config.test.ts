@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { defaultRaftSettings, loadConfig } from "./config.js";
+
+const base = {
+  id: "n1",
+  dataDir: "/tmp/raftstore-config-test",
+  listen: "127.0.0.1:7001",
+  initialCluster: "n1=127.0.0.1:7001",
+};
+
+describe("the snapshot jitter setting", () => {
+  it("staggers snapshots by a quarter of the threshold unless told otherwise", () => {
+    expect(defaultRaftSettings.snapshotJitter).toBe(0.25);
+    expect(loadConfig({ flags: base }).raft.snapshotJitter).toBe(0.25);
+    expect(loadConfig({ flags: { ...base, snapshotJitter: "0" } }).raft.snapshotJitter).toBe(0);
+    const fromEnv = loadConfig({ flags: base, env: { RAFTSTORE_SNAPSHOT_JITTER: "0.5" } });
+    expect(fromEnv.raft.snapshotJitter).toBe(0.5);
+  });
+
+  it.each(["", " ", "abc", "-0.1", "1", "2", "NaN"])("refuses %j, naming the flag", (value) => {
+    expect(() => loadConfig({ flags: { ...base, snapshotJitter: value } })).toThrow(
+      `--snapshot-jitter: expected a number from 0 to below 1, got "${value}"`,
+    );
+  });
+});
