@@ -22,6 +22,8 @@ const settings = {
   electionTicks: 10,
   heartbeatTicks: 1,
   snapshotThreshold: 50,
+  // Snapshots as often as the threshold says, not every 30 s: the test needs compaction soon.
+  snapshotIntervalMs: 0,
   trailingEntries: 10,
 };
 /** The longest a follower waits for a leader before it campaigns: 2 × electionTicks ticks. */

@@ -19,6 +19,8 @@ export interface RaftstoreSettings {
   snapshotThreshold?: number;
   /** The fraction a node lowers snapshotThreshold by, at random (default 0.25). */
   snapshotJitter?: number;
+  /** The least time between threshold snapshots, in ms (default 30 s; 0 for none). */
+  snapshotIntervalMs?: number;
   /** Entries kept behind a snapshot (default 10240). */
   trailingEntries?: number;
   maxResourceBytes?: number;

@@ -23,3 +23,17 @@ describe("the snapshot jitter setting", () => {
     );
   });
 });
+
+describe("the snapshot interval setting", () => {
+  it("is 30 s unless told otherwise; 0 turns it off", () => {
+    expect(loadConfig({ flags: base }).raft.snapshotIntervalMs).toBe(30_000);
+    const off = loadConfig({ flags: { ...base, snapshotIntervalMs: "0" } });
+    expect(off.raft.snapshotIntervalMs).toBe(0);
+  });
+
+  it("refuses a negative or fractional interval, naming the flag", () => {
+    expect(() => loadConfig({ flags: { ...base, snapshotIntervalMs: "-1" } })).toThrow(
+      '--snapshot-interval-ms: expected an integer ≥ 0, got "-1"',
+    );
+  });
+});

@@ -15,6 +15,11 @@ export interface RaftSettings {
    * entries, drawn again after every snapshot, so that the members do not all snapshot at once.
    */
   snapshotJitter: number;
+  /**
+   * The least time between two snapshots that snapshotThreshold triggers, in ms: a large store
+   * takes seconds to encode, and a busy node must not spend its life snapshotting.
+   */
+  snapshotIntervalMs: number;
   /** Entries kept in the log after a snapshot, for followers that are slightly behind. */
   trailingEntries: number;
   /**
@@ -75,6 +80,7 @@ export const defaultRaftSettings: RaftSettings = {
   heartbeatTicks: 1,
   snapshotThreshold: 8192,
   snapshotJitter: 0.25,
+  snapshotIntervalMs: 30_000,
   trailingEntries: 10240,
   forwarding: "raft",
 };
@@ -95,6 +101,7 @@ const keys = [
   "heartbeatTicks",
   "snapshotThreshold",
   "snapshotJitter",
+  "snapshotIntervalMs",
   "trailingEntries",
   "forwarding",
   "logLevel",
@@ -279,6 +286,12 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
     snapshotJitter: fraction(
       raw.get("snapshotJitter"),
       defaultRaftSettings.snapshotJitter,
+      problems,
+    ),
+    snapshotIntervalMs: integer(
+      raw.get("snapshotIntervalMs"),
+      defaultRaftSettings.snapshotIntervalMs,
+      0,
       problems,
     ),
     trailingEntries: integer(

@@ -136,6 +136,7 @@ export async function startNode(
     heartbeatTicks: config.raft.heartbeatTicks,
     snapshotThreshold: config.raft.snapshotThreshold,
     snapshotJitter: config.raft.snapshotJitter,
+    snapshotIntervalMs: config.raft.snapshotIntervalMs,
     trailingEntries: config.raft.trailingEntries,
     forwardProposals,
     maxEntrySize: config.maxResourceBytes + REQUEST_HEADROOM_BYTES,

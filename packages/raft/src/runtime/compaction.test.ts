@@ -89,3 +89,44 @@ describe("snapshot jitter", () => {
     expect(members[2]).toEqual(members[0]);
   });
 });
+
+describe("the snapshot interval", () => {
+  async function leaderSnapshots(options: { snapshotThresholdBytes?: number }) {
+    const c = new VirtualCluster(["n1", "n2", "n3"], 5, {
+      snapshotThreshold: 10,
+      snapshotIntervalMs: 60_000,
+      trailingEntries: 0,
+      ...options,
+    });
+    await c.start();
+    const leader = await c.leader();
+    const taken: number[] = [];
+    leader.observe((e) => {
+      if (e.type === "snapshotTaken") taken.push(e.snapshot.index);
+    });
+    const apply = async (n: number) => {
+      for (let i = 0; i < n; i++) await c.settle(leader.apply(put("k", "x".repeat(20))));
+      await c.runUntil(() => false, 100);
+    };
+    return { c, taken, apply };
+  }
+
+  it("holds back threshold snapshots until the interval passed since the last one", async () => {
+    const { c, taken, apply } = await leaderSnapshots({});
+    await apply(50);
+    expect(taken).toEqual([]);
+    await c.runUntil(() => false, 60_000);
+    await apply(1);
+    expect(taken).toHaveLength(1);
+    await apply(30);
+    expect(taken).toHaveLength(1);
+    await c.shutdown();
+  });
+
+  it("does not hold back a snapshot the bytes threshold asks for", async () => {
+    const { c, taken, apply } = await leaderSnapshots({ snapshotThresholdBytes: 300 });
+    await apply(50);
+    expect(taken.length).toBeGreaterThanOrEqual(2);
+    await c.shutdown();
+  });
+});

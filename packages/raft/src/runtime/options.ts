@@ -68,6 +68,13 @@ export interface RaftNodeOptions {
    * (every node snapshots at exactly the threshold) to below 1. Default 0.
    */
   readonly snapshotJitter?: number;
+  /**
+   * The least time between two snapshots that `snapshotThreshold` triggers, in ms: a node whose
+   * store takes seconds to encode would otherwise snapshot again as soon as it finished, under a
+   * steady stream of writes (hashicorp/raft checks its threshold only every SnapshotInterval for
+   * the same reason). `snapshotThresholdBytes` still bounds the log meanwhile. Default 0.
+   */
+  readonly snapshotIntervalMs?: number;
   /** Entries kept in the log behind a snapshot, for followers slightly behind. Default 4096. */
   readonly trailingEntries?: number;
   /** Bytes per snapshot chunk on the wire. Default 1 MiB. */
@@ -169,6 +176,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
       options.snapshotThresholdBytes ?? 64 << 20,
     ),
     snapshotJitter: fraction("snapshotJitter", options.snapshotJitter ?? 0),
+    snapshotIntervalMs: nonNegativeInteger("snapshotIntervalMs", options.snapshotIntervalMs ?? 0),
     trailingEntries: nonNegativeInteger("trailingEntries", options.trailingEntries ?? 4096),
     snapshotChunkSize: positiveInteger("snapshotChunkSize", options.snapshotChunkSize ?? 1 << 20),
     snapshotWindow: positiveInteger("snapshotWindow", options.snapshotWindow ?? 4),

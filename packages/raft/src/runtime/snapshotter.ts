@@ -42,11 +42,14 @@ export class Snapshotter {
   private readonly host: SnapshotterHost;
   /** Entries applied since the last snapshot that trigger the next one (see snapshotJitter). */
   private trigger: number;
+  /** When the last snapshot was taken here (or the node started), on the node's clock. */
+  private takenAt: number;
 
   constructor(host: SnapshotterHost, stored: SnapshotMeta | undefined) {
     this.host = host;
     this.stored = stored;
     this.trigger = this.drawTrigger();
+    this.takenAt = host.options.clock.now();
   }
 
   /** The snapshot threshold, lowered by a random part of `snapshotJitter` of it. */
@@ -69,7 +72,8 @@ export class Snapshotter {
     if (this.inFlight !== undefined) return;
     const o = this.host.options;
     const since = this.host.appliedIndex() - (this.stored?.index ?? 0);
-    if (since >= this.trigger || this.bytesSinceSnapshot >= o.snapshotThresholdBytes) {
+    const due = since >= this.trigger && o.clock.now() - this.takenAt >= o.snapshotIntervalMs;
+    if (due || this.bytesSinceSnapshot >= o.snapshotThresholdBytes) {
       this.take().catch((error: unknown) => {
         o.logger.error({ node: o.id, err: error }, "taking a snapshot failed; the log is kept");
       });
@@ -146,6 +150,7 @@ export class Snapshotter {
     }
     this.stored = meta;
     this.trigger = this.drawTrigger();
+    this.takenAt = o.clock.now();
     this.bytesSinceSnapshot = Math.max(0, this.bytesSinceSnapshot - bytesCaptured);
     this.compact(core, meta);
     this.host.emit({ type: "snapshotTaken", snapshot: meta, size });
