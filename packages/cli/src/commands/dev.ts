@@ -68,7 +68,7 @@ export function registerDev(program: Command, context: CommandContext): void {
       "raftstore dev",
       "raftstore dev --nodes 5 --base-port 8001 --dir /tmp/rs",
       "raftstore dev --log-format json 2> nodes.log",
-      "raftstore dev -- --snapshot-threshold 100   # options for every agent after --",
+      "raftstore dev -- --snapshot-threshold 100 --snapshot-interval-ms 0   # options for every agent after --",
     )}
 Nodes are never restarted silently: a node that exits is reported with its exit code, and the
 others keep running (or stop, with --stop-on-failure). A second Ctrl-C kills every node at once.
