@@ -31,4 +31,18 @@ describe("encodeMessageFrame", () => {
       expect(frame.readUInt32BE(1)).toBe(frame.byteLength - 5);
     }
   });
+
+  it("writes a frame that is kept into memory of its own, whatever encodes the message", () => {
+    const messages = [
+      [ReadResponseSchema, create(ReadResponseSchema, { resource: { version: "3" } })],
+      [WatchListRequestSchema, create(WatchListRequestSchema, { namePrefix: "é" })],
+    ] as const;
+    for (const [schema, message] of messages) {
+      const frame = encodeMessageFrame(schema, message as never, Buffer.allocUnsafeSlow);
+      expect(frame.buffer.byteLength).toBe(frame.byteLength);
+      expect(hex(frame)).toBe(hex(encodeFrame(toBinary(schema, message as never))));
+      const pooled = encodeMessageFrame(schema, message as never);
+      expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+    }
+  });
 });

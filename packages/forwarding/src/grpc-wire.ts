@@ -21,9 +21,15 @@ export function toHeaders(raw: http2.IncomingHttpHeaders): Headers {
  */
 export const maxDeadlineMs = 99_999_999;
 
+/** Where a frame goes: Node's shared pool by default, for frames that are sent and dropped. */
+export type AllocateFrame = (size: number) => Buffer;
+
 /** One gRPC length-prefixed message frame, uncompressed, around `payload`. */
-export function encodeFrame(payload: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(5 + payload.byteLength);
+export function encodeFrame(
+  payload: Uint8Array,
+  allocate: AllocateFrame = Buffer.allocUnsafe,
+): Buffer {
+  const frame = allocate(5 + payload.byteLength);
   frame[0] = 0;
   frame.writeUInt32BE(payload.byteLength, 1);
   frame.set(payload, 5);
@@ -32,21 +38,24 @@ export function encodeFrame(payload: Uint8Array): Buffer {
 
 /**
  * One gRPC message frame of `message`, encoded straight into the frame: a resource message is
- * written once, into pooled memory (`Buffer.allocUnsafe`), with no array of its own to copy
- * from. Any other message is encoded by protobuf-es and then framed.
+ * written once, with no array of its own to copy from. Any other message is encoded by
+ * protobuf-es and then framed. The frame is in pooled memory (`Buffer.allocUnsafe`) unless
+ * `allocate` says otherwise: a frame that is kept (a cached watch event) should have memory of
+ * its own (`Buffer.allocUnsafeSlow`), or it keeps the pool's whole 8 KiB slab alive.
  */
 export function encodeMessageFrame<Desc extends DescMessage>(
   schema: Desc,
   message: MessageShape<Desc>,
+  allocate: AllocateFrame = Buffer.allocUnsafe,
 ): Buffer {
   let framed: Buffer | undefined;
   const payload = toBinaryFast(schema, message, (size) => {
-    framed = Buffer.allocUnsafe(5 + size);
+    framed = allocate(5 + size);
     return framed.subarray(5);
   });
   // Assigned in the callback, which TypeScript does not follow.
   const frame = framed as Buffer | undefined;
-  if (frame === undefined) return encodeFrame(payload);
+  if (frame === undefined) return encodeFrame(payload, allocate);
   frame[0] = 0;
   frame.writeUInt32BE(payload.byteLength, 1);
   return frame;

@@ -27,7 +27,7 @@ import {
 } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { fromBinaryFast } from "@raftstore/storage";
-import { encodeMessageFrame, framePayload, toHeaders } from "./grpc-wire.js";
+import { type AllocateFrame, encodeMessageFrame, framePayload, toHeaders } from "./grpc-wire.js";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -381,7 +381,9 @@ function streamFrame(
   if (!Object.isFrozen(message)) return encodeResponse(method, message);
   let frame = frozenFrames.get(message);
   if (frame === undefined) {
-    frame = encodeResponse(method, message);
+    // Kept as long as the message lives (a watch event a slow watch has not been sent yet):
+    // memory of its own, not a slab of Node's pool.
+    frame = encodeResponse(method, message, Buffer.allocUnsafeSlow);
     frozenFrames.set(message, frame);
   }
   return frame;
@@ -551,9 +553,10 @@ function startCall(
 function encodeResponse(
   method: DescMethodUnary | DescMethodServerStreaming,
   message: MessageShape<DescMessage>,
+  allocate?: AllocateFrame,
 ): Buffer {
   try {
-    return encodeMessageFrame(method.output, message);
+    return encodeMessageFrame(method.output, message, allocate);
   } catch (error) {
     throw new ConnectError(
       `serialize binary: ${error instanceof Error ? error.message : String(error)}`,
