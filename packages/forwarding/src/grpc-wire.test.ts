@@ -1,21 +1,18 @@
 import { create, toBinary } from "@bufbuild/protobuf";
+import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { ReadResponseSchema, WatchListRequestSchema } from "@raftstore/proto";
 import { describe, expect, it } from "vitest";
 import { encodeFrame, encodeMessageFrame } from "./grpc-wire.js";
+import { newResource } from "./test-support/fixtures.js";
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
 describe("encodeMessageFrame", () => {
   it("frames a message as encodeFrame does, written straight into pooled memory that was not clean", () => {
     const resource = {
-      id: {
-        name: "a",
-        uid: "01JDQ8ZK3M4N5P6Q7R8S9T0V1W",
-        type: { group: "demo", groupVersion: "v1", kind: "Greeting" },
-        tenancy: { partition: "default", namespace: "default" },
-      },
+      ...newResource("a"),
       version: "17",
-      data: { typeUrl: "type.googleapis.com/demo.v1.Greeting", value: new Uint8Array(300) },
+      data: create(AnySchema, { typeUrl: "t", value: new Uint8Array(300) }),
     };
     const messages = [
       // Resource messages are written by hand; the others by protobuf-es, then framed.

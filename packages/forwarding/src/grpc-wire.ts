@@ -30,9 +30,14 @@ export function encodeFrame(
   allocate: AllocateFrame = Buffer.allocUnsafe,
 ): Buffer {
   const frame = allocate(5 + payload.byteLength);
-  frame[0] = 0;
-  frame.writeUInt32BE(payload.byteLength, 1);
   frame.set(payload, 5);
+  return withFrameHeader(frame);
+}
+
+/** Writes the header of `frame` (uncompressed, the length of what follows it) and returns it. */
+function withFrameHeader(frame: Buffer): Buffer {
+  frame[0] = 0;
+  frame.writeUInt32BE(frame.byteLength - 5, 1);
   return frame;
 }
 
@@ -55,10 +60,7 @@ export function encodeMessageFrame<Desc extends DescMessage>(
   });
   // Assigned in the callback, which TypeScript does not follow.
   const frame = framed as Buffer | undefined;
-  if (frame === undefined) return encodeFrame(payload, allocate);
-  frame[0] = 0;
-  frame.writeUInt32BE(payload.byteLength, 1);
-  return frame;
+  return frame === undefined ? encodeFrame(payload, allocate) : withFrameHeader(frame);
 }
 
 /**

@@ -86,16 +86,13 @@ class Reader {
     const buf = this.buf;
     const start = this.pos;
     this.pos = stop;
-    if (stop - start > SHORT) {
-      for (let i = start; i < stop; i++) if ((buf[i] as number) > 0x7f) throw notPlain;
-      return latin1.decode(buf.subarray(start, stop));
-    }
     let hash = stop - start;
     for (let i = start; i < stop; i++) {
       const byte = buf[i] as number;
       if (byte > 0x7f) throw notPlain;
       hash = Math.imul(hash ^ byte, 0x01000193);
     }
+    if (stop - start > SHORT) return latin1.decode(buf.subarray(start, stop));
     const slot = (hash ^ (hash >>> 15)) & (recentStrings.length - 1);
     const recent = recentStrings[slot] as string;
     if (recent.length === stop - start) {
