@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InmemBackend } from "@raftstore/inmem";
-import { ReadConsistency } from "@raftstore/proto";
+import { type ID, ReadConsistency, type Resource } from "@raftstore/proto";
+import { type Backend, ReadConsistency as StorageConsistency } from "@raftstore/storage";
 import { afterEach, describe, expect, it } from "vitest";
 import { serviceClient } from "../test-support/service-client.js";
 
@@ -140,6 +141,123 @@ describe("ResourceService.Write", () => {
     expect(
       await codeOf(client.write({ resource: { id: id("orphan"), owner: id("missing") } })),
     ).toBe(Code.InvalidArgument);
+  });
+});
+
+/**
+ * A backend over an in-memory one that counts strong reads and compare-and-swaps, can let
+ * another writer bump a key right before each of the next `racesToLose` swaps (the swap then
+ * loses), and can serve eventual reads of one key from a lagging copy.
+ */
+function instrumented(inner: InmemBackend) {
+  const counts = { strongReads: 0, swaps: 0 };
+  const knobs: { racesToLose: number; lagging: Resource | undefined } = {
+    racesToLose: 0,
+    lagging: undefined,
+  };
+  const backend: Backend = {
+    async read(consistency, readId, options) {
+      if (consistency === StorageConsistency.Strong) counts.strongReads++;
+      const lagging = knobs.lagging;
+      if (consistency === StorageConsistency.Eventual && lagging?.id?.name === readId.name) {
+        return lagging;
+      }
+      return inner.read(consistency, readId, options);
+    },
+    async writeCAS(resource, options) {
+      counts.swaps++;
+      if (knobs.racesToLose > 0) {
+        knobs.racesToLose--;
+        const current = await inner.read(StorageConsistency.Strong, resource.id as ID);
+        await inner.writeCAS({ ...current, metadata: { writer: "someone else" } });
+      }
+      return inner.writeCAS(resource, options);
+    },
+    deleteCAS: (deleteId, version, options) => inner.deleteCAS(deleteId, version, options),
+    list: (consistency, listType, listTenancy, prefix, options) =>
+      inner.list(consistency, listType, listTenancy, prefix, options),
+    listByOwner: (owner, options) => inner.listByOwner(owner, options),
+    watchList: (watchType, watchTenancy, prefix) =>
+      inner.watchList(watchType, watchTenancy, prefix),
+  };
+  return { backend, counts, knobs };
+}
+
+describe("ResourceService.Write after a lost compare-and-swap", () => {
+  it("builds a blanket write on the local copy again when the copy holds the winner", async () => {
+    const inner = setup().backend;
+    const { backend, counts, knobs } = instrumented(inner);
+    const client = serviceClient(backend);
+    await client.write({ resource: { id: id("web") } });
+    knobs.racesToLose = 1;
+    counts.swaps = 0;
+    const written = must(
+      (await client.write({ resource: { id: id("web"), metadata: { me: "1" } } })).resource,
+    );
+    expect(written.metadata).toEqual({ me: "1" });
+    // The lost swap, then one built on the winner's version, with no round to the leader.
+    expect(counts).toEqual({ strongReads: 0, swaps: 2 });
+  });
+
+  it("asks the leader when the local copy has not moved since the lost swap", async () => {
+    const inner = setup().backend;
+    const { backend, counts, knobs } = instrumented(inner);
+    const client = serviceClient(backend);
+    const v1 = must((await client.write({ resource: { id: id("web") } })).resource);
+    await inner.writeCAS({ ...v1, metadata: { writer: "elsewhere" } });
+    knobs.lagging = v1;
+    counts.swaps = 0;
+    const written = must(
+      (await client.write({ resource: { id: id("web"), metadata: { me: "1" } } })).resource,
+    );
+    expect(written.metadata).toEqual({ me: "1" });
+    expect(counts).toEqual({ strongReads: 1, swaps: 2 });
+  });
+
+  it("asks the leader when the write built on the moved copy loses too", async () => {
+    const inner = setup().backend;
+    const { backend, counts, knobs } = instrumented(inner);
+    const client = serviceClient(backend);
+    await client.write({ resource: { id: id("web") } });
+    knobs.racesToLose = 2;
+    counts.swaps = 0;
+    const written = must(
+      (await client.write({ resource: { id: id("web"), metadata: { me: "1" } } })).resource,
+    );
+    expect(written.metadata).toEqual({ me: "1" });
+    expect(counts).toEqual({ strongReads: 1, swaps: 3 });
+  });
+
+  it("judges a compare-and-swap with a version on the leader's view, never on the local copy", async () => {
+    const inner = setup().backend;
+    const { backend, counts, knobs } = instrumented(inner);
+    const client = serviceClient(backend);
+    const v1 = must((await client.write({ resource: { id: id("web") } })).resource);
+    const v2 = await inner.writeCAS({ ...v1, metadata: { writer: "elsewhere" } });
+    knobs.lagging = v1;
+    counts.swaps = 0;
+    const written = must(
+      (await client.write({ resource: { ...v2, metadata: { me: "1" } } })).resource,
+    );
+    expect(written.metadata).toEqual({ me: "1" });
+    // The local copy's version differs: no swap is tried on it; the strong read decides.
+    expect(counts).toEqual({ strongReads: 1, swaps: 1 });
+  });
+
+  it("sets a blanket status on the winner's version without a round to the leader", async () => {
+    const inner = setup().backend;
+    const { backend, counts, knobs } = instrumented(inner);
+    const client = serviceClient(backend);
+    const v1 = must((await client.write({ resource: { id: id("web") } })).resource);
+    knobs.racesToLose = 1;
+    counts.swaps = 0;
+    const status = { observedGeneration: v1.generation, conditions: [] };
+    const written = must(
+      (await client.writeStatus({ id: v1.id, key: "consul.io/ctl", status })).resource,
+    );
+    expect(written.metadata).toEqual({ writer: "someone else" });
+    expect(Object.keys(written.status)).toEqual(["consul.io/ctl"]);
+    expect(counts).toEqual({ strongReads: 0, swaps: 2 });
   });
 });
 

@@ -86,6 +86,11 @@ function sameStatus(a: Resource["status"], b: Resource["status"]): boolean {
   return true;
 }
 
+/** A failure a lagging local copy can cause: the leader's view may say otherwise. */
+function isStaleCopyError(error: unknown): boolean {
+  return isCASFailureError(error) || isWrongUidError(error) || isNotFoundError(error);
+}
+
 /**
  * The public API (raftstore.resource.v1.ResourceService) over any storage Backend: validation,
  * uid and generation assignment, blanket writes and deletes with retry, status writes, group
@@ -118,19 +123,39 @@ export function createResourceServiceRoutes(
   }
 
   /**
-   * Runs a read-modify-write on this node's copy first (cheap, usually current) and, if the
+   * A read-modify-write: built on this node's copy first (cheap, usually current) and, if the
    * write then conflicts, once more on a strong read: this node may lag the leader, and a
    * conflict must be judged on the leader's view, never reported because of local staleness.
+   *
+   * A blanket operation whose compare-and-swap lost to another writer first looks at this
+   * node's copy again. Raft applies a write on the node that made it before answering it (on
+   * the leader and on a follower alike), and so does the in-memory backend: after the lost swap
+   * the copy already holds the version that won, and the operation is built on it at once,
+   * without a round to the leader. A copy that has not moved lags the leader (a backend that
+   * answers before applying here); the leader is then asked, as before.
    */
-  async function withLeaderRecheck<T>(attempt: (consistency: ReadConsistency) => Promise<T>) {
+  async function readModifyWrite<S extends { version: string } | undefined, T>(
+    blanket: boolean,
+    read: (consistency: ReadConsistency) => Promise<S>,
+    write: (stored: S) => Promise<T>,
+  ): Promise<T> {
+    const local = await read(ReadConsistency.Eventual);
     try {
-      return await attempt(ReadConsistency.Eventual);
+      return await write(local);
     } catch (error) {
-      if (!isCASFailureError(error) && !isWrongUidError(error) && !isNotFoundError(error)) {
-        throw error;
+      if (!isStaleCopyError(error)) throw error;
+      if (blanket && isCASFailureError(error)) {
+        const again = await read(ReadConsistency.Eventual);
+        if (again?.version !== local?.version) {
+          try {
+            return await write(again);
+          } catch (error) {
+            if (!isStaleCopyError(error)) throw error;
+          }
+        }
       }
-      return attempt(ReadConsistency.Strong);
     }
+    return write(await read(ReadConsistency.Strong));
   }
 
   async function prepareCreate(input: Resource, callOptions: CallOptions): Promise<Resource> {
@@ -196,14 +221,17 @@ export function createResourceServiceRoutes(
       const resource = await retryCAS(
         input.version === "",
         () =>
-          withLeaderRecheck(async (consistency) => {
-            const stored = await readStored(input.id as ID, consistency, callOptions);
-            const next =
-              stored === undefined
-                ? await prepareCreate(input, callOptions)
-                : prepareUpdate(input, stored);
-            return backend.writeCAS(create(ResourceSchema, next), callOptions);
-          }),
+          readModifyWrite(
+            input.version === "",
+            (consistency) => readStored(input.id as ID, consistency, callOptions),
+            async (stored) => {
+              const next =
+                stored === undefined
+                  ? await prepareCreate(input, callOptions)
+                  : prepareUpdate(input, stored);
+              return backend.writeCAS(create(ResourceSchema, next), callOptions);
+            },
+          ),
         policy,
         callOptions,
       );
@@ -238,19 +266,22 @@ export function createResourceServiceRoutes(
       const resource = await retryCAS(
         req.version === "",
         () =>
-          withLeaderRecheck(async (consistency) => {
-            const stored = await backend.read(consistency, id, callOptions);
-            if (req.version !== "" && req.version !== stored.version) throw new CASFailureError();
-            const next = create(ResourceSchema, {
-              ...stored,
-              status: {
-                ...stored.status,
-                [req.key]: { ...status, updatedAt: timestampFromDate(now()) },
-              },
-            });
-            checkSize(resourceBinarySize(next), maxBytes, "resource");
-            return backend.writeCAS(next, callOptions);
-          }),
+          readModifyWrite(
+            req.version === "",
+            (consistency) => backend.read(consistency, id, callOptions),
+            (stored) => {
+              if (req.version !== "" && req.version !== stored.version) throw new CASFailureError();
+              const next = create(ResourceSchema, {
+                ...stored,
+                status: {
+                  ...stored.status,
+                  [req.key]: { ...status, updatedAt: timestampFromDate(now()) },
+                },
+              });
+              checkSize(resourceBinarySize(next), maxBytes, "resource");
+              return backend.writeCAS(next, callOptions);
+            },
+          ),
         policy,
         callOptions,
       );
