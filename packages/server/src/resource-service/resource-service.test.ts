@@ -1,7 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InmemBackend } from "@raftstore/inmem";
 import { type ID, ReadConsistency, type Resource } from "@raftstore/proto";
-import { type Backend, ReadConsistency as StorageConsistency } from "@raftstore/storage";
+import {
+  type Backend,
+  NotFoundError,
+  ReadConsistency as StorageConsistency,
+} from "@raftstore/storage";
 import { afterEach, describe, expect, it } from "vitest";
 import { serviceClient } from "../test-support/service-client.js";
 
@@ -151,16 +155,20 @@ describe("ResourceService.Write", () => {
  */
 function instrumented(inner: InmemBackend) {
   const counts = { strongReads: 0, swaps: 0 };
-  const knobs: { racesToLose: number; lagging: Resource | undefined } = {
-    racesToLose: 0,
-    lagging: undefined,
-  };
+  const knobs: {
+    racesToLose: number;
+    lagging: Resource | undefined;
+    missingHere: string | undefined;
+  } = { racesToLose: 0, lagging: undefined, missingHere: undefined };
   const backend: Backend = {
     async read(consistency, readId, options) {
       if (consistency === StorageConsistency.Strong) counts.strongReads++;
       const lagging = knobs.lagging;
       if (consistency === StorageConsistency.Eventual && lagging?.id?.name === readId.name) {
         return lagging;
+      }
+      if (consistency === StorageConsistency.Eventual && knobs.missingHere === readId.name) {
+        throw new NotFoundError();
       }
       return inner.read(consistency, readId, options);
     },
@@ -241,6 +249,21 @@ describe("ResourceService.Write after a lost compare-and-swap", () => {
     );
     expect(written.metadata).toEqual({ me: "1" });
     // The local copy's version differs: no swap is tried on it; the strong read decides.
+    expect(counts).toEqual({ strongReads: 1, swaps: 1 });
+  });
+
+  it("asks the leader when the local copy has not seen the resource yet", async () => {
+    const inner = setup().backend;
+    const { backend, counts, knobs } = instrumented(inner);
+    const client = serviceClient(backend);
+    const v1 = must((await client.write({ resource: { id: id("web") } })).resource);
+    knobs.missingHere = "web";
+    counts.swaps = 0;
+    const status = { observedGeneration: v1.generation, conditions: [] };
+    const written = must(
+      (await client.writeStatus({ id: v1.id, key: "consul.io/ctl", status })).resource,
+    );
+    expect(Object.keys(written.status)).toEqual(["consul.io/ctl"]);
     expect(counts).toEqual({ strongReads: 1, swaps: 1 });
   });
 

@@ -139,11 +139,13 @@ export function createResourceServiceRoutes(
     read: (consistency: ReadConsistency) => Promise<S>,
     write: (stored: S) => Promise<T>,
   ): Promise<T> {
-    const local = await read(ReadConsistency.Eventual);
+    let local: S | undefined;
     try {
+      local = await read(ReadConsistency.Eventual);
       return await write(local);
     } catch (error) {
       if (!isStaleCopyError(error)) throw error;
+      // Only a swap fails with CASFailureError: `local` was read.
       if (blanket && isCASFailureError(error)) {
         const again = await read(ReadConsistency.Eventual);
         if (again?.version !== local?.version) {
