@@ -252,6 +252,30 @@ describe("ResourceService.Write after a lost compare-and-swap", () => {
     expect(counts).toEqual({ strongReads: 1, swaps: 1 });
   });
 
+  it("runs one node's concurrent blanket writes of a key in turn: none loses its swap", async () => {
+    const inner = setup().backend;
+    const { backend, counts } = instrumented(inner);
+    const client = serviceClient(backend);
+    await client.write({ resource: { id: id("web") } });
+    await client.write({ resource: { id: id("other") } });
+    counts.swaps = 0;
+    const writes = Array.from({ length: 10 }, (_, i) =>
+      client.write({
+        resource: { id: id(i % 5 === 4 ? "other" : "web"), metadata: { i: `${i}` } },
+      }),
+    );
+    const written = await Promise.all(writes);
+    expect(counts).toEqual({ strongReads: 0, swaps: 10 });
+    // In the order they came, each on the version the one before wrote.
+    const webVersions = written
+      .filter((_, i) => i % 5 !== 4)
+      .map((w) => Number(w.resource?.version));
+    expect(webVersions).toEqual([...webVersions].sort((a, b) => a - b));
+    expect((await inner.read(StorageConsistency.Eventual, id("web") as ID)).metadata).toEqual({
+      i: "8",
+    });
+  });
+
   it("asks the leader when the local copy has not seen the resource yet", async () => {
     const inner = setup().backend;
     const { backend, counts, knobs } = instrumented(inner);
