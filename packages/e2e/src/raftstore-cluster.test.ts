@@ -6,7 +6,7 @@ import { isChildExitedError } from "./errors.js";
 import { startRaftstoreCluster } from "./raftstore-cluster.js";
 
 // The cluster's life under faults is what fault-tolerance.test.ts and leader-failover.test.ts
-// exercise; here, a cluster that cannot start.
+// exercise; here, a cluster that cannot start, and one whose node dies under a benchmark.
 describe("startRaftstoreCluster", () => {
   it("fails with the node's own explanation when a node refuses its settings", async () => {
     const dir = await mkdtemp(join(tmpdir(), "e2e-bad-cluster-"));
@@ -24,5 +24,32 @@ describe("startRaftstoreCluster", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }, 60_000);
+
+  it("says which member died, and why, to a benchmark racing failOnExit", async () => {
+    const cluster = await startRaftstoreCluster({ size: 1 });
+    try {
+      const exits = cluster.failOnExit("keep running through the benchmark");
+      // Never awaited: members exiting at close() must not make an unhandled rejection.
+      cluster.failOnExit("keep running until close");
+      const pid = cluster.members[0]?.pid as number;
+      process.kill(pid, "SIGKILL");
+      const error = await exits.catch((e: unknown) => e);
+      expect(isChildExitedError(error)).toBe(true);
+      expect(String(error)).toMatch(
+        /expected n1 to keep running through the benchmark, but it exited with signal SIGKILL/,
+      );
+    } finally {
+      await cluster.close();
+    }
+    // A cluster whose members all exited has nothing left to watch: it never settles.
+    const none = await Promise.race([
+      cluster.failOnExit("run").then(
+        () => "settled",
+        () => "settled",
+      ),
+      new Promise((resolve) => setTimeout(resolve, 50, "pending")),
+    ]);
+    expect(none).toBe("pending");
   }, 60_000);
 });

@@ -76,6 +76,13 @@ export interface RaftstoreCluster {
    */
   waitForCaughtUp(options?: { timeoutMs?: number }): Promise<bigint>;
   /**
+   * Rejects with ChildExitedError (the end of the member's log included) as soon as a member
+   * process running now exits, for whatever reason: for racing a benchmark against, so that a
+   * node that dies under load stops it with its reason, not with a missing `/proc` entry. A
+   * rejection nobody awaits (the members exiting at `close()`) is not reported as unhandled.
+   */
+  failOnExit(expected: string): Promise<never>;
+  /**
    * Ends every process: SIGTERM first when `graceful` (so `--cpu-prof` profiles get written),
    * SIGKILL otherwise or after 10 s. Removes the directory unless `keepDir`.
    */
@@ -214,6 +221,16 @@ export async function startRaftstoreCluster(
         { timeoutMs: waitOptions.timeoutMs ?? 30_000 },
       );
       return target;
+    },
+    failOnExit(expected) {
+      const exits = members.flatMap((m) =>
+        m.child === undefined || m.child.exitStatus !== undefined
+          ? []
+          : [m.child.failOnExit(expected)],
+      );
+      const first = Promise.race(exits);
+      first.catch(() => {});
+      return first;
     },
     async close(closeOptions = {}) {
       for (const session of sessions.values()) session.abort();

@@ -10,6 +10,8 @@
 // RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS change the time per figure, and
 // RAFTSTORE_BENCH_CLUSTER_WARMUP_MS the fresh cluster's warm-up (per workload, before any figure);
 // RAFTSTORE_BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every node there.
+
+import { isChildExitedError } from "../errors.js";
 import type { KvTarget } from "../load/kv-target.js";
 import { createRaftstoreTarget } from "../load/raftstore-target.js";
 import type { LoadResult } from "../load/run-load.js";
@@ -44,24 +46,36 @@ const cluster = await startRaftstoreCluster({
 });
 const results: Record<string, Record<string, LoadResult>> = {};
 let target: KvTarget | undefined;
+let keepDir = false;
 try {
+  await Promise.race([cluster.failOnExit("keep running through the benchmark"), measure()]);
+} catch (error) {
+  // Keep what a node that died left behind: its log says why.
+  if (isChildExitedError(error)) keepDir = true;
+  throw error;
+} finally {
+  target?.close();
+  await cluster.close({ graceful: true, keepDir });
+  if (keepDir) progress(`the nodes' logs and data are in ${cluster.dir}`);
+}
+
+/** Preloads and warms up the cluster, then measures every figure. */
+async function measure(): Promise<void> {
   await cluster.leader();
   await cluster.waitForCaughtUp();
-  target = createRaftstoreTarget(cluster.urls);
+  const kv = createRaftstoreTarget(cluster.urls);
+  target = kv;
   progress(`preloading ${settings.keys} keys`);
-  await preloadKeys(target, settings);
+  await preloadKeys(kv, settings);
   progress(`warming up: every workload for ${settings.clusterWarmupMs} ms`);
-  await warmUp(target, settings);
+  await warmUp(kv, settings);
   const clusterCpuMs = processesCpuMs(() => cluster.members.map((m) => m.pid));
   for (const [name, workload, clients] of figures) {
     progress(`${name}, ${clients} client${clients === 1 ? "" : "s"}`);
-    const result = await runWorkload(target, workload, clients, settings, { clusterCpuMs });
+    const result = await runWorkload(kv, workload, clients, settings, { clusterCpuMs });
     results[name] = { ...results[name], [String(clients)]: result };
     progress(`  ${describeResult(result)}`);
   }
-} finally {
-  target?.close();
-  await cluster.close({ graceful: true });
 }
 if (profileDir !== undefined) progress(`CPU profiles of the nodes are in ${profileDir}`);
 
