@@ -73,8 +73,9 @@ export function stopChildrenOnInterrupt(): void {
 }
 
 /**
- * The workload settings, with RAFTSTORE_BENCH_WARMUP_MS, RAFTSTORE_BENCH_DURATION_MS and
- * RAFTSTORE_BENCH_CLUSTER_WARMUP_MS applied,
+ * The workload settings, with RAFTSTORE_BENCH_WARMUP_MS, RAFTSTORE_BENCH_DURATION_MS,
+ * RAFTSTORE_BENCH_CLUSTER_WARMUP_MS and RAFTSTORE_BENCH_KEYS (the key space: 1 makes every
+ * write contend for one key) applied,
  * and the node arguments RAFTSTORE_BENCH_CPU_PROFILE_DIR asks for (a V8 CPU profile per node).
  */
 export function benchSettingsFromEnv() {
@@ -88,6 +89,7 @@ export function benchSettingsFromEnv() {
         "RAFTSTORE_BENCH_CLUSTER_WARMUP_MS",
         defaultWorkloadSettings.clusterWarmupMs,
       ),
+      keys: envInteger("RAFTSTORE_BENCH_KEYS", defaultWorkloadSettings.keys),
     },
     profileDir,
     nodeArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],

@@ -9,6 +9,7 @@
 //
 // RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS change the time per figure, and
 // RAFTSTORE_BENCH_CLUSTER_WARMUP_MS the fresh cluster's warm-up (per workload, before any figure);
+// RAFTSTORE_BENCH_KEYS changes the key space (1: every writer contends for one key);
 // RAFTSTORE_BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every node there.
 
 import { isChildExitedError } from "../errors.js";
