@@ -191,59 +191,54 @@ function instrumented(inner: InmemBackend) {
   return { backend, counts, knobs };
 }
 
+/**
+ * A service over an instrumented in-memory backend, with resource "web" written and the
+ * counts then reset; `writeWeb` is a blanket write of "web" with metadata `{ me: "1" }`.
+ */
+async function setupInstrumented() {
+  const inner = setup().backend;
+  const { backend, counts, knobs } = instrumented(inner);
+  const client = serviceClient(backend);
+  const web = must((await client.write({ resource: { id: id("web") } })).resource);
+  counts.strongReads = 0;
+  counts.swaps = 0;
+  const writeWeb = async () =>
+    must((await client.write({ resource: { id: id("web"), metadata: { me: "1" } } })).resource);
+  const writeWebStatus = async () => {
+    const status = { observedGeneration: web.generation, conditions: [] };
+    return must((await client.writeStatus({ id: web.id, key: "consul.io/ctl", status })).resource);
+  };
+  return { inner, client, counts, knobs, web, writeWeb, writeWebStatus };
+}
+
 describe("ResourceService.Write after a lost compare-and-swap", () => {
   it("builds a blanket write on the local copy again when the copy holds the winner", async () => {
-    const inner = setup().backend;
-    const { backend, counts, knobs } = instrumented(inner);
-    const client = serviceClient(backend);
-    await client.write({ resource: { id: id("web") } });
+    const { counts, knobs, writeWeb } = await setupInstrumented();
     knobs.racesToLose = 1;
-    counts.swaps = 0;
-    const written = must(
-      (await client.write({ resource: { id: id("web"), metadata: { me: "1" } } })).resource,
-    );
-    expect(written.metadata).toEqual({ me: "1" });
+    expect((await writeWeb()).metadata).toEqual({ me: "1" });
     // The lost swap, then one built on the winner's version, with no round to the leader.
     expect(counts).toEqual({ strongReads: 0, swaps: 2 });
   });
 
   it("asks the leader when the local copy has not moved since the lost swap", async () => {
-    const inner = setup().backend;
-    const { backend, counts, knobs } = instrumented(inner);
-    const client = serviceClient(backend);
-    const v1 = must((await client.write({ resource: { id: id("web") } })).resource);
-    await inner.writeCAS({ ...v1, metadata: { writer: "elsewhere" } });
-    knobs.lagging = v1;
-    counts.swaps = 0;
-    const written = must(
-      (await client.write({ resource: { id: id("web"), metadata: { me: "1" } } })).resource,
-    );
-    expect(written.metadata).toEqual({ me: "1" });
+    const { inner, counts, knobs, web, writeWeb } = await setupInstrumented();
+    await inner.writeCAS({ ...web, metadata: { writer: "elsewhere" } });
+    knobs.lagging = web;
+    expect((await writeWeb()).metadata).toEqual({ me: "1" });
     expect(counts).toEqual({ strongReads: 1, swaps: 2 });
   });
 
   it("asks the leader when the write built on the moved copy loses too", async () => {
-    const inner = setup().backend;
-    const { backend, counts, knobs } = instrumented(inner);
-    const client = serviceClient(backend);
-    await client.write({ resource: { id: id("web") } });
+    const { counts, knobs, writeWeb } = await setupInstrumented();
     knobs.racesToLose = 2;
-    counts.swaps = 0;
-    const written = must(
-      (await client.write({ resource: { id: id("web"), metadata: { me: "1" } } })).resource,
-    );
-    expect(written.metadata).toEqual({ me: "1" });
+    expect((await writeWeb()).metadata).toEqual({ me: "1" });
     expect(counts).toEqual({ strongReads: 1, swaps: 3 });
   });
 
   it("judges a compare-and-swap with a version on the leader's view, never on the local copy", async () => {
-    const inner = setup().backend;
-    const { backend, counts, knobs } = instrumented(inner);
-    const client = serviceClient(backend);
-    const v1 = must((await client.write({ resource: { id: id("web") } })).resource);
-    const v2 = await inner.writeCAS({ ...v1, metadata: { writer: "elsewhere" } });
-    knobs.lagging = v1;
-    counts.swaps = 0;
+    const { inner, client, counts, knobs, web } = await setupInstrumented();
+    const v2 = await inner.writeCAS({ ...web, metadata: { writer: "elsewhere" } });
+    knobs.lagging = web;
     const written = must(
       (await client.write({ resource: { ...v2, metadata: { me: "1" } } })).resource,
     );
@@ -253,10 +248,7 @@ describe("ResourceService.Write after a lost compare-and-swap", () => {
   });
 
   it("runs one node's concurrent blanket writes of a key in turn: none loses its swap", async () => {
-    const inner = setup().backend;
-    const { backend, counts } = instrumented(inner);
-    const client = serviceClient(backend);
-    await client.write({ resource: { id: id("web") } });
+    const { inner, client, counts } = await setupInstrumented();
     await client.write({ resource: { id: id("other") } });
     counts.swaps = 0;
     const writes = Array.from({ length: 10 }, (_, i) =>
@@ -277,31 +269,16 @@ describe("ResourceService.Write after a lost compare-and-swap", () => {
   });
 
   it("asks the leader when the local copy has not seen the resource yet", async () => {
-    const inner = setup().backend;
-    const { backend, counts, knobs } = instrumented(inner);
-    const client = serviceClient(backend);
-    const v1 = must((await client.write({ resource: { id: id("web") } })).resource);
+    const { counts, knobs, writeWebStatus } = await setupInstrumented();
     knobs.missingHere = "web";
-    counts.swaps = 0;
-    const status = { observedGeneration: v1.generation, conditions: [] };
-    const written = must(
-      (await client.writeStatus({ id: v1.id, key: "consul.io/ctl", status })).resource,
-    );
-    expect(Object.keys(written.status)).toEqual(["consul.io/ctl"]);
+    expect(Object.keys((await writeWebStatus()).status)).toEqual(["consul.io/ctl"]);
     expect(counts).toEqual({ strongReads: 1, swaps: 1 });
   });
 
   it("sets a blanket status on the winner's version without a round to the leader", async () => {
-    const inner = setup().backend;
-    const { backend, counts, knobs } = instrumented(inner);
-    const client = serviceClient(backend);
-    const v1 = must((await client.write({ resource: { id: id("web") } })).resource);
+    const { counts, knobs, writeWebStatus } = await setupInstrumented();
     knobs.racesToLose = 1;
-    counts.swaps = 0;
-    const status = { observedGeneration: v1.generation, conditions: [] };
-    const written = must(
-      (await client.writeStatus({ id: v1.id, key: "consul.io/ctl", status })).resource,
-    );
+    const written = await writeWebStatus();
     expect(written.metadata).toEqual({ writer: "someone else" });
     expect(Object.keys(written.status)).toEqual(["consul.io/ctl"]);
     expect(counts).toEqual({ strongReads: 0, swaps: 2 });

@@ -93,6 +93,12 @@ function isStaleCopyError(error: unknown): boolean {
   return isCASFailureError(error) || isWrongUidError(error) || isNotFoundError(error);
 }
 
+/** For `.catch`: undefined for a failure a stale copy can cause, any other rethrown. */
+function unlessStaleCopy(error: unknown): undefined {
+  if (!isStaleCopyError(error)) throw error;
+  return undefined;
+}
+
 /**
  * The public API (raftstore.resource.v1.ResourceService) over any storage Backend: validation,
  * uid and generation assignment, blanket writes and deletes with retry, status writes, group
@@ -137,28 +143,26 @@ export function createResourceServiceRoutes(
    * without a round to the leader. A copy that has not moved lags the leader (a backend that
    * answers before applying here); the leader is then asked, as before.
    */
-  async function readModifyWrite<S extends { version: string } | undefined, T>(
+  async function readModifyWrite<S extends { version: string } | undefined>(
     blanket: boolean,
     read: (consistency: ReadConsistency) => Promise<S>,
-    write: (stored: S) => Promise<T>,
-  ): Promise<T> {
+    write: (stored: S) => Promise<Resource>,
+  ): Promise<Resource> {
     let local: S | undefined;
+    let lostSwap = false;
     try {
       local = await read(ReadConsistency.Eventual);
       return await write(local);
     } catch (error) {
       if (!isStaleCopyError(error)) throw error;
-      // Only a swap fails with CASFailureError: `local` was read.
-      if (blanket && isCASFailureError(error)) {
-        const again = await read(ReadConsistency.Eventual);
-        if (again?.version !== local?.version) {
-          try {
-            return await write(again);
-          } catch (error) {
-            if (!isStaleCopyError(error)) throw error;
-          }
-        }
-      }
+      // Only a swap fails with CASFailureError, so `local` was read.
+      lostSwap = blanket && isCASFailureError(error);
+    }
+    const again = lostSwap ? await read(ReadConsistency.Eventual) : local;
+    if (again?.version !== local?.version) {
+      // Only a read moves the copy: `again` is what it gave.
+      const rebuilt = await write(again as S).catch(unlessStaleCopy);
+      if (rebuilt !== undefined) return rebuilt;
     }
     return write(await read(ReadConsistency.Strong));
   }
