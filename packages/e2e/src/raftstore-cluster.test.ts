@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +43,9 @@ describe("startRaftstoreCluster", () => {
     } finally {
       await cluster.close();
     }
+    // The directory of a cluster whose member died is kept: its log says why.
+    expect(existsSync(cluster.members[0]?.logFile as string)).toBe(true);
+    await rm(cluster.dir, { recursive: true, force: true });
     // A cluster whose members all exited has nothing left to watch: it never settles.
     const none = await Promise.race([
       cluster.failOnExit("run").then(

@@ -84,7 +84,8 @@ export interface RaftstoreCluster {
   failOnExit(expected: string): Promise<never>;
   /**
    * Ends every process: SIGTERM first when `graceful` (so `--cpu-prof` profiles get written),
-   * SIGKILL otherwise or after 10 s. Removes the directory unless `keepDir`.
+   * SIGKILL otherwise or after 10 s. Removes the directory unless `keepDir`, or unless a member
+   * exited on its own (not killed, stopped or closed by the harness): its log says why.
    */
   close(options?: { graceful?: boolean; keepDir?: boolean }): Promise<void>;
 }
@@ -233,6 +234,9 @@ export async function startRaftstoreCluster(
       return first;
     },
     async close(closeOptions = {}) {
+      const died = members.some(
+        (m) => m.state !== "killed" && m.state !== "stopped" && m.child?.exitStatus !== undefined,
+      );
       for (const session of sessions.values()) session.abort();
       await Promise.all(
         members.map(async (m) => {
@@ -242,7 +246,7 @@ export async function startRaftstoreCluster(
           m.state = closeOptions.graceful ? "stopped" : "killed";
         }),
       );
-      if (ownDir && !closeOptions.keepDir) await rm(dir, { recursive: true, force: true });
+      if (ownDir && !closeOptions.keepDir && !died) await rm(dir, { recursive: true, force: true });
     },
   };
 

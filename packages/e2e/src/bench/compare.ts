@@ -21,7 +21,7 @@
 // RAFTSTORE_BENCH_CLUSTER_WARMUP_MS each fresh cluster's warm-up (per workload, before any figure);
 // RAFTSTORE_BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every raftstore node there.
 import { execFileSync } from "node:child_process";
-import { isChildExitedError, isEtcdNotFoundError } from "../errors.js";
+import { isEtcdNotFoundError } from "../errors.js";
 import { type EtcdCluster, findEtcd, startEtcdCluster } from "../etcd-cluster.js";
 import { createEtcdTarget } from "../load/etcd-target.js";
 import type { KvTarget } from "../load/kv-target.js";
@@ -69,7 +69,6 @@ let etcd: EtcdCluster | undefined;
 let raftstore: RaftstoreCluster | undefined;
 const targets: KvTarget[] = [];
 const measured = new Map<string, Round[]>(figures.map(([name]) => [name, []]));
-let keepRaftstoreDir = false;
 try {
   progress(`starting a 3-member etcd cluster (${etcdVersion})`);
   etcd = await startEtcdCluster({ etcdBinary });
@@ -89,18 +88,14 @@ try {
     [raftstoreTarget, processesCpuMs(() => raftstoreMembers.map((m) => m.pid))],
   ]);
   targets.push(etcdTarget, raftstoreTarget);
+  // A node that dies stops the run with the end of its log; close() then keeps its directory.
   await Promise.race([
     raftstore.failOnExit("keep running through the benchmark"),
     measure(etcdTarget, raftstoreTarget, clusterCpuMs),
   ]);
-} catch (error) {
-  // Keep what a node that died left behind: its log says why.
-  if (isChildExitedError(error)) keepRaftstoreDir = true;
-  throw error;
 } finally {
   for (const target of targets) target.close();
-  await raftstore?.close({ graceful: true, keepDir: keepRaftstoreDir });
-  if (keepRaftstoreDir) progress(`the raftstore nodes' logs and data are in ${raftstore?.dir}`);
+  await raftstore?.close({ graceful: true });
   await etcd?.close();
 }
 

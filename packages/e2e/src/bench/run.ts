@@ -12,7 +12,6 @@
 // RAFTSTORE_BENCH_KEYS changes the key space (1: every writer contends for one key);
 // RAFTSTORE_BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every node there.
 
-import { isChildExitedError } from "../errors.js";
 import type { KvTarget } from "../load/kv-target.js";
 import { createRaftstoreTarget } from "../load/raftstore-target.js";
 import type { LoadResult } from "../load/run-load.js";
@@ -47,17 +46,12 @@ const cluster = await startRaftstoreCluster({
 });
 const results: Record<string, Record<string, LoadResult>> = {};
 let target: KvTarget | undefined;
-let keepDir = false;
 try {
+  // A node that dies stops the run with the end of its log; close() then keeps its directory.
   await Promise.race([cluster.failOnExit("keep running through the benchmark"), measure()]);
-} catch (error) {
-  // Keep what a node that died left behind: its log says why.
-  if (isChildExitedError(error)) keepDir = true;
-  throw error;
 } finally {
   target?.close();
-  await cluster.close({ graceful: true, keepDir });
-  if (keepDir) progress(`the nodes' logs and data are in ${cluster.dir}`);
+  await cluster.close({ graceful: true });
 }
 
 /** Preloads and warms up the cluster, then measures every figure. */
