@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { writeAndSync } from "./file-system.js";
 import { createNodeFileSystem } from "./node-file-system.js";
-import { SyncThread } from "./sync-thread.js";
+import { failureFromSharedMemory, SyncThread } from "./sync-thread.js";
 import { startChild } from "./test-support/child-process.js";
 
 const temporary: string[] = [];
@@ -83,6 +83,40 @@ describe("SyncThread", () => {
     closeSync(readOnly);
     await thread.stop();
     closeSync(fd);
+  });
+
+  it("still names the error and the call when the thread's message does not arrive", async () => {
+    const thread = new SyncThread();
+    const devNull = openSync("/dev/null", "r+");
+    const readOnly = openSync("/dev/null", "r");
+    thread.loseMessages();
+    const failures = [
+      await rejection(thread.writeAndSync(readOnly, pattern(8, 0), 0)),
+      await rejection(thread.writeAndSync(devNull, pattern(8, 0), 0)),
+    ];
+    expect(failures).toEqual([
+      expect.objectContaining({
+        code: "EBADF",
+        syscall: "write",
+        message: "EBADF: bad file descriptor, write",
+      }),
+      expect.objectContaining({
+        code: "EINVAL",
+        syscall: "fdatasync",
+        message: "EINVAL: invalid argument, fdatasync",
+      }),
+    ]);
+    await thread.stop();
+    closeSync(devNull);
+    closeSync(readOnly);
+  });
+
+  it("says so when a lost error had no errno, instead of guessing one", () => {
+    expect(failureFromSharedMemory(0, 1)).toEqual({
+      message: "the sync thread's fdatasync failed, and its error did not reach the event loop",
+      syscall: "fdatasync",
+    });
+    expect(failureFromSharedMemory(-28, 0)).toMatchObject({ code: "ENOSPC", syscall: "write" });
   });
 
   it("syncs after it writes: /dev/null takes every write and refuses the fdatasync", async () => {

@@ -1,3 +1,4 @@
+import { getSystemErrorMap } from "node:util";
 import {
   MessageChannel,
   type MessagePort,
@@ -14,7 +15,9 @@ import {
 //
 // The protocol lives in one Int32Array over a SharedArrayBuffer. The event loop writes a job's
 // fields, then stores its operation into `op` and notifies; the thread waits on `op`, does the job,
-// clears `op`, stores the outcome into `done` and notifies; the event loop waits on `done`. Jobs run
+// clears `op`, stores the outcome into `done` and notifies; the event loop waits on `done`. A failed
+// job's errno and system call go into the shared memory too, before `done`, so they reach the event
+// loop even when the message with the thread's own error does not (a port torn down). Jobs run
 // one at a time. Bytes go through a shared staging buffer of at most STAGING_MAX bytes; a larger
 // write goes as several write-only jobs and then one write-and-sync job (a crash in between is a
 // torn write, which the log's recovery already handles).
@@ -28,7 +31,13 @@ const NEW_STAGING = 4;
 const READY = 5;
 /** Float64 slot (byte offset 24) holding the file position. */
 const POSITION_F64 = 3;
-const CONTROL_BYTES = 32;
+/** A failed job's errno (negative, as node:fs reports it), or 0 if its error had none. */
+const ERRNO = 8;
+/** Which call of a failed job failed: one of SYSCALLS' indexes. */
+const SYSCALL = 9;
+const CONTROL_BYTES = 40;
+
+const SYSCALLS = ["write", "fdatasync"] as const;
 
 const OP_IDLE = 0;
 const OP_WRITE = 1;
@@ -78,22 +87,25 @@ for (;;) {
   const length = ints[${LENGTH}];
   const position = floats[${POSITION_F64}];
   let outcome = ${DONE_OK};
-  let syscall = "write";
+  let syscall = 0;
   try {
     let done = 0;
     // write(2) may write less than asked; keep going until all is written or it fails.
     while (done < length) done += writeSync(fd, staging, done, length - done, position + done);
     if (op === ${OP_WRITE_AND_SYNC}) {
-      syscall = "fdatasync";
+      syscall = 1;
       fdatasyncSync(fd);
     }
   } catch (error) {
     outcome = ${DONE_FAILED};
+    const errno = error && error.errno;
+    ints[${ERRNO}] = Number.isInteger(errno) ? errno : 0;
+    ints[${SYSCALL}] = syscall;
     port.postMessage({
       message: String(error && error.message),
       code: error && error.code,
-      errno: error && error.errno,
-      syscall: (error && error.syscall) || syscall,
+      errno,
+      syscall: (error && error.syscall) || ${JSON.stringify(SYSCALLS)}[syscall],
     });
   }
   Atomics.store(ints, ${OP}, ${OP_IDLE});
@@ -267,7 +279,12 @@ export class SyncThread {
     if (outcome === DONE_OK) return;
     if (outcome === DONE_LOST) throw this.#lostError();
     const reply = receiveMessageOnPort(this.#port)?.message as ThreadError | undefined;
-    throw toNodeError(reply ?? { message: "the sync thread failed", syscall: "write" });
+    throw toNodeError(reply ?? failureFromSharedMemory(ints[ERRNO] ?? 0, ints[SYSCALL] ?? 0));
+  }
+
+  /** @internal For tests: loses the thread's messages to the event loop, as a torn-down port would. */
+  loseMessages(): void {
+    this.#port.close();
   }
 
   #lostError(): Error {
@@ -295,6 +312,23 @@ export class SyncThread {
     this.#port.postMessage(staging.buffer);
     Atomics.store(this.#ints, NEW_STAGING, 1);
   }
+}
+
+/**
+ * A failed job's error from what the thread left in shared memory, worded as node:fs words it
+ * ("ENOSPC: no space left on device, write"): the fallback when its message did not arrive.
+ */
+export function failureFromSharedMemory(errno: number, syscallIndex: number): ThreadError {
+  const syscall = SYSCALLS[syscallIndex] ?? "write";
+  const known = getSystemErrorMap().get(errno);
+  if (known === undefined) {
+    return {
+      message: `the sync thread's ${syscall} failed, and its error did not reach the event loop`,
+      syscall,
+    };
+  }
+  const [code, description] = known;
+  return { message: `${code}: ${description}, ${syscall}`, code, errno, syscall };
 }
 
 function toNodeError(reply: ThreadError): Error {
