@@ -17,6 +17,8 @@ describe("exit codes", () => {
     expect(exitCodeForRpc(Code.DeadlineExceeded)).toBe(5);
     expect(exitCodeForRpc(Code.Canceled)).toBe(5); // by the other end: ours exit with 130
     expect(exitCodeForRpc(Code.InvalidArgument)).toBe(6);
+    // A message too large: waiting does not make the same request smaller.
+    expect(exitCodeForRpc(Code.ResourceExhausted)).toBe(6);
     expect(exitCodeForRpc(Code.Internal)).toBe(1);
     expect(exitCodeForRpc(Code.Unimplemented)).toBe(1);
   });
@@ -64,6 +66,20 @@ describe("exit codes", () => {
       context,
     );
     expect(timeout.message).toContain("did not answer within --timeout");
+  });
+
+  it("says a message was too large, and what the limits are, rather than to retry", () => {
+    const report = describeError(
+      new ConnectError(
+        "message size is larger than configured readMaxBytes 1114112",
+        Code.ResourceExhausted,
+      ),
+      context,
+    );
+    expect(report.exitCode).toBe(ExitCode.InvalidArgument);
+    expect(report.message).toBe(
+      "too large: message size is larger than configured readMaxBytes 1114112\nThe nodes refuse a resource larger than their --max-resource-bytes (1 MiB unless set otherwise): store less in one resource, or split it into several.",
+    );
   });
 
   it("says the kind of a storage error once", () => {

@@ -45,6 +45,7 @@ const codeNames: Partial<Record<Code, string>> = {
   [Code.DeadlineExceeded]: "timed out",
   [Code.Unimplemented]: "not supported by the server",
   [Code.Canceled]: "cancelled",
+  [Code.ResourceExhausted]: "too large",
 };
 
 /** The TLS failure somewhere in an error's causes (a certificate not trusted, or missing). */
@@ -87,6 +88,8 @@ function describeRpcError(error: ConnectError, context: ErrorContext): string {
       return `${where} did not answer within --timeout (${error.rawMessage}).\nThe cluster may have lost its quorum: see \`raftstore status\`, or raise --timeout.`;
     case Code.Unimplemented:
       return `${text}\nThe node at ${where} runs a raftstore version without this operation.`;
+    case Code.ResourceExhausted:
+      return `${text}\nThe nodes refuse a resource larger than their --max-resource-bytes (1 MiB unless set otherwise): store less in one resource, or split it into several.`;
     case Code.Internal:
     case Code.Unknown:
       return `${text}\nThis is a bug or a failure on the server: its log says more.`;

@@ -43,13 +43,15 @@ export function exitCodeForRpc(code: Code): ExitCode {
       return ExitCode.Conflict;
     case Code.Unavailable:
     case Code.DeadlineExceeded:
-    case Code.ResourceExhausted:
     // A call this CLI cancels (Ctrl-C) ends with 130 before it gets here (client-command.ts);
     // any other cancellation is the connection dropped by the other end.
     case Code.Canceled:
       return ExitCode.Unavailable;
     case Code.InvalidArgument:
     case Code.OutOfRange:
+    // Only a message too large to read gets it (a request over the nodes' limit): the same
+    // call fails again, however long one waits.
+    case Code.ResourceExhausted:
       return ExitCode.InvalidArgument;
     default:
       return ExitCode.Failure;
