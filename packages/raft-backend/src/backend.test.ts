@@ -12,7 +12,7 @@ import {
 } from "@raftstore/storage";
 import { afterEach, describe, expect, it } from "vitest";
 import { Backend } from "./backend.js";
-import type { Handle } from "./handle.js";
+import { type Handle, isNoLeaderError, NoLeaderError } from "./handle.js";
 import { encodeDeleteEntry, encodeWriteEntry } from "./log-entry.js";
 import { silentLogger } from "./logger.js";
 import { encodeStoreSnapshot, restoreStoreSnapshot } from "./snapshot.js";
@@ -387,5 +387,137 @@ describe("a follower whose engine reaches the leader itself (servesLocally)", ()
       "",
     );
     expect(listed.map((r) => r.version)).toEqual([written.version]);
+  });
+});
+
+describe("holding a call through an election (leaderHoldMs)", () => {
+  /**
+   * A node that serves locally and whose engine refuses with `refusal()` until `elect()`; then
+   * it applies at the next index. Its `awaitLeader` resolves on `elect()`, as the server's does
+   * on a leader change; `awaitLeader: "known"` resolves at once (a leader is known, yet it
+   * refuses: it stepped down since), and `"none"` leaves it out.
+   */
+  function leaderless(
+    refusal: () => Error,
+    options: { awaitLeader?: "wait" | "known" | "none" } = {},
+  ) {
+    let leader = false;
+    let electedNow: () => void = () => {};
+    const elected = new Promise<void>((resolve) => {
+      electedNow = resolve;
+    });
+    let index = 0n;
+    const calls = { apply: 0, read: 0, awaitLeader: 0 };
+    let backend: Backend;
+    const handle: Handle = {
+      async apply(msg) {
+        calls.apply++;
+        if (!leader) throw refusal();
+        return backend.apply(msg, ++index);
+      },
+      isLeader: () => leader,
+      servesLocally: () => true,
+      async ensureStrongConsistency() {
+        calls.read++;
+        if (!leader) throw refusal();
+      },
+      dialLeader: () => {
+        throw new Error("never dialed");
+      },
+    };
+    const mode = options.awaitLeader ?? "wait";
+    if (mode !== "none") {
+      handle.awaitLeader = async ({ timeoutMs, signal }) => {
+        calls.awaitLeader++;
+        if (leader || mode === "known") return true;
+        let timer: NodeJS.Timeout | undefined;
+        const found = await Promise.race([
+          elected.then(() => true),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(false), timeoutMs);
+            signal?.addEventListener("abort", () => resolve(false), { once: true });
+          }),
+        ]);
+        clearTimeout(timer);
+        return found;
+      };
+    }
+    return {
+      calls,
+      make(holdMs?: number) {
+        backend = new Backend(handle, silentLogger, { leaderHoldMs: holdMs });
+        return backend;
+      },
+      elect() {
+        leader = true;
+        electedNow();
+      },
+    };
+  }
+
+  const noLeader = () => new NoLeaderError("no leader is known right now; retry");
+
+  it("makes a write, a delete and a strong read again once a leader is known, and answers them", async () => {
+    const node = leaderless(noLeader);
+    const backend = node.make();
+    const write = backend.writeCAS(resource("a"));
+    const read = backend.read(ReadConsistency.Strong, resource("a").id as never).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(node.calls).toMatchObject({ apply: 1, read: 1 });
+    node.elect();
+    const written = await write;
+    expect(written.version).toBe("1");
+    // The read began before the write was applied: either answer is linearizable.
+    const answer = await read;
+    expect(answer instanceof Error ? answer.name : answer.version).toMatch(/NotFoundError|^1$/);
+    await backend.deleteCAS(written.id as never, written.version);
+    expect(node.calls).toMatchObject({ apply: 3, read: 2 });
+  });
+
+  it("never repeats a call that may have taken effect", async () => {
+    const node = leaderless(() => new InconsistentError("term 3 ended before the entry committed"));
+    const backend = node.make();
+    await expect(backend.writeCAS(resource("a"))).rejects.toSatisfy(isInconsistentError);
+    expect(node.calls).toMatchObject({ apply: 1, awaitLeader: 0 });
+  });
+
+  it("gives up with the call's own error when no leader comes within the hold", async () => {
+    const node = leaderless(noLeader);
+    const backend = node.make(150);
+    const started = performance.now();
+    const error = await backend.writeCAS(resource("a")).catch((e: unknown) => e);
+    expect(isNoLeaderError(error) && isInconsistentError(error)).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
+  it("ends a held call with its abort reason as soon as the caller gives up", async () => {
+    const node = leaderless(noLeader);
+    const backend = node.make(10_000);
+    const controller = new AbortController();
+    const write = backend.writeCAS(resource("a"), { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error("caller left")), 20);
+    await expect(write).rejects.toThrow("caller left");
+  });
+
+  it("fails at once with the hold off, or when the handle cannot wait for a leader", async () => {
+    const off = leaderless(noLeader);
+    await expect(off.make(0).writeCAS(resource("a"))).rejects.toSatisfy(isNoLeaderError);
+    const cannotWait = leaderless(noLeader, { awaitLeader: "none" });
+    await expect(cannotWait.make(10_000).writeCAS(resource("a"))).rejects.toSatisfy(
+      isNoLeaderError,
+    );
+    expect([off.calls.apply, cannotWait.calls.apply]).toEqual([1, 1]);
+  });
+
+  it("pauses, longer each time, while a known leader keeps refusing, instead of spinning", async () => {
+    const node = leaderless(noLeader, { awaitLeader: "known" });
+    const error = await node
+      .make(400)
+      .writeCAS(resource("a"))
+      .catch((e: unknown) => e);
+    expect(isNoLeaderError(error)).toBe(true);
+    // Pauses of 20, 40, 80, 160 ms fill the 400 ms: a handful of tries, not thousands.
+    expect(node.calls.apply).toBeGreaterThanOrEqual(3);
+    expect(node.calls.apply).toBeLessThanOrEqual(8);
   });
 });

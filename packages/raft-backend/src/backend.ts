@@ -25,7 +25,7 @@ import {
   validateVersion,
   type Watch,
 } from "@raftstore/storage";
-import type { Handle } from "./handle.js";
+import { type Handle, isNoLeaderError, NoLeaderError } from "./handle.js";
 import { applyEntry, encodeDeleteEntry, encodeWriteEntry } from "./log-entry.js";
 import type { Logger } from "./logger.js";
 import { type Restoration, restoreStore, type Snapshot, snapshotStore } from "./snapshot.js";
@@ -34,7 +34,18 @@ import { type Restoration, restoreStore, type Snapshot, snapshotStore } from "./
 export interface BackendOptions extends StoreOptions {
   /** Per-call timeout of a forwarded request, in ms. Default 10_000. */
   forwardingTimeoutMs?: number;
+  /**
+   * How long a write, delete or strong read waits for a leader, in ms, when it found none
+   * (an election is on): it is made again once one is known, instead of failing at once.
+   * Consul's rpc_hold_timeout, with its default: 7_000. 0 fails at once.
+   */
+  leaderHoldMs?: number;
 }
+
+export const DEFAULT_LEADER_HOLD_MS = 7_000;
+/** The first pause between two tries while a leader is known but still refuses the call. */
+const HOLD_RETRY_MS = 10;
+const HOLD_RETRY_MAX_MS = 500;
 
 /**
  * The seed's storage Backend: every write goes through the Raft log, every eventual read, list
@@ -144,21 +155,30 @@ export class Backend implements StorageBackend {
     validateConsistency(consistency);
     validateId(id);
     if (consistency === ReadConsistency.Eventual) return this.#store.read(id);
-    if (this.#servesLocally()) return this.#strongRead(id, options);
-    return this.#forward((client) => client.read(id, options));
+    return this.#holdingForLeader(options, () =>
+      this.#servesLocally()
+        ? this.#strongRead(id, options)
+        : this.#forward((client) => client.read(id, options)),
+    );
   }
 
   async writeCAS(resource: Resource, options?: CallOptions): Promise<Resource> {
     validateResource(resource);
-    if (this.#servesLocally()) return this.#proposeWrite(resource, options);
-    return this.#forward((client) => client.writeCAS(resource, options));
+    return this.#holdingForLeader(options, () =>
+      this.#servesLocally()
+        ? this.#proposeWrite(resource, options)
+        : this.#forward((client) => client.writeCAS(resource, options)),
+    );
   }
 
   async deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void> {
     validateId(id);
     validateVersion(version);
-    if (this.#servesLocally()) return this.#proposeDelete(id, version, options);
-    return this.#forward((client) => client.deleteCAS(id, version, options));
+    return this.#holdingForLeader(options, () =>
+      this.#servesLocally()
+        ? this.#proposeDelete(id, version, options)
+        : this.#forward((client) => client.deleteCAS(id, version, options)),
+    );
   }
 
   async list(
@@ -173,8 +193,11 @@ export class Backend implements StorageBackend {
     if (consistency === ReadConsistency.Eventual) {
       return this.#store.list(type, tenancy, namePrefix);
     }
-    if (this.#servesLocally()) return this.#strongList(type, tenancy, namePrefix, options);
-    return this.#forward((client) => client.list(type, tenancy, namePrefix, options));
+    return this.#holdingForLeader(options, () =>
+      this.#servesLocally()
+        ? this.#strongList(type, tenancy, namePrefix, options)
+        : this.#forward((client) => client.list(type, tenancy, namePrefix, options)),
+    );
   }
 
   async listByOwner(id: ID, _options?: CallOptions): Promise<Resource[]> {
@@ -195,6 +218,34 @@ export class Backend implements StorageBackend {
   // --- Served through this node's engine: the leader's, or a follower's that reaches the leader
   // itself. The leader's forwarding routes use these too, and never forward again, so a request
   // cannot loop. ---
+
+  /**
+   * Runs `call`, and while it fails with NoLeaderError (it did nothing: no leader could take it),
+   * waits for a leader and runs it again, for at most `leaderHoldMs` in all, as Consul's servers
+   * hold an RPC through an election. A client then sees a failover as a pause, not an error.
+   * Errors that may have had an effect (leadership lost after a write was appended) end the call
+   * at once, as before. The leader side of forwarding never holds: a follower re-dials instead.
+   */
+  async #holdingForLeader<T>(options: CallOptions | undefined, call: () => Promise<T>): Promise<T> {
+    const handle = this.#requireHandle();
+    const holdMs = this.#options.leaderHoldMs ?? DEFAULT_LEADER_HOLD_MS;
+    const until = performance.now() + holdMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isNoLeaderError(error) || handle.awaitLeader === undefined) throw error;
+        const signal = options?.signal;
+        // Known a leader and still refused (it stepped down since, say): pause before the next try.
+        const pause = attempt === 0 ? 0 : Math.min(HOLD_RETRY_MAX_MS, HOLD_RETRY_MS << attempt);
+        if (pause > 0) await delay(Math.min(pause, until - performance.now()), signal);
+        const left = until - performance.now();
+        const found = left > 0 && (await handle.awaitLeader({ timeoutMs: left, signal }));
+        if (signal?.aborted) throw signal.reason;
+        if (!found) throw error;
+      }
+    }
+  }
 
   /** Whether writes and strong reads go through this node's engine, not the ForwardingService. */
   #servesLocally(): boolean {
@@ -295,7 +346,8 @@ export class Backend implements StorageBackend {
         transport = this.#requireHandle().dialLeader();
       } catch (error) {
         if (findStorageError(error, "InconsistentError") !== undefined) throw error;
-        throw new InconsistentError(`no leader to forward to: ${describe(error)}`, {
+        // Nothing was sent: the call may be made again once a leader is known.
+        throw new NoLeaderError(`no leader to forward to: ${describe(error)}`, {
           cause: error,
         });
       }
@@ -321,6 +373,20 @@ function isLogResponse(value: unknown): value is LogResponse {
     value !== null &&
     (value as { $typeName?: unknown }).$typeName === "raftstore.storage.v1.LogResponse"
   );
+}
+
+/** Resolves after `ms` (at once if not positive), or as soon as `signal` aborts. */
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 function describe(value: unknown): string {

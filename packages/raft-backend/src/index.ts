@@ -1,7 +1,7 @@
 // The Raft-backed storage Backend: every write through the Raft log, reads from the local
 // in-memory store, followers forwarding to the leader.
-export { Backend, type BackendOptions } from "./backend.js";
-export type { Handle } from "./handle.js";
+export { Backend, type BackendOptions, DEFAULT_LEADER_HOLD_MS } from "./backend.js";
+export { type Handle, isNoLeaderError, NoLeaderError } from "./handle.js";
 // Symbols below are for engines and tools that handle the log entries themselves.
 export { encodeDeleteEntry, encodeWriteEntry, MalformedEntryError } from "./log-entry.js";
 export { type Logger, silentLogger } from "./logger.js";

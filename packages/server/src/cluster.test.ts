@@ -88,6 +88,34 @@ describe("a 3-node cluster in one process", () => {
     );
   });
 
+  it("holds a write and a strong read while no leader can be elected, and serves them once one is", async () => {
+    cluster = await startTestCluster();
+    const c = cluster;
+    const leader = await c.leader();
+    const [follower, other] = [(leader + 1) % 3, (leader + 2) % 3];
+    const written = await eventually(() =>
+      c.client(leader).write({ resource: { id: id("kept") } }),
+    );
+    await Promise.all([c.stop(leader), c.stop(other)]);
+    const raft = c.nodes[follower]?.raft;
+    while (raft?.leader !== undefined) await new Promise((r) => setTimeout(r, 20));
+    const settled: string[] = [];
+    const read = c
+      .client(follower)
+      .read({ id: id("kept"), consistency: ReadConsistency.STRONG })
+      .finally(() => settled.push("read"));
+    const write = c
+      .client(follower)
+      .write({ resource: { id: id("during") } })
+      .finally(() => settled.push("write"));
+    // No quorum, so no leader: without the hold both would have failed with Unavailable by now.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(settled).toEqual([]);
+    await c.start(other);
+    expect((await read).resource?.version).toBe(written.resource?.version);
+    expect((await write).resource?.id?.name).toBe("during");
+  });
+
   it("reports status and members through the OperatorService", async () => {
     cluster = await startTestCluster();
     const leader = await cluster.leader();

@@ -37,3 +37,18 @@ describe("the snapshot interval setting", () => {
     );
   });
 });
+
+describe("the leader hold setting", () => {
+  it("is 7 s unless told otherwise, as Consul's rpc_hold_timeout; 0 fails at once", () => {
+    expect(loadConfig({ flags: base }).leaderHoldMs).toBe(7_000);
+    expect(loadConfig({ flags: { ...base, leaderHoldMs: "0" } }).leaderHoldMs).toBe(0);
+    const fromEnv = loadConfig({ flags: base, env: { RAFTSTORE_LEADER_HOLD_MS: "2500" } });
+    expect(fromEnv.leaderHoldMs).toBe(2_500);
+  });
+
+  it("refuses a negative hold, naming the flag", () => {
+    expect(() => loadConfig({ flags: { ...base, leaderHoldMs: "-5" } })).toThrow(
+      '--leader-hold-ms: expected an integer ≥ 0, got "-5"',
+    );
+  });
+});

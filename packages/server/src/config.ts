@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { DEFAULT_LEADER_HOLD_MS } from "@raftstore/raft-backend";
 
 /** Raft timing and sizing knobs of a node. */
 export interface RaftSettings {
@@ -46,6 +47,11 @@ export interface NodeConfig {
   tls?: { certFile: string; keyFile: string; caFile: string; clientAuth: boolean };
   /** The largest encoded resource a write may store. */
   maxResourceBytes: number;
+  /**
+   * How long a write, delete or strong read that finds no leader waits for one, in ms, before
+   * it fails with Unavailable (Consul's rpc_hold_timeout); 0 fails at once.
+   */
+  leaderHoldMs: number;
   raft: RaftSettings;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
@@ -96,6 +102,7 @@ const keys = [
   "tlsCa",
   "tlsClientAuth",
   "maxResourceBytes",
+  "leaderHoldMs",
   "tickMs",
   "electionTicks",
   "heartbeatTicks",
@@ -308,6 +315,7 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
     );
   }
   const maxResourceBytes = integer(raw.get("maxResourceBytes"), 1024 * 1024, 64, problems);
+  const leaderHoldMs = integer(raw.get("leaderHoldMs"), DEFAULT_LEADER_HOLD_MS, 0, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -318,6 +326,7 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
     initialCluster,
     tls,
     maxResourceBytes,
+    leaderHoldMs,
     raft,
     logLevel: logLevel as NodeConfig["logLevel"],
   };

@@ -117,8 +117,9 @@ export async function startNode(
     servesLocally: () => handle?.servesLocally() ?? false,
     ensureStrongConsistency: (callOptions) => bound().ensureStrongConsistency(callOptions),
     dialLeader: () => bound().dialLeader(),
+    awaitLeader: (waitOptions) => bound().awaitLeader(waitOptions),
   };
-  const backend = new Backend(lazyHandle, logger);
+  const backend = new Backend(lazyHandle, logger, { leaderHoldMs: config.leaderHoldMs });
   // The engine carries a follower's proposals to the leader, and the handle lets the Backend
   // serve writes and strong reads on followers: both follow the one setting.
   const forwardProposals = config.raft.forwarding === "raft";

@@ -1,7 +1,7 @@
 import type { Transport } from "@connectrpc/connect";
 import { createForwardingTransport, type ForwardingTransport } from "@raftstore/forwarding";
 import type { RaftNode } from "@raftstore/raft";
-import type { Handle } from "@raftstore/raft-backend";
+import { type Handle, NoLeaderError } from "@raftstore/raft-backend";
 import { type CallOptions, InconsistentError, InvalidArgumentError } from "@raftstore/storage";
 
 /** Options of the Handle a node gives its storage Backend. */
@@ -27,16 +27,24 @@ export interface RaftHandle extends Required<Handle> {
 /**
  * Maps an engine failure to the storage contract: everything that means "this node cannot
  * commit or confirm right now" (not leader, leadership lost, timeout, shutdown, backpressure)
- * is an InconsistentError, which the API reports as Unavailable and clients retry. An aborted
- * call keeps its abort reason; a proposal too large is the caller's fault.
+ * is an InconsistentError, which the API reports as Unavailable and clients retry. Those that
+ * did nothing for want of a leader are NoLeaderErrors, which the Backend holds until there is
+ * one: NotLeaderError (never appended), a proposal dropped for a leadership transfer, and, for
+ * a read (`read`), a leader lost before it confirmed the read. An aborted call keeps its abort
+ * reason; a proposal too large is the caller's fault.
  */
-function translate(error: unknown, options?: CallOptions): unknown {
+function translate(error: unknown, options?: CallOptions, read = false): unknown {
   if (options?.signal?.aborted && error === options.signal.reason) return error;
   if (!(error instanceof Error)) return error;
+  const noLeader =
+    error.name === "NotLeaderError" ||
+    (error.name === "ProposalDroppedError" &&
+      (error as { reason?: unknown }).reason === "leadership-transfer") ||
+    (read && error.name === "LeadershipLostError");
+  if (noLeader) return new NoLeaderError(error.message, { cause: error });
   switch (error.name) {
     case "ProposalTooLargeError":
       return new InvalidArgumentError("resource", error.message, { cause: error });
-    case "NotLeaderError":
     case "LeadershipLostError":
     case "ProposalDroppedError":
     case "TimeoutError":
@@ -75,13 +83,31 @@ export function createRaftHandle(node: RaftNode, options: RaftHandleOptions): Ra
       try {
         await node.readIndex({ signal: callOptions?.signal });
       } catch (error) {
-        throw translate(error, callOptions);
+        throw translate(error, callOptions, true);
       }
+    },
+    awaitLeader({ timeoutMs, signal }) {
+      if (node.leader !== undefined) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const done = (found: boolean) => {
+          stopObserving();
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", abort);
+          resolve(found);
+        };
+        const abort = () => done(false);
+        const stopObserving = node.observe((event) => {
+          if (event.type === "leaderChange" && event.leader !== undefined) done(true);
+        });
+        const timer = setTimeout(abort, timeoutMs);
+        if (signal?.aborted) abort();
+        else signal?.addEventListener("abort", abort, { once: true });
+      });
     },
     dialLeader(): Transport {
       const leader = node.leader;
-      if (leader === undefined) throw new InconsistentError("no leader is known right now; retry");
-      if (leader === node.id) throw new InconsistentError("this node became the leader; retry");
+      if (leader === undefined) throw new NoLeaderError("no leader is known right now; retry");
+      if (leader === node.id) throw new NoLeaderError("this node became the leader; retry");
       if (dialed?.leader === leader) return dialed.transport.transport;
       forget();
       const baseUrl = options.urlOf(leader);

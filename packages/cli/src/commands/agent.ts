@@ -24,6 +24,8 @@ export function settingDescriptions({ defaultRaftSettings }: Server): Record<str
     tlsCa: "the CA that signs the nodes' (and clients') certificates (PEM)",
     tlsClientAuth: "require a client certificate signed by --tls-ca: true or false (default true)",
     maxResourceBytes: "the largest encoded resource a write may store (default 1048576)",
+    leaderHoldMs:
+      "how long a write or strong read that finds no leader (an election) waits for one, in ms, before it fails with Unavailable; 0 fails at once (default 7000)",
     tickMs: `one Raft tick, in ms (default ${defaultRaftSettings.tickMs})`,
     electionTicks: `ticks without a leader before a follower campaigns (default ${defaultRaftSettings.electionTicks})`,
     heartbeatTicks: `ticks between the leader's heartbeats (default ${defaultRaftSettings.heartbeatTicks})`,

@@ -35,7 +35,7 @@ export interface MemoryCluster {
  */
 export async function startMemoryCluster(
   size = 3,
-  options: { forwarding?: "raft" | "rpc" } = {},
+  options: { forwarding?: "raft" | "rpc"; leaderHoldMs?: number } = {},
 ): Promise<MemoryCluster> {
   const forwardProposals = (options.forwarding ?? "raft") === "raft";
   const ids = Array.from({ length: size }, (_, i) => `m${i + 1}`);
@@ -52,8 +52,12 @@ export async function startMemoryCluster(
       servesLocally: () => handle?.servesLocally() ?? false,
       ensureStrongConsistency: (o) => (handle as RaftHandle).ensureStrongConsistency(o),
       dialLeader: () => (handle as RaftHandle).dialLeader(),
+      awaitLeader: (o) => (handle as RaftHandle).awaitLeader(o),
     };
-    const backend = new Backend(lazy, silentLogger, { forwardingTimeoutMs: 3000 });
+    const backend = new Backend(lazy, silentLogger, {
+      forwardingTimeoutMs: 3000,
+      leaderHoldMs: options.leaderHoldMs,
+    });
     const raft = createRaftNode({
       id,
       voters: ids,
