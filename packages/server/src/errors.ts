@@ -14,12 +14,15 @@ export function isNodeStartError(error: unknown): error is NodeStartError {
 export function explainDataDirError(error: unknown, dataDir: string): NodeStartError {
   const name = error instanceof Error ? error.name : "";
   const message = error instanceof Error ? error.message : String(error);
+  // Said wherever a member's state is lost: the one recovery that exists today.
+  const lost =
+    "Move the directory aside (keep it: it may be needed to investigate). Do not start this --id again with an empty --data-dir: the node would forget its vote and the writes it acknowledged, and could help elect a leader that lacks them. raftstore cannot replace a member yet (no membership changes): the other members keep serving while a quorum of them runs, and to get back to full strength, save a snapshot from the running cluster (`raftstore snapshot save FILE`), start a new cluster and restore it there (`raftstore snapshot restore FILE`).";
   const advice: Record<string, string> = {
     DataDirLockedError: `another raftstore process is using ${dataDir}. Stop it first, or give this node its own --data-dir.`,
-    UnsupportedFormatError: `${dataDir} is not a data directory this version of raftstore can use (${message}). If it holds other files, choose another --data-dir; if another raftstore version wrote it, run that version, or start this node with an empty --data-dir and let it catch up from its peers.`,
-    WalCorruptionError: `the write-ahead log in ${dataDir} is damaged (${message}). Do not delete files by hand: move the directory aside, start this node with an empty --data-dir under a NEW --id, and add it to the cluster; it will catch up from its peers.`,
-    StableStateCorruptionError: `the term/vote file in ${dataDir} is damaged (${message}). The node cannot safely vote with it. Move the directory aside and rejoin under a NEW --id.`,
-    SnapshotCorruptionError: `a snapshot in ${dataDir} is damaged (${message}). Move the directory aside and rejoin under a NEW --id.`,
+    UnsupportedFormatError: `${dataDir} is not a data directory this version of raftstore can use (${message}). If it holds other files, choose another --data-dir; if another raftstore version wrote it, run that version.`,
+    WalCorruptionError: `the write-ahead log in ${dataDir} is damaged (${message}). Do not delete or edit files in it by hand. ${lost}`,
+    StableStateCorruptionError: `the term/vote file in ${dataDir} is damaged (${message}); the node cannot safely vote with it. ${lost}`,
+    SnapshotCorruptionError: `a snapshot in ${dataDir} is damaged (${message}). ${lost}`,
     StoreFailedError: `the disk under ${dataDir} failed (${message}). Check the disk; the node stops rather than risk losing acknowledged writes.`,
   };
   return new NodeStartError(`cannot open data directory ${dataDir}: ${advice[name] ?? message}`, {
