@@ -63,7 +63,8 @@ describe("when a peer is dead", () => {
   });
 
   it("delivery resumes once the peer is back on the same port, after a reconnect", async () => {
-    cluster = await startTestNodes(["n1", "n2"], { transport: fast });
+    const logger = new RecordingLogger();
+    cluster = await startTestNodes(["n1", "n2"], { transport: { ...fast, logger } });
     const n1 = cluster.node("n1");
     const n2 = cluster.node("n2");
     n1.transport.send(heartbeat("n1", "n2", 0));
@@ -84,6 +85,14 @@ describe("when a peer is dead", () => {
     expect(metrics?.reconnects).toBeGreaterThanOrEqual(1);
     const contexts = n2.inbox.ofType("heartbeat").map((h) => h.context);
     expect(contexts).toEqual([...new Set(contexts)].sort((a, b) => a - b));
+    // One warning for the outage (the failures came within 30 s of it), and one line when the
+    // peer answered again, saying how many failures that ended.
+    const failures = metrics?.streamFailures ?? 0;
+    expect(failures).toBeGreaterThanOrEqual(2);
+    expect(logger.find("warn", "stream to peer failed")).toHaveLength(1);
+    const [again] = logger.find("info", "connected to peer again");
+    expect(again?.fields).toMatchObject({ peer: "n2", stream: "messages" });
+    expect(again?.fields.afterFailures).toBeGreaterThanOrEqual(2);
   });
 
   it("a peer that accepts connections but never speaks is reported unreachable", async () => {

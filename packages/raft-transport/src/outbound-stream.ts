@@ -3,9 +3,13 @@ import type { Logger, NodeId } from "@raftstore/raft";
 import { backoffDelay, type ResolvedBackoff } from "./backoff.js";
 import { type BatchLimits, BatchSource } from "./batch-source.js";
 import { runClientStream, type StreamSessions } from "./client-stream.js";
+import { FailureLog } from "./failure-log.js";
 import type { PeerCounters } from "./metrics.js";
 import { type QueuedMessage, SendQueue } from "./send-queue.js";
 import type { EncodedStreamMethod } from "./wire-format.js";
+
+/** At most one warning per this many ms while a stream keeps failing (the first comes at once). */
+const FAILURE_LOG_INTERVAL_MS = 30_000;
 
 /** Which of a peer's two streams. */
 export type StreamKind = "messages" | "snapshots";
@@ -65,6 +69,8 @@ export class OutboundStream {
   /** Failed streams in a row, since the last stream that ended cleanly or lived long. */
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** When the failures it had are worth a warning (not every retry of a peer that is down). */
+  private readonly failureLog = new FailureLog(FAILURE_LOG_INTERVAL_MS);
 
   /** The method's request path. */
   private readonly path: string;
@@ -120,6 +126,12 @@ export class OutboundStream {
     let failure: unknown;
     try {
       await this.o.connect(signal);
+      if (this.failures > 0) {
+        this.o.logger.info(
+          { peer: this.o.peer, stream: this.o.kind, afterFailures: this.failures },
+          "raft transport: connected to peer again",
+        );
+      }
       await runClientStream(this.o.sessions, this.path, source, signal);
       if (!source.completed && signal.aborted === false) {
         // A receiver answers only once the sender ends its requests; one that ends a stream
@@ -152,17 +164,22 @@ export class OutboundStream {
     if (this.o.now() - startedAt >= this.o.backoff.maxMs) this.failures = 0;
     this.failures++;
     const delay = backoffDelay(this.failures, this.o.backoff, this.o.random());
-    this.o.logger.warn(
-      {
-        peer: this.o.peer,
-        stream: this.o.kind,
-        err: failure,
-        failuresInARow: this.failures,
-        retryInMs: Math.round(delay),
-        dropped,
-      },
-      "raft transport: stream to peer failed",
-    );
+    const line = this.failureLog.failed(this.o.now(), this.failures, dropped);
+    if (line !== undefined) {
+      this.o.logger.warn(
+        {
+          peer: this.o.peer,
+          stream: this.o.kind,
+          err: failure,
+          failuresInARow: this.failures,
+          retryInMs: Math.round(delay),
+          // Since the last warning, this failure included (one warning per 30 s at most).
+          failures: line.failures,
+          dropped: line.dropped,
+        },
+        "raft transport: stream to peer failed",
+      );
+    }
     this.currentState = "backoff";
     this.timer = setTimeout(() => {
       this.timer = undefined;
