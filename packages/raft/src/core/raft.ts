@@ -1,5 +1,6 @@
 import { createEntry } from "../checksum.js";
 import { decodeConfig } from "../config-codec.js";
+import { InconsistentStateError } from "../errors.js";
 import type { ClusterConfig, Entry, HardState, NodeId, SnapshotMeta } from "../log-types.js";
 import { EntryType } from "../log-types.js";
 import type {
@@ -94,6 +95,11 @@ export class RaftCore {
   /** Config entries in the retained log, oldest first, to answer `configAt`. */
   private configHistory: ConfigRecord[];
   readonly progress = new Map<NodeId, Progress>();
+  /**
+   * Set when this node finds that it lost entries it had acknowledged (see `handleHeartbeat`):
+   * from then on it takes no message, and the runtime stops the node with this error.
+   */
+  lostAcknowledgedEntries: InconsistentStateError | undefined;
   private votes = new Map<NodeId, boolean>();
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -158,6 +164,7 @@ export class RaftCore {
    * can corrupt the state or throw.
    */
   step(message: unknown): void {
+    if (this.lostAcknowledgedEntries !== undefined) return;
     const problem = validateMessage(message);
     if (problem !== undefined) {
       this.cfg.logger.warn({ node: this.id, problem }, "dropped a malformed message");
@@ -899,7 +906,29 @@ export class RaftCore {
   }
 
   private handleHeartbeat(m: HeartbeatMessage): void {
-    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    // A heartbeat carries the commit index only as far as this node acknowledged having the log
+    // (the leader's match for it), so a commit beyond its last index means it lost entries it
+    // had persisted and acknowledged: its data directory was replaced, truncated or restored
+    // from an old copy. It may also have forgotten its vote. Serving on would risk a second vote
+    // in one term, or helping elect a leader that lacks acknowledged writes; stop instead (as
+    // etcd does: "tocommit is out of range … was the raft log corrupted, truncated, or lost?").
+    if (m.commit > this.log.lastIndex()) {
+      this.lostAcknowledgedEntries = new InconsistentStateError(
+        `this node's log ends at index ${this.log.lastIndex()}, but the leader ${m.from} (term ${m.term}) has it acknowledged up to index ${m.commit}: it lost entries it had persisted (its data directory was replaced, truncated or restored from an old copy). It stops rather than vote or serve without them.`,
+      );
+      this.cfg.logger.error(
+        {
+          node: this.id,
+          leader: m.from,
+          term: m.term,
+          commit: m.commit,
+          lastIndex: this.log.lastIndex(),
+        },
+        "lost acknowledged log entries; stopping",
+      );
+      return;
+    }
+    this.log.commitTo(m.commit);
     const response: HeartbeatResponseMessage = {
       type: "heartbeatResponse",
       from: this.id,

@@ -47,6 +47,8 @@ export interface NodeInternals {
   readonly core: RaftCore | undefined;
   readonly appliedIndex: number;
   readonly lifecycle: Lifecycle;
+  /** What stopped a failed node. */
+  readonly failure: unknown;
   readonly storedSnapshot: SnapshotMeta | undefined;
   /** Starts an election now, as a timeout would (scripted scenarios). */
   campaign(): void;
@@ -456,6 +458,7 @@ class RaftNodeImpl implements RaftNode {
       core: this.core,
       appliedIndex: this.applier.appliedIndex,
       lifecycle: this.lifecycle,
+      failure: this.failure,
       storedSnapshot: this.snapshotter.stored,
       campaign: () => {
         if (!this.active()) return;
@@ -669,6 +672,11 @@ class RaftNodeImpl implements RaftNode {
       this.observers.emit({ type: "peerRecovered", peer: from });
     }
     this.core?.step(message);
+    const lost = this.core?.lostAcknowledgedEntries;
+    if (lost !== undefined) {
+      this.fail(lost);
+      return;
+    }
     this.schedulePump();
   }
 

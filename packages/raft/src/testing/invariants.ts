@@ -173,7 +173,8 @@ export class InvariantChecker implements StoreObserver {
       if (!n.alive) continue;
       const internals = inspectNode(n.node);
       if (internals.lifecycle === "failed") {
-        throw new InvariantViolation("no node failure", `${n.id} stopped after a failure`);
+        const reason = internals.failure instanceof Error ? `: ${internals.failure.message}` : "";
+        throw new InvariantViolation("no node failure", `${n.id} stopped after a failure${reason}`);
       }
       const core = internals.core;
       if (core === undefined) continue;
