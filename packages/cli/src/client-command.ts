@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ReadConsistency } from "@raftstore/proto";
 import { type Command, Option } from "commander";
 import type { CommandContext } from "./command-context.js";
@@ -10,6 +11,7 @@ import {
   DEFAULT_TIMEOUT,
 } from "./connections.js";
 import { CommandFailedError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import { exitCodeForStop } from "./io.js";
 import { guardStops } from "./stop-guard.js";
 
@@ -20,7 +22,7 @@ export function addConnectionOptions(command: Command): Command {
   return command
     .option(
       "--endpoint <url>",
-      `any node of the cluster; followers forward to the leader (env RAFTSTORE_ENDPOINT, default ${DEFAULT_ENDPOINT})`,
+      `any node of the cluster, or several comma-separated (the first that answers is used); followers forward to the leader (env RAFTSTORE_ENDPOINT, default ${DEFAULT_ENDPOINT})`,
     )
     .option(
       "--timeout <duration>",
@@ -61,6 +63,58 @@ export function readConsistency(level: string): ReadConsistency {
   return level === "eventual" ? ReadConsistency.EVENTUAL : ReadConsistency.STRONG;
 }
 
+/** How long each of several endpoints has to answer before the next one is asked. */
+const PROBE_TIMEOUT_MS = 2000;
+
+/**
+ * The first of several endpoints that answers (its member list), which every call then uses,
+ * as etcdctl does with --endpoints. Only an endpoint that cannot be reached is passed over; one
+ * that answers with an error is used, and the command says what the error is. Prints to stderr
+ * which endpoints it passed over. When none answers, fails with exit code 5, naming each.
+ */
+async function chooseEndpoint(
+  context: CommandContext,
+  connections: Connections,
+  signal: AbortSignal,
+): Promise<string> {
+  const { endpoints, timeoutMs } = connections.options;
+  const passed: string[] = [];
+  for (const endpoint of endpoints) {
+    try {
+      await connections
+        .operator(endpoint)
+        .listMembers({}, { signal, timeoutMs: Math.min(timeoutMs, PROBE_TIMEOUT_MS) });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      if (unreachable(error)) {
+        passed.push(`${endpoint} (${error.rawMessage})`);
+        continue;
+      }
+    }
+    if (passed.length > 0) {
+      context.io.stderr.write(
+        `raftstore: no answer from ${passed.join(", ")}; using ${endpoint}\n`,
+      );
+    }
+    connections.use(endpoint);
+    return endpoint;
+  }
+  throw new CommandFailedError(
+    `cannot reach any endpoint: ${passed.join(", ")}.\nAre the nodes running? \`raftstore dev\` starts a local cluster.`,
+    { exitCode: ExitCode.Unavailable },
+  );
+}
+
+/** Whether a call failed because the node could not be reached or did not answer in time. */
+function unreachable(error: unknown): error is ConnectError {
+  return (
+    error instanceof ConnectError &&
+    (error.code === Code.Unavailable ||
+      error.code === Code.DeadlineExceeded ||
+      error.code === Code.Canceled)
+  );
+}
+
 /** What a client command's body gets: connections, and a signal aborted by Ctrl-C. */
 export interface ClientRun {
   readonly connections: Connections;
@@ -85,6 +139,9 @@ export async function runClient(
   const connections = createConnections(context.io, options);
   using stops = guardStops(context.io);
   try {
+    if (options.endpoints.length > 1) {
+      context.endpoint = await chooseEndpoint(context, connections, stops.signal);
+    }
     await body({
       connections,
       signal: stops.signal,

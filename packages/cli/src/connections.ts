@@ -10,8 +10,13 @@ import type { CliIo } from "./io.js";
 
 /** Where a client command connects, and how. */
 export interface ConnectionOptions {
-  /** The base URL of any node (followers forward to the leader). */
+  /** The base URL of any node (followers forward to the leader): the first of `endpoints`. */
   endpoint: string;
+  /**
+   * Every endpoint given (`--endpoint a,b,c`), in order: a command uses the first that answers.
+   * One endpoint is used as it is, without asking it first.
+   */
+  endpoints: readonly string[];
   /** Every call fails with DeadlineExceeded (exit code 5) after this long. */
   timeoutMs: number;
   /** TLS material for `https://` endpoints: the CA, and a client certificate for mutual TLS. */
@@ -87,11 +92,23 @@ export function connectionOptions(io: CliIo, flags: ConnectionFlags): Connection
     throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
   }
   const tls = ca !== undefined || cert !== undefined ? { ca, cert, key } : undefined;
-  return {
-    endpoint: normalizeEndpoint(
-      pick(flags.endpoint, "RAFTSTORE_ENDPOINT") ?? DEFAULT_ENDPOINT,
-      tls !== undefined,
+  const given = pick(flags.endpoint, "RAFTSTORE_ENDPOINT") ?? DEFAULT_ENDPOINT;
+  const endpoints = [
+    ...new Set(
+      given
+        .split(",")
+        .map((text) => text.trim())
+        .filter((text) => text !== "")
+        .map((text) => normalizeEndpoint(text, tls !== undefined)),
     ),
+  ];
+  const [endpoint] = endpoints;
+  if (endpoint === undefined) {
+    throw new UsageError(`--endpoint: expected a URL such as ${DEFAULT_ENDPOINT}, got "${given}"`);
+  }
+  return {
+    endpoint,
+    endpoints,
     timeoutMs: parseDuration(flags.timeout ?? DEFAULT_TIMEOUT, "--timeout"),
     tls,
   };
@@ -100,6 +117,9 @@ export function connectionOptions(io: CliIo, flags: ConnectionFlags): Connection
 /** Clients of one or more nodes, sharing one HTTP/2 connection per node until `close`. */
 export interface Connections {
   readonly options: ConnectionOptions;
+  /** The endpoint in use: `options.endpoint` until `use` picks another of `options.endpoints`. */
+  readonly endpoint: string;
+  use(endpoint: string): void;
   resources(): Client<typeof ResourceService>;
   /** The OperatorService of the endpoint, or of another node (`raftstore status` asks each). */
   operator(baseUrl?: string): Client<typeof OperatorService>;
@@ -126,10 +146,17 @@ export function createConnections(io: CliIo, options: ConnectionOptions): Connec
     }
     return found;
   };
+  let endpoint = options.endpoint;
   return {
     options,
-    resources: () => createClient(ResourceService, transport(options.endpoint)),
-    operator: (baseUrl = options.endpoint) => createClient(OperatorService, transport(baseUrl)),
+    get endpoint() {
+      return endpoint;
+    },
+    use(chosen) {
+      endpoint = chosen;
+    },
+    resources: () => createClient(ResourceService, transport(endpoint)),
+    operator: (baseUrl = endpoint) => createClient(OperatorService, transport(baseUrl)),
     close() {
       for (const session of sessions.values()) session.abort();
       sessions.clear();

@@ -143,7 +143,7 @@ Every open watch ends with a reset (exit code 4, or a re-list with \`watch --fol
         progress.stop();
         if (error instanceof ConnectError && error.code === Code.Unimplemented) {
           throw new CommandFailedError(
-            `the cluster at ${connections.options.endpoint} cannot restore snapshots: its OperatorService does not implement SnapshotRestore (${error.rawMessage}).\nNothing was changed. ${file} is intact and verified (${report.count} resources).`,
+            `the cluster at ${connections.endpoint} cannot restore snapshots: its OperatorService does not implement SnapshotRestore (${error.rawMessage}).\nNothing was changed. ${file} is intact and verified (${report.count} resources).`,
             { exitCode: ExitCode.Failure, cause: error },
           );
         }
