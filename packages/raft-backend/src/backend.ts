@@ -227,14 +227,17 @@ export class Backend implements StorageBackend {
    * at once, as before. The leader side of forwarding never holds: a follower re-dials instead.
    */
   async #holdingForLeader<T>(options: CallOptions | undefined, call: () => Promise<T>): Promise<T> {
-    const handle = this.#requireHandle();
-    const holdMs = this.#options.leaderHoldMs ?? DEFAULT_LEADER_HOLD_MS;
-    const until = performance.now() + holdMs;
+    // The hold starts at the first refusal: a call that succeeds at once pays nothing for it.
+    let until = 0;
     for (let attempt = 0; ; attempt++) {
       try {
         return await call();
       } catch (error) {
+        const handle = this.#requireHandle();
         if (!isNoLeaderError(error) || handle.awaitLeader === undefined) throw error;
+        if (attempt === 0) {
+          until = performance.now() + (this.#options.leaderHoldMs ?? DEFAULT_LEADER_HOLD_MS);
+        }
         const signal = options?.signal;
         // Known a leader and still refused (it stepped down since, say): pause before the next try.
         const pause = attempt === 0 ? 0 : Math.min(HOLD_RETRY_MAX_MS, HOLD_RETRY_MS << attempt);
