@@ -82,6 +82,18 @@ describe("exit codes", () => {
     );
   });
 
+  it("says that a change whose outcome is unknown may have taken effect, and what to do", () => {
+    const lost = new ConnectError(
+      "leadership lost: term 3 ended before the entry committed; the outcome is unknown",
+      Code.Unavailable,
+    );
+    const write = describeError(lost, { ...context, command: "raftstore write" });
+    expect(write.exitCode).toBe(ExitCode.Unavailable);
+    expect(write.message).toContain("It may or may not have taken effect.");
+    // A read has nothing to undo: it gets the usual advice.
+    expect(describeError(lost, context).message).toContain("retry in a moment");
+  });
+
   it("says the kind of a storage error once", () => {
     const error = new ConnectError(
       "invalid argument: status.observedGeneration must be a ULID",

@@ -36,6 +36,14 @@ export interface ErrorContext {
 const unreachable =
   /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNRESET|socket hang up/;
 
+/** The commands that change what is stored, for which an unknown outcome matters. */
+const changes = new Set([
+  "raftstore write",
+  "raftstore delete",
+  "raftstore write-status",
+  "raftstore snapshot restore",
+]);
+
 const codeNames: Partial<Record<Code, string>> = {
   [Code.NotFound]: "not found",
   [Code.Aborted]: "conflict",
@@ -82,6 +90,10 @@ function describeRpcError(error: ConnectError, context: ErrorContext): string {
     case Code.Unavailable:
       if (unreachable.test(error.rawMessage)) {
         return `cannot reach ${where} (${error.rawMessage}).\nIs a node running there? \`raftstore dev\` starts a local cluster; --endpoint (or RAFTSTORE_ENDPOINT) points at another node.${tlsHint}`;
+      }
+      // The engine's words for a change whose leader went away after it was sent.
+      if (changes.has(context.command) && error.rawMessage.includes("outcome is unknown")) {
+        return `${text}\nIt may or may not have taken effect. Read the resource before retrying a change made with --if-version; a change without it can simply be made again.`;
       }
       return `${text}\nThe cluster has no leader or no quorum right now: retry in a moment, and see \`raftstore status\`.`;
     case Code.DeadlineExceeded:
