@@ -10,7 +10,7 @@ import {
   isWrongUidError,
   ReadConsistency,
 } from "@raftstore/storage";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Backend } from "./backend.js";
 import { type Handle, isNoLeaderError, NoLeaderError } from "./handle.js";
 import { encodeDeleteEntry, encodeWriteEntry } from "./log-entry.js";
@@ -507,6 +507,24 @@ describe("holding a call through an election (leaderHoldMs)", () => {
       isNoLeaderError,
     );
     expect([off.calls.apply, cannotWait.calls.apply]).toEqual([1, 1]);
+  });
+
+  it("keeps pausing half a second between tries however long the hold, never spinning", async () => {
+    vi.useFakeTimers();
+    try {
+      const node = leaderless(noLeader, { awaitLeader: "known" });
+      const write = node
+        .make(60 * 60_000)
+        .writeCAS(resource("a"))
+        .catch((e: unknown) => e);
+      // An hour of holding: about 7,200 tries at 500 ms, not millions.
+      await vi.advanceTimersByTimeAsync(60 * 60_000 + 1000);
+      expect(isNoLeaderError(await write)).toBe(true);
+      expect(node.calls.apply).toBeGreaterThan(7000);
+      expect(node.calls.apply).toBeLessThan(7300);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("pauses, longer each time, while a known leader keeps refusing, instead of spinning", async () => {

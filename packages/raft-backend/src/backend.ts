@@ -240,7 +240,10 @@ export class Backend implements StorageBackend {
         }
         const signal = options?.signal;
         // Known a leader and still refused (it stepped down since, say): pause before the next try.
-        const pause = attempt === 0 ? 0 : Math.min(HOLD_RETRY_MAX_MS, HOLD_RETRY_MS << attempt);
+        const pause =
+          attempt === 0
+            ? 0
+            : Math.min(HOLD_RETRY_MAX_MS, HOLD_RETRY_MS * 2 ** Math.min(attempt, 16));
         if (pause > 0) await delay(Math.min(pause, until - performance.now()), signal);
         const left = until - performance.now();
         const found = left > 0 && (await handle.awaitLeader({ timeoutMs: left, signal }));
