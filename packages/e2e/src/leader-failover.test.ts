@@ -83,6 +83,21 @@ describe("a three-process cluster with default timeouts", () => {
     await cluster.waitForCaughtUp();
   }, 120_000);
 
+  it("holds a strong read sent through each survivor right after a SIGKILL of the leader, and answers it once a new leader confirms it", async () => {
+    onTestFailed(({ task }) => run.fail(task.name));
+    const leader = await cluster.leader();
+    const survivors = cluster.members.filter((m) => m.id !== leader).map((m) => m.id);
+    await cluster.kill(leader);
+    // One try each, sent before any election can finish: the nodes hold them (leader hold,
+    // 7 s by default) instead of answering Unavailable.
+    const reads = await Promise.all(
+      survivors.map((node, i) => workload.strongRead(200 + i, node, probeKey)),
+    );
+    expect(reads.map((read) => read !== undefined)).toEqual(survivors.map(() => true));
+    await cluster.restart(leader);
+    await cluster.waitForCaughtUp();
+  }, 120_000);
+
   it("loses no acknowledged write and gives clients a linearizable history", async () => {
     onTestFailed(({ task }) => run.fail(task.name));
     await workload.stop();
