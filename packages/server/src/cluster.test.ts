@@ -1,6 +1,8 @@
+import { rm } from "node:fs/promises";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ReadConsistency, ResourceSchema } from "@raftstore/proto";
+import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestCluster, type TestCluster } from "./test-support/cluster.js";
 
@@ -114,6 +116,39 @@ describe("a 3-node cluster in one process", () => {
     await c.start(other);
     expect((await read).resource?.version).toBe(written.resource?.version);
     expect((await write).resource?.id?.name).toBe("during");
+  });
+
+  it("stops a follower restarted on an emptied data directory at the leader's first heartbeat, and says what to do", async () => {
+    cluster = await startTestCluster();
+    const c = cluster;
+    const leader = await c.leader();
+    const follower = (leader + 1) % 3;
+    for (const name of ["a", "b", "c"]) {
+      await eventually(() => c.client(leader).write({ resource: { id: id(name) } }));
+    }
+    await eventually(async () => {
+      const status = await c.operator(follower).status({});
+      if (status.appliedIndex < (c.nodes[leader]?.raft.stats().commitIndex ?? 0)) {
+        throw new Error("the follower has not caught up yet");
+      }
+    });
+    await c.stop(follower);
+    await rm(c.configs[follower]?.dataDir as string, { recursive: true, force: true });
+    const lines: string[] = [];
+    const logger = pino({ level: "error" }, { write: (line: string) => lines.push(line) });
+    const restarted = await c.start(follower, logger);
+    await restarted.stopped;
+    const logged = lines.map(
+      (line) => JSON.parse(line) as { msg: string; err?: { message: string } },
+    );
+    expect(logged.map((l) => l.err?.message ?? "").join("\n")).toContain(
+      "lost entries it had persisted",
+    );
+    expect(logged.map((l) => l.msg).join("\n")).toContain(
+      "Do not start this --id again with an empty --data-dir",
+    );
+    // The other two still serve writes.
+    await c.client(leader).write({ resource: { id: id("after") } });
   });
 
   it("reports status and members through the OperatorService", async () => {

@@ -10,13 +10,19 @@ export function isNodeStartError(error: unknown): error is NodeStartError {
   return error instanceof Error && error.name === "NodeStartError";
 }
 
+/**
+ * What to do about a member whose durable state is damaged or lost: the one recovery that
+ * exists today. Said when a data directory cannot be opened, and when a running node stops
+ * because its log is corrupt or lacks entries it acknowledged.
+ */
+export const LOST_MEMBER_ADVICE =
+  "Move the directory aside (keep it: it may be needed to investigate). Do not start this --id again with an empty --data-dir: the node would forget its vote and the writes it acknowledged, and could help elect a leader that lacks them. raftstore cannot replace a member yet (no membership changes): the other members keep serving while a quorum of them runs, and to get back to full strength, save a snapshot from the running cluster (`raftstore snapshot save FILE`), start a new cluster and restore it there (`raftstore snapshot restore FILE`).";
+
 /** Advice for the failures of opening a data directory that an operator can act on. */
 export function explainDataDirError(error: unknown, dataDir: string): NodeStartError {
   const name = error instanceof Error ? error.name : "";
   const message = error instanceof Error ? error.message : String(error);
-  // Said wherever a member's state is lost: the one recovery that exists today.
-  const lost =
-    "Move the directory aside (keep it: it may be needed to investigate). Do not start this --id again with an empty --data-dir: the node would forget its vote and the writes it acknowledged, and could help elect a leader that lacks them. raftstore cannot replace a member yet (no membership changes): the other members keep serving while a quorum of them runs, and to get back to full strength, save a snapshot from the running cluster (`raftstore snapshot save FILE`), start a new cluster and restore it there (`raftstore snapshot restore FILE`).";
+  const lost = LOST_MEMBER_ADVICE;
   const advice: Record<string, string> = {
     DataDirLockedError: `another raftstore process is using ${dataDir}. Stop it first, or give this node its own --data-dir.`,
     UnsupportedFormatError: `${dataDir} is not a data directory this version of raftstore can use (${message}). If it holds other files, choose another --data-dir; if another raftstore version wrote it, run that version.`,

@@ -12,7 +12,7 @@ import {
 } from "@raftstore/raft-transport";
 import { type DataDir, openDataDir } from "@raftstore/raft-wal";
 import type { NodeConfig } from "./config.js";
-import { explainDataDirError, NodeStartError } from "./errors.js";
+import { explainDataDirError, LOST_MEMBER_ADVICE, NodeStartError } from "./errors.js";
 import { createHttpFallback } from "./http-endpoints.js";
 import { createLogger, type NodeLogger } from "./logger.js";
 import { createNodeMetrics, type NodeMetrics } from "./metrics.js";
@@ -259,6 +259,10 @@ export async function startNode(
   raft.observe((event) => {
     if (event.type === "failed") {
       logger.error({ err: event.error }, "the Raft engine failed; stopping the node");
+      // A corrupt entry, or entries acknowledged and then lost: this member's data is damaged.
+      if (["CorruptEntryError", "InconsistentStateError"].includes(event.error.name)) {
+        logger.error({ dataDir: config.dataDir }, `what to do: ${LOST_MEMBER_ADVICE}`);
+      }
       close({ transferLeadership: false, graceMs: 0 }).catch((error: unknown) =>
         logger.error({ err: error }, "the node stopped with an error"),
       );

@@ -7,7 +7,7 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { GuardedSessionManager } from "@raftstore/forwarding";
 import { ResourceService } from "@raftstore/proto";
 import { OperatorService } from "@raftstore/proto/operator/v1";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { loadConfig, type NodeConfig } from "../config.js";
 import { type RaftstoreNode, startNode } from "../node.js";
 
@@ -24,7 +24,8 @@ export interface TestCluster {
   readonly configs: NodeConfig[];
   readonly nodes: Array<RaftstoreNode | undefined>;
   readonly dir: string;
-  start(i: number): Promise<RaftstoreNode>;
+  /** Starts node i (again), logging to `logger` if given (silent otherwise). */
+  start(i: number, logger?: Logger): Promise<RaftstoreNode>;
   stop(i: number): Promise<void>;
   leader(): Promise<number>;
   /** A gRPC client of node i's ResourceService. */
@@ -83,8 +84,8 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     configs,
     nodes,
     dir,
-    async start(i) {
-      const node = await startNode(configs[i] as NodeConfig, { logger: pino({ level: "silent" }) });
+    async start(i, logger = pino({ level: "silent" })) {
+      const node = await startNode(configs[i] as NodeConfig, { logger });
       nodes[i] = node;
       return node;
     },
