@@ -3,7 +3,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createUnaryGrpcHandler } from "@raftstore/forwarding";
 import { createRaftNode, type RaftNode } from "@raftstore/raft";
-import { Backend, type Handle } from "@raftstore/raft-backend";
+import { Backend } from "@raftstore/raft-backend";
 import {
   createRaftServiceRoutes,
   createRaftStreamHandler,
@@ -19,7 +19,7 @@ import { createNodeMetrics, type NodeMetrics } from "./metrics.js";
 import { createOperatorRoutes } from "./operator-service.js";
 import { decodeErrorAsInvalidArgument, withParseErrorsAsInvalidArgument } from "./parse-errors.js";
 import { createPortServer, type PortServer } from "./port-server.js";
-import { createRaftHandle, type RaftHandle } from "./raft-handle.js";
+import { createRaftHandle, lateBoundHandle, type RaftHandle } from "./raft-handle.js";
 import { createResourceFsm } from "./resource-fsm.js";
 import {
   createResourceServiceRoutes,
@@ -107,19 +107,11 @@ export async function startNode(
 
   // The Backend, the FSM and the engine refer to each other; the handle is bound once the engine exists.
   let handle: RaftHandle | undefined;
-  const bound = (): RaftHandle => {
-    if (handle === undefined) throw new Error("the Raft handle is used before the engine started");
-    return handle;
-  };
-  const lazyHandle: Handle = {
-    apply: (msg, callOptions) => bound().apply(msg, callOptions),
-    isLeader: () => handle?.isLeader() ?? false,
-    servesLocally: () => handle?.servesLocally() ?? false,
-    ensureStrongConsistency: (callOptions) => bound().ensureStrongConsistency(callOptions),
-    dialLeader: () => bound().dialLeader(),
-    awaitLeader: (waitOptions) => bound().awaitLeader(waitOptions),
-  };
-  const backend = new Backend(lazyHandle, logger, { leaderHoldMs: config.leaderHoldMs });
+  const backend = new Backend(
+    lateBoundHandle(() => handle),
+    logger,
+    { leaderHoldMs: config.leaderHoldMs },
+  );
   // The engine carries a follower's proposals to the leader, and the handle lets the Backend
   // serve writes and strong reads on followers: both follow the one setting.
   const forwardProposals = config.raft.forwarding === "raft";

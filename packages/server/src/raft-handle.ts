@@ -56,6 +56,28 @@ function translate(error: unknown, options?: CallOptions, read = false): unknown
   }
 }
 
+/**
+ * A Handle for a Backend made before its engine (the Backend, its FSM and the engine refer to
+ * each other): every call goes to the handle `current()` returns once the engine exists. Until
+ * then the node neither leads nor serves, and any other call throws. Typed `Required<Handle>`,
+ * so a method added to Handle cannot be left out here.
+ */
+export function lateBoundHandle(current: () => RaftHandle | undefined): Required<Handle> {
+  const bound = (): RaftHandle => {
+    const handle = current();
+    if (handle === undefined) throw new Error("the Raft handle is used before the engine started");
+    return handle;
+  };
+  return {
+    apply: (msg, callOptions) => bound().apply(msg, callOptions),
+    isLeader: () => current()?.isLeader() ?? false,
+    servesLocally: () => current()?.servesLocally() ?? false,
+    ensureStrongConsistency: (callOptions) => bound().ensureStrongConsistency(callOptions),
+    dialLeader: () => bound().dialLeader(),
+    awaitLeader: (waitOptions) => bound().awaitLeader(waitOptions),
+  };
+}
+
 /** Creates the Handle through which the storage Backend reaches the engine. */
 export function createRaftHandle(node: RaftNode, options: RaftHandleOptions): RaftHandle {
   let dialed: { leader: string; transport: ForwardingTransport } | undefined;

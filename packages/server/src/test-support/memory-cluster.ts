@@ -8,8 +8,8 @@ import {
   MemoryStableStore,
   type RaftNode,
 } from "@raftstore/raft";
-import { Backend, type Handle, silentLogger } from "@raftstore/raft-backend";
-import { createRaftHandle, type RaftHandle } from "../raft-handle.js";
+import { Backend, silentLogger } from "@raftstore/raft-backend";
+import { createRaftHandle, lateBoundHandle, type RaftHandle } from "../raft-handle.js";
 import { createResourceFsm } from "../resource-fsm.js";
 
 /** One member of a MemoryCluster. */
@@ -46,18 +46,14 @@ export async function startMemoryCluster(
   const handles: RaftHandle[] = [];
   for (const id of ids) {
     let handle: RaftHandle | undefined;
-    const lazy: Handle = {
-      apply: (m, o) => (handle as RaftHandle).apply(m, o),
-      isLeader: () => handle?.isLeader() ?? false,
-      servesLocally: () => handle?.servesLocally() ?? false,
-      ensureStrongConsistency: (o) => (handle as RaftHandle).ensureStrongConsistency(o),
-      dialLeader: () => (handle as RaftHandle).dialLeader(),
-      awaitLeader: (o) => (handle as RaftHandle).awaitLeader(o),
-    };
-    const backend = new Backend(lazy, silentLogger, {
-      forwardingTimeoutMs: 3000,
-      leaderHoldMs: options.leaderHoldMs,
-    });
+    const backend = new Backend(
+      lateBoundHandle(() => handle),
+      silentLogger,
+      {
+        forwardingTimeoutMs: 3000,
+        leaderHoldMs: options.leaderHoldMs,
+      },
+    );
     const raft = createRaftNode({
       id,
       voters: ids,
