@@ -381,7 +381,10 @@ function isLogResponse(value: unknown): value is LogResponse {
   );
 }
 
-/** Resolves after `ms` (at once if not positive), or as soon as `signal` aborts. */
+/**
+ * Resolves after `ms` (at once if not positive), or as soon as `signal` aborts. On the global
+ * setTimeout rather than node:timers/promises, which tests' fake timers do not replace.
+ */
 function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   if (ms <= 0 || signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {

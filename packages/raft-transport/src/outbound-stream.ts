@@ -161,10 +161,11 @@ export class OutboundStream {
     this.o.counters.streamFailures++;
     const dropped = this.queue.clear().length;
     if (dropped > 0) this.o.counters.dropped.add("disconnected", dropped);
-    if (this.o.now() - startedAt >= this.o.backoff.maxMs) this.failures = 0;
+    const now = this.o.now();
+    if (now - startedAt >= this.o.backoff.maxMs) this.failures = 0;
     this.failures++;
     const delay = backoffDelay(this.failures, this.o.backoff, this.o.random());
-    const line = this.failureLog.failed(this.o.now(), this.failures, dropped);
+    const line = this.failureLog.failed(now, this.failures, dropped);
     if (line !== undefined) {
       this.o.logger.warn(
         {

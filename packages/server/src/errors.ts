@@ -22,13 +22,12 @@ export const LOST_MEMBER_ADVICE =
 export function explainDataDirError(error: unknown, dataDir: string): NodeStartError {
   const name = error instanceof Error ? error.name : "";
   const message = error instanceof Error ? error.message : String(error);
-  const lost = LOST_MEMBER_ADVICE;
   const advice: Record<string, string> = {
     DataDirLockedError: `another raftstore process is using ${dataDir}. Stop it first, or give this node its own --data-dir.`,
     UnsupportedFormatError: `${dataDir} is not a data directory this version of raftstore can use (${message}). If it holds other files, choose another --data-dir; if another raftstore version wrote it, run that version.`,
-    WalCorruptionError: `the write-ahead log in ${dataDir} is damaged (${message}). Do not delete or edit files in it by hand. ${lost}`,
-    StableStateCorruptionError: `the term/vote file in ${dataDir} is damaged (${message}); the node cannot safely vote with it. ${lost}`,
-    SnapshotCorruptionError: `a snapshot in ${dataDir} is damaged (${message}). ${lost}`,
+    WalCorruptionError: `the write-ahead log in ${dataDir} is damaged (${message}). Do not delete or edit files in it by hand. ${LOST_MEMBER_ADVICE}`,
+    StableStateCorruptionError: `the term/vote file in ${dataDir} is damaged (${message}); the node cannot safely vote with it. ${LOST_MEMBER_ADVICE}`,
+    SnapshotCorruptionError: `a snapshot in ${dataDir} is damaged (${message}). ${LOST_MEMBER_ADVICE}`,
     StoreFailedError: `the disk under ${dataDir} failed (${message}). Check the disk; the node stops rather than risk losing acknowledged writes.`,
   };
   return new NodeStartError(`cannot open data directory ${dataDir}: ${advice[name] ?? message}`, {
