@@ -198,6 +198,18 @@ describe("bad requests", () => {
     const protoKeyError = (await protoKey.json()) as { code: string; message: string };
     expect(protoKeyError.code).toBe("invalid_argument");
     expect(protoKeyError.message).toMatch(/metadata cannot have the key "__proto__"/);
+
+    // A misspelt key is refused, not dropped: "verison" must not make a compare-and-swap a
+    // blanket write that overwrites what is stored.
+    const misspelt = await post(
+      "/raftstore.resource.v1.ResourceService/Write",
+      JSON.stringify({ resource: { id: { name: "json-proto", type, tenancy }, verison: "1" } }),
+    );
+    expect(misspelt.status).toBe(400);
+    const misspeltError = (await misspelt.json()) as { code: string; message: string };
+    expect(misspeltError.code).toBe("invalid_argument");
+    expect(misspeltError.message).toMatch(/verison/);
+
     const absent = await post(
       "/raftstore.resource.v1.ResourceService/Read",
       JSON.stringify({ id: { name: "json-proto", type, tenancy } }),

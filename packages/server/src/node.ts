@@ -177,6 +177,9 @@ export async function startNode(
     fallback: (registered) =>
       connectNodeAdapter({
         routes: withParseErrorsAsInvalidArgument(registered),
+        // connect ignores unknown JSON keys by default: a misspelt "version" would turn a
+        // compare-and-swap into a blanket write that overwrites whatever is stored. Refused.
+        jsonOptions: { ignoreUnknownFields: false },
         interceptors: [metrics.interceptor],
         contextValues,
         fallback: createHttpFallback({ raft, metrics }),
