@@ -9,6 +9,7 @@ export type RaftErrorName =
   | "ProposalTooLargeError"
   | "ProposalDroppedError"
   | "LeadershipLostError"
+  | "NotCommittedError"
   | "ShutdownError"
   | "TimeoutError"
   | "LeadershipTransferError"
@@ -85,6 +86,20 @@ export class LeadershipLostError extends Error {
   override readonly name = "LeadershipLostError";
   constructor(detail: string, options?: ErrorOptions) {
     super(`leadership lost: ${detail}; the outcome is unknown`, options);
+  }
+}
+
+/**
+ * The proposal was appended, but will never be committed: the leader's term ended, and the log
+ * a newer leader committed has another entry where it was (or, for a proposal a follower
+ * forwarded, this node applied an entry of a later term, so every entry of that term that will
+ * ever be committed is applied here, and this proposal is not among them). It had no effect:
+ * retry it, on the new leader.
+ */
+export class NotCommittedError extends Error {
+  override readonly name = "NotCommittedError";
+  constructor(detail: string, options?: ErrorOptions) {
+    super(`not committed: ${detail}; it had no effect, retry it`, options);
   }
 }
 
@@ -176,6 +191,8 @@ export const isProposalDroppedError = (e: unknown): e is ProposalDroppedError =>
   hasName(e, "ProposalDroppedError");
 export const isLeadershipLostError = (e: unknown): e is LeadershipLostError =>
   hasName(e, "LeadershipLostError");
+export const isNotCommittedError = (e: unknown): e is NotCommittedError =>
+  hasName(e, "NotCommittedError");
 export const isShutdownError = (e: unknown): e is ShutdownError => hasName(e, "ShutdownError");
 export const isTimeoutError = (e: unknown): e is TimeoutError => hasName(e, "TimeoutError");
 export const isLeadershipTransferError = (e: unknown): e is LeadershipTransferError =>

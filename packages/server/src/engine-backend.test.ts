@@ -118,6 +118,27 @@ describe("the Raft backend on a real engine", () => {
     expect(follower.raft.leader).toBeUndefined();
   });
 
+  it("a write a follower sent to a leader that had just stopped is held, and written once there is a new leader", async () => {
+    cluster = await startMemoryCluster(3, { forwarding: "raft" });
+    const leader = await cluster.leader();
+    const [follower] = await cluster.followers();
+    if (follower === undefined) throw new Error("no follower");
+    await follower.backend.writeCAS(resource("before"));
+    await leader.raft.shutdown();
+    // The follower still believes in the stopped leader: it forwards the proposal there, and
+    // no answer comes. Once the next leader commits an entry, the follower knows the proposal
+    // was not committed (NotCommittedError), so the Backend holds the write and makes it again.
+    expect(follower.raft.leader).toBe(leader.id);
+    const written = await follower.backend.writeCAS(resource("during"));
+    expect(written.id?.name).toBe("during");
+    expect(follower.raft.leader).not.toBe(leader.id);
+    const stored = await follower.backend.read(
+      ReadConsistency.Strong,
+      resource("during").id as never,
+    );
+    expect(stored.version).toBe(written.version);
+  });
+
   it("settles every forwarded write, with success or InconsistentError, when the leader changes mid-flight", async () => {
     cluster = await startMemoryCluster();
     const leader = await cluster.leader();

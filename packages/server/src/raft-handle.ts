@@ -29,15 +29,17 @@ export interface RaftHandle extends Required<Handle> {
  * commit or confirm right now" (not leader, leadership lost, timeout, shutdown, backpressure)
  * is an InconsistentError, which the API reports as Unavailable and clients retry. Those that
  * did nothing for want of a leader are NoLeaderErrors, which the Backend holds until there is
- * one: NotLeaderError (never appended), a proposal dropped for a leadership transfer, and, for
- * a read (`read`), a leader lost before it confirmed the read. An aborted call keeps its abort
- * reason; a proposal too large is the caller's fault.
+ * one: NotLeaderError (never appended), a proposal dropped for a leadership transfer, an entry
+ * a newer leader certainly did not commit (NotCommittedError), and, for a read (`read`), a
+ * leader lost before it confirmed the read. An aborted call keeps its abort reason; a proposal
+ * too large is the caller's fault.
  */
 function translate(error: unknown, options?: CallOptions, read = false): unknown {
   if (options?.signal?.aborted && error === options.signal.reason) return error;
   if (!(error instanceof Error)) return error;
   const noLeader =
     error.name === "NotLeaderError" ||
+    error.name === "NotCommittedError" ||
     (error.name === "ProposalDroppedError" &&
       (error as { reason?: unknown }).reason === "leadership-transfer") ||
     (read && error.name === "LeadershipLostError");

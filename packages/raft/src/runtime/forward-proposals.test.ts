@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   isLeadershipLostError,
+  isNotCommittedError,
   isNotLeaderError,
   isProposalDroppedError,
   isShutdownError,
@@ -369,9 +370,9 @@ describe("forwarding proposals from followers", () => {
     await c.shutdown();
   });
 
-  it("a leader that crashes on receiving the proposal: the caller learns the outcome is unknown, within a few election timeouts", async () => {
+  it("a leader that crashes on receiving the proposal: once the next leader commits, the caller learns it was not committed, within a few election timeouts", async () => {
     for (const seed of [12, 13, 14]) {
-      const { c, leader, f } = await forwarding(seed);
+      const { c, leader, f, g } = await forwarding(seed);
       c.network.tamper = (m) => {
         if (m.type !== "propose") return m;
         c.member(leader.id).process.crash();
@@ -382,8 +383,11 @@ describe("forwarding proposals from followers", () => {
         f.node.apply(put("k", "v")).catch((e: unknown) => e),
         10 * electionTimeoutMs,
       );
-      expect(unknownOutcome(error), String(error)).toBe(true);
-      expect(c.now - started).toBeLessThanOrEqual(3 * electionTimeoutMs);
+      // Certain, not merely unknown: the caller may retry it.
+      expect(isNotCommittedError(error), String(error)).toBe(true);
+      expect(c.now - started).toBeLessThanOrEqual(4 * electionTimeoutMs);
+      expect(await entriesFor(f, "k")).toEqual([]);
+      expect(await entriesFor(g, "k")).toEqual([]);
       c.network.tamper = undefined;
       // The survivors go on (the crashed node, which still believes it leads, is left out),
       // and the follower's next write succeeds, forwarded or not.
@@ -395,9 +399,9 @@ describe("forwarding proposals from followers", () => {
     }
   });
 
-  it("a leader partitioned away before its answer: the caller gets LeadershipLostError or TimeoutError, never hangs", async () => {
+  it("a leader partitioned away before its answer: the entry it appended is never committed, and the caller learns so once the next leader commits", async () => {
     for (const seed of [15, 16, 17]) {
-      const { c, leader, f } = await forwarding(seed);
+      const { c, leader, f, g } = await forwarding(seed);
       c.network.tamper = (m) => {
         // The proposal reaches the leader, which appends it; nothing it sends gets out.
         if (m.type === "propose") c.isolate(leader.id);
@@ -407,9 +411,15 @@ describe("forwarding proposals from followers", () => {
         f.node.apply(put("k", "v")).catch((e: unknown) => e),
         10 * electionTimeoutMs,
       );
-      expect(unknownOutcome(error), String(error)).toBe(true);
+      expect(isNotCommittedError(error), String(error)).toBe(true);
+      expect(await entriesFor(c.member(leader.id), "k")).toHaveLength(1);
       c.network.tamper = undefined;
       c.network.heal();
+      // Healed, the old leader's entry is replaced, and nobody ever applies it.
+      const next = await c.leader(20 * electionTimeoutMs);
+      await c.settle(next.apply(put("after", "heal")), 20 * electionTimeoutMs);
+      await c.runUntil(() => ids.every((id) => c.member(id).fsm.get("after") === "heal"), 5000);
+      for (const m of [c.member(leader.id), f, g]) expect(m.fsm.get("k")).toBeUndefined();
       await c.shutdown();
     }
   });
@@ -432,8 +442,8 @@ describe("forwarding proposals from followers", () => {
       f.node.apply(put("lost", "v")).catch((e: unknown) => e),
       10 * electionTimeoutMs,
     );
-    expect(isLeadershipLostError(error), String(error)).toBe(true);
-    expect((error as Error).message).toMatch(/replaced by a newer leader's entry/);
+    expect(isNotCommittedError(error), String(error)).toBe(true);
+    expect((error as Error).message).toMatch(/a newer leader committed another entry at index/);
     // Well before the deadline of a placed proposal: as soon as the replacement was applied.
     expect(c.now - started).toBeLessThan(10 * electionTimeoutMs);
     expect(f.fsm.get("lost")).toBeUndefined();
@@ -460,7 +470,7 @@ describe("forwarding proposals from followers", () => {
     const error = await c.settle(answered, 20 * electionTimeoutMs);
     const elapsed = c.now - started;
     expect(isTimeoutError(error), String(error)).toBe(true);
-    expect((error as Error).message).toMatch(/forwarded proposal did not complete/);
+    expect((error as Error).message).toMatch(/proposal waiting on another leader did not complete/);
     expect(elapsed).toBeGreaterThanOrEqual(10 * electionTimeoutMs);
     expect(elapsed).toBeLessThanOrEqual(11 * electionTimeoutMs);
     expect(f.fsm.get("k")).toBeUndefined();
@@ -528,6 +538,49 @@ describe("forwarding proposals from followers", () => {
       expect(isNotLeaderError(result.error), String(result.error)).toBe(false);
       expect(unknownOutcome(result.error), String(result.error)).toBe(true);
     }
+    c.network.tamper = undefined;
+    await c.shutdown();
+  });
+
+  it("an unanswered proposal the old leader replicated before stepping down is committed by the next leader: its caller is never told it was not committed", async () => {
+    for (const seed of [23, 24, 25]) {
+      const { c, leader, f, g } = await forwarding(seed);
+      const term = leader.term;
+      c.network.tamper = (m) => {
+        // Every answer to the proposal is lost, and while the old leader leads its term it
+        // hears no follower: it replicates the entry but cannot commit it, and check-quorum
+        // makes it step down.
+        if (m.type === "proposeResponse") return undefined;
+        const deaf = leader.state === "leader" && leader.term === term;
+        return deaf && m.to === leader.id && m.type !== "propose" ? undefined : m;
+      };
+      const result = await c.settle(outcome(f.node.apply(put("k", "v"))), 20 * electionTimeoutMs);
+
+      expect(leader.term).toBeGreaterThan(term);
+      // The entry of the old term was committed by the next leader: applied everywhere.
+      await c.runUntil(() => ids.every((id) => c.member(id).fsm.get("k") === "v"), 5000);
+      for (const m of [c.member(leader.id), f, g]) expect(m.fsm.get("k")).toBe("v");
+      // So its caller must not hear "not committed": only that the outcome is unknown.
+      expect(unknownOutcome(result.error), String(result.error)).toBe(true);
+      c.network.tamper = undefined;
+      await c.shutdown();
+    }
+  });
+
+  it('an unanswered proposal already applied here when the leader changes: unknown at once, never "not committed"', async () => {
+    const { c, leader, f, g } = await forwarding(26);
+    c.network.tamper = (m) => (m.type === "proposeResponse" ? undefined : m);
+    const call = outcome(f.node.apply(put("k", "v")));
+    // The answer is lost, but the entry is committed and applied here before anything else.
+    expect(await c.runUntil(() => f.fsm.get("k") === "v", 1000)).toBe(true);
+    const started = c.now;
+    await c.settle(leader.transferLeadership(g.id));
+    const result = await c.settle(call, 10 * electionTimeoutMs);
+    // This node applied entries of the leader's term after sending the proposal, one of which
+    // may be it: nothing applied later can decide it, so it is unknown, when the leader changed.
+    expect(unknownOutcome(result.error), String(result.error)).toBe(true);
+    expect(isLeadershipLostError(result.error), String(result.error)).toBe(true);
+    expect(c.now - started).toBeLessThan(electionTimeoutMs);
     c.network.tamper = undefined;
     await c.shutdown();
   });

@@ -1,5 +1,10 @@
-import { LeadershipLostError, ProposalDroppedError, ProposalTooLargeError } from "../errors.js";
-import type { EntryType, NodeId } from "../log-types.js";
+import {
+  LeadershipLostError,
+  NotCommittedError,
+  ProposalDroppedError,
+  ProposalTooLargeError,
+} from "../errors.js";
+import type { Entry, EntryType, NodeId } from "../log-types.js";
 import type { ProposeResponseMessage } from "../messages.js";
 import type { Pending, ProposalTracker } from "./proposals.js";
 import { contextBase } from "./read-waiters.js";
@@ -14,7 +19,21 @@ interface Sent {
   readonly tick: number;
   readonly leader: NodeId;
   readonly term: number;
+  /**
+   * The leader places the batch above this index: the highest of this node's applied index and
+   * its last entry of the leader's term (which the leader had appended) when it was sent.
+   */
+  readonly above: number;
   readonly batch: readonly ForwardedProposal[];
+}
+
+/** A proposal whose leader's answer will not come; its own entry is looked for as applied. */
+interface Orphan {
+  readonly proposal: ForwardedProposal;
+  /** The term it was sent in: the only term its entry can have. */
+  readonly term: number;
+  /** Its entry's index is above this. */
+  readonly above: number;
 }
 
 /**
@@ -27,22 +46,33 @@ interface Sent {
  */
 export class ForwardedProposals {
   private readonly sent = new Map<number, Sent>();
+  /** Proposals whose leader changed before it answered, in the order they were sent. */
+  private orphans: Orphan[] = [];
   /** Drawn at the first forward, so a node that never forwards never draws. */
   private nextContext = 0;
 
   constructor(private readonly random: () => number) {}
 
   get pending(): number {
-    let n = 0;
+    let n = this.orphans.length;
     for (const sent of this.sent.values()) n += sent.batch.length;
     return n;
   }
 
-  /** Records a batch sent to `leader` in `term`; returns its context. */
-  add(tick: number, leader: NodeId, term: number, batch: readonly ForwardedProposal[]): number {
+  /**
+   * Records a batch sent to `leader` in `term`, which will place it above index `above`
+   * (see Sent); returns its context.
+   */
+  add(
+    tick: number,
+    leader: NodeId,
+    term: number,
+    above: number,
+    batch: readonly ForwardedProposal[],
+  ): number {
     if (this.nextContext === 0) this.nextContext = contextBase(this.random);
     const context = this.nextContext++;
-    this.sent.set(context, { tick, leader, term, batch });
+    this.sent.set(context, { tick, leader, term, above, batch });
     return context;
   }
 
@@ -90,16 +120,97 @@ export class ForwardedProposals {
     }
   }
 
-  /** Fails every batch sent before tick `before` and still unanswered. */
-  expire(before: number, error: () => Error): void {
+  /**
+   * Gives up waiting for the answers to the batches sent before tick `before`: their proposals
+   * are orphaned as by `orphanAll` (or fail with `unknown`).
+   */
+  expire(before: number, applied: number, appliedTerm: number, unknown: () => Error): void {
     for (const [context, sent] of this.sent) {
-      if (sent.tick < before) this.fail(context, sent, error);
+      if (sent.tick < before) this.orphan(context, sent, applied, appliedTerm, unknown);
     }
   }
 
-  /** Fails every unanswered batch (the leader or the term changed: no answer will come). */
+  /**
+   * The leader or the term changed: no answer will come for the batches still unanswered. What
+   * this node applies next (`entryApplied`) tells whether they were committed: the leader of
+   * the term a proposal was sent in is the only node that could append it, in that term, above
+   * the index its batch records (`above`). Once an entry of a later term is applied,
+   * every entry of that term that will ever be committed has been applied here: a proposal with
+   * no entry of its bytes among them was not committed, and never will be. One that has such an
+   * entry may have been committed, or another node may have proposed the same bytes: its
+   * outcome is unknown (`unknown`), as before.
+   *
+   * That needs every entry of the term above that index to be seen as it is applied, so a batch
+   * is kept only when none was applied yet: this node has applied nothing above it, or nothing
+   * of that term (`appliedTerm`, the term of the last entry applied, is lower: terms never
+   * decrease along the log). Otherwise its outcome is unknown (`unknown`).
+   */
+  orphanAll(applied: number, appliedTerm: number, unknown: () => Error): void {
+    for (const [context, sent] of this.sent)
+      this.orphan(context, sent, applied, appliedTerm, unknown);
+  }
+
+  private orphan(
+    context: number,
+    sent: Sent,
+    applied: number,
+    appliedTerm: number,
+    unknown: () => Error,
+  ): void {
+    this.sent.delete(context);
+    const decidable = applied <= sent.above || appliedTerm < sent.term;
+    for (const proposal of sent.batch) {
+      if (decidable) this.orphans.push({ proposal, term: sent.term, above: sent.above });
+      else proposal.reject(unknown());
+    }
+  }
+
+  /** `entry` was applied here: settles the orphans it decides. */
+  entryApplied(entry: Entry, unknown: () => Error): void {
+    if (this.orphans.length === 0) return;
+    const left: Orphan[] = [];
+    for (const orphan of this.orphans) {
+      if (entry.term > orphan.term) {
+        orphan.proposal.reject(
+          new NotCommittedError(
+            `the leader of term ${orphan.term} changed before it answered, and no entry of that term committed since holds this proposal (entry ${entry.index} is of term ${entry.term})`,
+          ),
+        );
+      } else if (entry.term === orphan.term && mayBeEntryOf(orphan, entry)) {
+        // Maybe this proposal; maybe another with the same bytes. Unknown either way.
+        orphan.proposal.reject(unknown());
+      } else left.push(orphan);
+    }
+    this.orphans = left;
+  }
+
+  /** Fails every orphan whose deadline is before tick `now`. */
+  expireOrphans(now: number, error: () => Error): void {
+    this.keepOrphansUnless((orphan) => orphan.proposal.deadline < now, error);
+  }
+
+  /**
+   * A snapshot replaced entries this node did not apply one by one: the orphans whose entries
+   * may be among them cannot be decided any more.
+   */
+  skipped(error: () => Error): void {
+    this.keepOrphansUnless(() => true, error);
+  }
+
+  /** Fails every unanswered batch and every orphan. */
   failAll(error: () => Error): void {
     for (const [context, sent] of this.sent) this.fail(context, sent, error);
+    this.skipped(error);
+  }
+
+  private keepOrphansUnless(drop: (orphan: Orphan) => boolean, error: () => Error): void {
+    if (this.orphans.length === 0) return;
+    const left: Orphan[] = [];
+    for (const orphan of this.orphans) {
+      if (drop(orphan)) orphan.proposal.reject(error());
+      else left.push(orphan);
+    }
+    this.orphans = left;
   }
 
   private fail(context: number, sent: Sent, error: () => Error): void {
@@ -132,6 +243,15 @@ export class RecentContexts {
     }
     return true;
   }
+}
+
+/** Whether `entry` (of the orphan's term) may be the orphan's own: above it, same type and bytes. */
+function mayBeEntryOf(orphan: Orphan, entry: Entry): boolean {
+  const { type, data } = orphan.proposal;
+  if (entry.index <= orphan.above || entry.type !== type) return false;
+  if (entry.data.byteLength !== data.byteLength) return false;
+  for (let i = 0; i < data.byteLength; i++) if (entry.data[i] !== data[i]) return false;
+  return true;
 }
 
 function refusal(m: ProposeResponseMessage, leader: NodeId): Error {

@@ -3,7 +3,7 @@ import { createEntry } from "../checksum.js";
 import {
   isCorruptEntryError,
   isInvalidOptionsError,
-  isLeadershipLostError,
+  isNotCommittedError,
   isNotLeaderError,
   isProposalDroppedError,
   isProposalTooLargeError,
@@ -200,12 +200,25 @@ describe("a three-node cluster", () => {
     await expect(pending).rejects.toThrow("caller gave up");
   });
 
-  it("fails proposals with LeadershipLostError when the leader steps down before they commit", async () => {
+  it("a proposal of a leader cut off before it commits fails with NotCommittedError once the next leader's entry takes its place", async () => {
     const c = await threeNodes();
     const leader = await c.leader();
     c.network.isolate(leader.id, c.ids);
-    const error = await leader.apply(put("k", "v")).catch((e: unknown) => e);
-    expect(isLeadershipLostError(error)).toBe(true);
+    let settled = false;
+    const pending = leader.apply(put("k", "v")).catch((e: unknown) => e);
+    void pending.then(() => {
+      settled = true;
+    });
+    await waitFor(() => leader.state !== "leader");
+    await waitFor(() =>
+      c.ids.some((id) => id !== leader.id && c.member(id).node.state === "leader"),
+    );
+    // Stepped down, it cannot know yet whether the next leader will commit the entry.
+    expect(settled).toBe(false);
+    c.network.heal();
+    const error = await pending;
+    expect(isNotCommittedError(error), String(error)).toBe(true);
+    for (const id of c.ids) expect(c.member(id).fsm.get("k")).toBeUndefined();
   });
 
   it("rejects calls pending at shutdown with ShutdownError, and calls after it", async () => {

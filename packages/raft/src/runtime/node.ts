@@ -6,6 +6,7 @@ import type { NodeState, Ready, SoftState } from "../core/ready.js";
 import {
   LeadershipLostError,
   LeadershipTransferError,
+  NotCommittedError,
   NotLeaderError,
   ProposalDroppedError,
   ProposalTooLargeError,
@@ -61,15 +62,29 @@ export function inspectNode(node: RaftNode): NodeInternals {
 
 type Lifecycle = "new" | "starting" | "running" | "stopped" | "failed";
 
-/** How many election timeouts a proposal forwarded by a follower may take to be applied. */
+/**
+ * How many election timeouts a proposal forwarded by a follower may take to be applied, and
+ * one left pending when its leader stepped down.
+ */
 const forwardedDeadlineElections = 10;
 
-/** The caller of an entry that another entry took the place of: its outcome is unknown. */
-function replacedEntry(pending: Pending): void {
+/**
+ * The caller of an entry that was not applied: another term's entry was applied at its index
+ * (it was certainly not committed), or a snapshot skipped it (nobody knows).
+ */
+function lostEntry(pending: Pending, how: "replaced" | "skipped"): void {
   pending.reject(
-    new LeadershipLostError(`entry ${pending.index} was replaced by a newer leader's entry`),
+    how === "replaced"
+      ? new NotCommittedError(
+          `a newer leader committed another entry at index ${pending.index}, where this proposal was in term ${pending.term}`,
+        )
+      : new LeadershipLostError(`entry ${pending.index} was skipped by a snapshot`),
   );
 }
+
+/** A forwarded proposal's caller, when its leader changed before answering and may have placed it. */
+const unplacedForwarded = () =>
+  new LeadershipLostError("the leader changed before it placed a forwarded proposal");
 
 /** A proposal on its way: in the batch, then (index and term set) in the tracker. */
 interface BatchedProposal extends Proposal, Pending {}
@@ -116,6 +131,8 @@ class RaftNodeImpl implements RaftNode {
   private readonly unreachable = new Set<NodeId>();
   private transfer: TransferWaiter | undefined;
   private softState: SoftState = { state: "follower", leader: undefined, term: 0 };
+  /** The term of the last entry applied (or of the snapshot the state machine holds). */
+  private appliedTerm = 0;
   private readonly sender: SnapshotSender;
   private readonly receiver: SnapshotReceiver;
 
@@ -240,6 +257,7 @@ class RaftNodeImpl implements RaftNode {
       this.core = core;
       this.snapshotter.stored = recovered.snapshot;
       this.applier.appliedIndex = recovered.storage.snapshot.index;
+      this.appliedTerm = recovered.storage.snapshot.term;
       this.storeLastIndex = core.log.lastIndex();
       this.softState = core.softState();
       if (
@@ -609,7 +627,13 @@ class RaftNodeImpl implements RaftNode {
       for (const b of batch) b.reject(new NotLeaderError(leader));
       return;
     }
-    const context = this.forwarded.add(this.ticks, leader, core.term, batch);
+    // The leader appends the batch after every entry of its term this node has from it.
+    const log = core.log;
+    const above = Math.max(
+      this.applier.appliedIndex,
+      log.lastTerm() === core.term ? log.lastIndex() : 0,
+    );
+    const context = this.forwarded.add(this.ticks, leader, core.term, above, batch);
     // Plain data on the wire: the callers' functions stay here.
     core.forwardProposals(
       context,
@@ -707,23 +731,26 @@ class RaftNodeImpl implements RaftNode {
       this.ticks - 2 * this.o.electionTicks,
       () => new TimeoutError("readIndex", 2 * this.o.electionTicks * this.o.tickIntervalMs),
     );
-    // Likewise a forwarded proposal's; and one placed but never applied here is given up on.
+    // A forwarded proposal's answer too; the proposal is then settled by what is applied here.
     this.forwarded.expire(
       this.ticks - 2 * this.o.electionTicks,
+      this.applier.appliedIndex,
+      this.appliedTerm,
       () =>
         new TimeoutError(
           "a forwarded proposal's placement",
           2 * this.o.electionTicks * this.o.tickIntervalMs,
         ),
     );
-    this.proposals.expire(
-      this.ticks,
-      () =>
-        new TimeoutError(
-          "a forwarded proposal",
-          forwardedDeadlineElections * this.o.electionTicks * this.o.tickIntervalMs,
-        ),
-    );
+    // A proposal placed but never applied here (forwarded, or left when this node stopped
+    // leading), or forwarded and left unanswered by a leader that changed, is given up on.
+    const late = () =>
+      new TimeoutError(
+        "a proposal waiting on another leader",
+        forwardedDeadlineElections * this.o.electionTicks * this.o.tickIntervalMs,
+      );
+    this.proposals.expire(this.ticks, late);
+    this.forwarded.expireOrphans(this.ticks, late);
     this.schedulePump();
     this.scheduleTick();
   }
@@ -766,7 +793,7 @@ class RaftNodeImpl implements RaftNode {
   }
 
   private handleReady(core: RaftCore, rd: Ready): void {
-    if (rd.softState !== undefined) this.onSoftState(core, rd.softState);
+    if (rd.softState !== undefined) this.onSoftState(rd.softState);
     for (const m of rd.messages) this.send(m);
     this.persist(core, rd);
     if (rd.committedEntries.length > 0) this.applier.enqueueEntries(rd.committedEntries);
@@ -841,7 +868,7 @@ class RaftNodeImpl implements RaftNode {
     }
   }
 
-  private onSoftState(core: RaftCore, soft: SoftState): void {
+  private onSoftState(soft: SoftState): void {
     const previous = this.softState;
     this.softState = soft;
     if (previous.leader !== soft.leader) {
@@ -853,21 +880,18 @@ class RaftNodeImpl implements RaftNode {
       this.reads.failUnconfirmed(
         () => new LeadershipLostError("the leader changed before the read was confirmed"),
       );
-      // Likewise a forwarded proposal's answer; the old leader may have appended it all the same.
-      this.forwarded.failAll(
-        () => new LeadershipLostError("the leader changed before it placed a forwarded proposal"),
-      );
+      // Likewise a forwarded proposal's answer; the old leader may have appended it all the
+      // same, which the entries applied from now on tell.
+      this.forwarded.orphanAll(this.applier.appliedIndex, this.appliedTerm, unplacedForwarded);
     }
     if (previous.state !== soft.state) {
       this.observers.emit({ type: "stateChange", state: soft.state, term: soft.term });
     }
     if (previous.state === "leader" && soft.state !== "leader") {
-      const term = previous.term;
-      this.proposals.failRange(
-        core.log.committed,
-        Number.POSITIVE_INFINITY,
-        () => new LeadershipLostError(`term ${term} ended before the entry committed`),
-      );
+      // Entries this node appended may still be committed by the next leader, or be replaced:
+      // their callers wait for the entries applied at their indexes to tell (within a bound).
+      this.proposals.bound(this.ticks + forwardedDeadlineElections * this.o.electionTicks);
+      this.restorer?.leadershipEnded();
       for (const b of this.batch) b.reject(new NotLeaderError(soft.leader));
       this.batch = [];
       this.sender.stopAll();
@@ -932,7 +956,9 @@ class RaftNodeImpl implements RaftNode {
   // -------------------------------------------------------------------------------------------
 
   private entryApplied(entry: Entry, result: unknown): void {
-    this.proposals.applied(entry.index, entry.term, result, replacedEntry);
+    this.proposals.applied(entry.index, entry.term, result, lostEntry);
+    this.forwarded.entryApplied(entry, unplacedForwarded);
+    this.appliedTerm = entry.term;
   }
 
   private batchApplied(index: number, bytes: number): void {
@@ -946,14 +972,13 @@ class RaftNodeImpl implements RaftNode {
 
   private restored(snapshot: SnapshotMeta): void {
     this.snapshotter.bytesSinceSnapshot = 0;
-    this.proposals.failRange(
-      Number.NEGATIVE_INFINITY,
-      snapshot.index,
-      () =>
-        new LeadershipLostError(
-          "a snapshot from the leader replaced the entry before it was applied here",
-        ),
-    );
+    const skipped = () =>
+      new LeadershipLostError(
+        "a snapshot from the leader replaced the entry before it was applied here",
+      );
+    this.proposals.failRange(Number.NEGATIVE_INFINITY, snapshot.index, skipped);
+    this.forwarded.skipped(skipped);
+    this.appliedTerm = snapshot.term;
     this.core?.applied(snapshot.index);
     this.reads.appliedTo(snapshot.index);
     this.receiver.installed(snapshot);

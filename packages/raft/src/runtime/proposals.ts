@@ -6,8 +6,8 @@ export interface Waiter<T> {
 
 /**
  * A proposal appended at `index` in `term`, and its caller's settle functions. `deadline` is
- * the tick after which a caller on a follower stops waiting (0: none; a leader's own proposals
- * are settled when its term ends).
+ * the tick after which the caller stops waiting (0: none, a leader's own proposals while it
+ * leads; they get one when its term ends).
  */
 export interface Pending extends Waiter<unknown> {
   index: number;
@@ -50,28 +50,30 @@ export class ProposalTracker {
 
   /**
    * The entry at `index` was applied with `term` and produced `result`: settles the callers
-   * waiting for that index, handing those whose entry was replaced to `replaced`.
+   * waiting for that index, handing those whose entry was replaced (another term's entry was
+   * applied at its index: it was certainly not committed) to `lost` with "replaced".
    */
   applied(
     index: number,
     term: number,
     result: unknown,
-    replaced: (pending: Pending) => void,
+    lost: (pending: Pending, how: "replaced" | "skipped") => void,
   ): void {
     // Proposals below `index` can only remain if a snapshot skipped them, and `failRange`
-    // settles those; should one be left, its caller must not wait forever.
+    // settles those; should one be left, its caller must not wait forever (nor be told its
+    // entry was not committed: nobody saw what was there).
     while (this.head < this.queue.length && (this.queue[this.head] as Pending).index < index) {
       const pending = this.queue[this.head] as Pending;
       this.head++;
       this.settled(pending);
-      replaced(pending);
+      lost(pending, "skipped");
     }
     while (this.head < this.queue.length && (this.queue[this.head] as Pending).index === index) {
       const pending = this.queue[this.head] as Pending;
       this.head++;
       this.settled(pending);
       if (pending.term === term) pending.resolve(result);
-      else replaced(pending);
+      else lost(pending, "replaced");
     }
     this.compact();
   }
@@ -79,6 +81,16 @@ export class ProposalTracker {
   /** Fails every proposal with an index in (from, to] (to = Infinity for all above `from`). */
   failRange(from: number, to: number, error: () => Error): void {
     this.keepUnless((pending) => pending.index > from && pending.index <= to, error);
+  }
+
+  /** Gives every proposal without a deadline the deadline `tick`. */
+  bound(tick: number): void {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const pending = this.queue[i] as Pending;
+      if (pending.deadline !== 0) continue;
+      pending.deadline = tick;
+      this.bounded++;
+    }
   }
 
   /** Fails every proposal whose deadline is before tick `now`. */

@@ -1,6 +1,11 @@
 import { checksum } from "../checksum.js";
 import type { DropReason } from "../errors.js";
-import { isLeadershipLostError, NotLeaderError, ProposalDroppedError } from "../errors.js";
+import {
+  isLeadershipLostError,
+  isNotCommittedError,
+  NotLeaderError,
+  ProposalDroppedError,
+} from "../errors.js";
 import { EntryType, type NodeId } from "../log-types.js";
 import { encodeRestoreChunk, encodeRestoreCommit } from "../restore-entry.js";
 import { isRestoreOutcome } from "./applier.js";
@@ -48,6 +53,11 @@ export interface RestorerHost {
 export class Restorer {
   private readonly host: RestorerHost;
   private cancelled: Error | undefined;
+  private endLeading: (() => void) | undefined;
+  /** Resolves when this node stops leading (`leadershipEnded`). */
+  private readonly notLeading = new Promise<void>((resolve) => {
+    this.endLeading = resolve;
+  });
   /** Whether a chunk was appended (a run is open in the log until something follows it). */
   private chunked = false;
   /** Whether the commit entry was appended (from then on the outcome is the cluster's). */
@@ -55,6 +65,16 @@ export class Restorer {
 
   constructor(host: RestorerHost) {
     this.host = host;
+  }
+
+  /**
+   * This node stopped leading. Chunks it appended may still be committed, but without a commit
+   * entry they restore nothing: a restore still appending chunks stops waiting for them and
+   * fails with NotLeaderError at once. One whose commit entry is appended waits for the entries
+   * applied here to tell whether it was committed.
+   */
+  leadershipEnded(): void {
+    this.endLeading?.();
   }
 
   /** Stops appending chunks; the restore then fails with `reason`. */
@@ -84,7 +104,7 @@ export class Restorer {
           (error: unknown) => {
             // Before its commit entry was appended a restore cannot take effect: say so plainly.
             const plain =
-              !this.committing && isLeadershipLostError(error)
+              !this.committing && (isLeadershipLostError(error) || isNotCommittedError(error))
                 ? new NotLeaderError(this.host.leader(), { cause: error })
                 : error;
             waiter.reject(plain instanceof Error ? plain : new Error(String(plain)));
@@ -115,7 +135,7 @@ export class Restorer {
       const oldest = inflight.shift();
       if (oldest === undefined) return;
       inflightBytes -= oldest.bytes;
-      await oldest.applied;
+      await Promise.race([oldest.applied, this.notLeading.then(() => this.check(term))]);
     };
     let first = 0;
     for (let seq = 0; seq < pieces.length; seq++) {

@@ -6,6 +6,7 @@ import {
 } from "@raftstore/linearizability";
 import {
   isLeadershipLostError,
+  isNotCommittedError,
   isNotLeaderError,
   isProposalDroppedError,
   isProposalTooLargeError,
@@ -49,6 +50,8 @@ export interface WorkloadStats {
   writes: number;
   /** Writes sent to a node other than the one the client believed led. */
   forwardedWrites: number;
+  /** Calls that failed with NotCommittedError (recorded as certainly without effect). */
+  notCommitted: number;
   /** Snapshots restored onto the cluster: asked for, done, refused by the state machine. */
   restores: number;
   restoresDone: number;
@@ -86,6 +89,7 @@ export class Workload {
     logReads: 0,
     writes: 0,
     forwardedWrites: 0,
+    notCommitted: 0,
     restores: 0,
     restoresDone: 0,
     restoresRejected: 0,
@@ -350,7 +354,12 @@ export class Workload {
       this.leaderHint = error.leader;
       return { kind: "failed" };
     }
+    // Certainly no effect: the checker then holds that nothing ever observes the write.
     if (isProposalDroppedError(error) || isProposalTooLargeError(error)) return { kind: "failed" };
+    if (isNotCommittedError(error)) {
+      this.stats.notCommitted++;
+      return { kind: "failed" };
+    }
     if (isLeadershipLostError(error)) return { kind: "unknown" };
     return { kind: "unknown" };
   }
