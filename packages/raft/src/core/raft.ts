@@ -373,7 +373,13 @@ export class RaftCore {
    * snapshot's last entry (then only the commit index moves).
    */
   restoreSnapshot(snapshot: SnapshotMeta): boolean {
-    if (this.state !== "follower" || snapshot.index <= this.log.committed) return false;
+    // Whatever this node's role now: a snapshot holds only committed entries, and storing it
+    // takes time, during which a follower that hears nothing from its leader campaigns. A
+    // (pre-)candidate refusing it would leave it in the store but not in the log, while the
+    // runtime takes false for "not needed": the leader is told it was installed, later copies
+    // are dismissed as already stored, and the follower never catches up. A leader needs none:
+    // it holds every committed entry.
+    if (this.state === "leader" || snapshot.index <= this.log.committed) return false;
     if (this.log.matchTerm(snapshot.index, snapshot.term)) {
       this.log.commitTo(snapshot.index);
       return false;

@@ -80,6 +80,38 @@ describe("snapshots in the core", () => {
     expect(follower.log.lastIndex()).toBe(6);
   });
 
+  // Storing a received snapshot takes time (the runtime writes it to the snapshot store before
+  // asking the core to install it); a follower that hears nothing from its leader meanwhile
+  // campaigns. The snapshot is in its store by then: it must be installed all the same, or the
+  // runtime reports it installed while the log stays behind, and the leader sends it forever
+  // (simulation seed 5947).
+  it.each([
+    { preVote: true, role: "pre-candidate" },
+    { preVote: false, role: "candidate" },
+  ])(
+    "a follower that became a $role while the snapshot was stored still installs it",
+    ({ preVote, role }) => {
+      const follower = newCore("n3", { voters: voters3, terms: [1, 1], preVote });
+      follower.step({ type: "heartbeat", from: "n1", to: "n3", term: 2, commit: 0, context: 0 });
+      takeMessages(follower);
+      for (let i = 0; i < 30 && follower.state === "follower"; i++) follower.tick();
+      expect(follower.state).toBe(role);
+      const snapshot: SnapshotMeta = { index: 6, term: 2, config };
+      expect(follower.restoreSnapshot(snapshot)).toBe(true);
+      expect(process(follower).ready.snapshot).toEqual(snapshot);
+      expect(follower.log.lastIndex()).toBe(6);
+      expect(follower.log.committed).toBe(6);
+    },
+  );
+
+  it("a leader never installs a snapshot: it holds every committed entry", () => {
+    const { leader } = compactedCluster();
+    const lastIndex = leader.log.lastIndex();
+    expect(leader.restoreSnapshot({ index: lastIndex, term: leader.term, config })).toBe(false);
+    expect(leader.log.lastIndex()).toBe(lastIndex);
+    expect(process(leader).ready.snapshot).toBeUndefined();
+  });
+
   it("a follower that already holds the snapshot's last entry only advances its commit index", () => {
     const follower = newCore("n3", { voters: voters3, terms: [1, 1, 2, 2, 2, 2, 2] });
     follower.step({ type: "heartbeat", from: "n1", to: "n3", term: 2, commit: 0, context: 0 });

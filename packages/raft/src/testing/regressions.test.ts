@@ -32,6 +32,10 @@ const regressions: [seed: number, found: string, overrides?: ScenarioOverrides][
     "engine: compaction kept the entries after a follower's match but not the one at it, whose term the next append names, so the follower was sent snapshot after snapshot",
     heavyRestores,
   ],
+  [
+    5947,
+    "engine: a follower that campaigned while a received snapshot was being stored refused to install it, was reported installed, dismissed every later copy as already stored, and was sent the snapshot forever; any non-leader now installs it",
+  ],
 ];
 
 describe("regression seeds", () => {
