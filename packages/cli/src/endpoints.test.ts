@@ -1,8 +1,15 @@
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { ResourceService } from "@raftstore/proto";
+import {
+  ReadConsistency,
+  type Resource,
+  ResourceService,
+  WatchListResponseSchema,
+} from "@raftstore/proto";
 import { OperatorService } from "@raftstore/proto/operator/v1";
 import { describe, expect, it } from "vitest";
 import { ExitCode } from "./exit-codes.js";
+import type { StopRequest } from "./io.js";
 import { artist, fakeNodes } from "./test-support/fake-cluster.js";
 import { run } from "./test-support/run-cli.js";
 
@@ -33,6 +40,9 @@ function cluster(up: string[]) {
   });
   return { nodes, reads };
 }
+
+const upsert = (resource: Resource) =>
+  create(WatchListResponseSchema, { event: { event: { case: "upsert", value: { resource } } } });
 
 describe("several endpoints (--endpoint a,b,c)", () => {
   it("uses the first that answers, and says which it passed over", async () => {
@@ -82,5 +92,48 @@ describe("several endpoints (--endpoint a,b,c)", () => {
     const result = await run(["read", "demo.v1.Artist", "web", "--endpoint", " , "]);
     expect(result.code).toBe(ExitCode.Usage);
     expect(result.stderr).toContain("--endpoint: expected a URL");
+  });
+
+  it("watch --follow moves to the next node when its node goes, once a strong read there passed", async () => {
+    const calls: string[] = [];
+    const nodes = fakeNodes((url) => (router: ConnectRouter) => {
+      router.service(OperatorService, { listMembers: () => ({ members: [] }) });
+      router.service(ResourceService, {
+        read(request) {
+          calls.push(`${url} read ${ReadConsistency[request.consistency]}`);
+          throw new ConnectError("not found", Code.NotFound);
+        },
+        async *watchList(_request, context) {
+          calls.push(`${url} watch`);
+          yield upsert(artist("web", "1"));
+          yield create(WatchListResponseSchema, {
+            event: { event: { case: "endOfSnapshot", value: {} } },
+          });
+          if (url === a) throw new ConnectError("connection reset", Code.Unavailable);
+          yield upsert(artist("web", "2"));
+          await new Promise((resolve) => context.signal.addEventListener("abort", resolve));
+        },
+      });
+    });
+    const lines: string[] = [];
+    let stop: ((request: StopRequest) => void) | undefined;
+    const result = await run(["watch", "demo.v1.Artist", "--follow", "--endpoint", `${a},${b}`], {
+      createTransport: nodes.createTransport,
+      onStarted: (s) => {
+        stop = s;
+      },
+      onStdoutLine: (line) => {
+        lines.push(line);
+        if (lines.length === 3) stop?.("SIGINT");
+      },
+    });
+    expect(result.code).toBe(ExitCode.Ok);
+    expect(lines.map((l) => Object.keys(JSON.parse(l))[0])).toEqual([
+      "upsert",
+      "endOfSnapshot",
+      "upsert",
+    ]);
+    expect(calls).toEqual([`${a} watch`, `${b} read STRONG`, `${b} watch`]);
+    expect(result.stderr).toContain(`re-opening the watch on ${b}`);
   });
 });

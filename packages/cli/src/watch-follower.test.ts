@@ -80,7 +80,14 @@ function describeEvent(event: WatchEvent): string {
   }
 }
 
-async function follow(source: WatchSource, options: { follow: boolean; stopAfter: number }) {
+async function follow(
+  source: WatchSource,
+  options: {
+    follow: boolean;
+    stopAfter: number;
+    catchUp?: (signal: AbortSignal) => Promise<string>;
+  },
+) {
   const controller = new AbortController();
   const events: string[] = [];
   const notices: string[] = [];
@@ -96,6 +103,7 @@ async function follow(source: WatchSource, options: { follow: boolean; stopAfter
       signal: controller.signal,
       notice: (message) => notices.push(message),
       sleep: async () => {},
+      catchUp: options.catchUp,
     },
   );
   return { done, events, notices, controller };
@@ -180,5 +188,56 @@ describe("following a watch", () => {
     const invalid = scripted([new ConnectError("bad type", Code.InvalidArgument)]);
     const run = await follow(invalid, { follow: true, stopAfter: 99 });
     await expect(run.done).rejects.toMatchObject({ code: Code.InvalidArgument });
+  });
+
+  it("catches up before re-opening a lost or node-canceled watch (not a reset), and tries again while it cannot", async () => {
+    const log: string[] = [];
+    const source = scripted(
+      [artist("a", "1"), "end", new ConnectError("connection reset", Code.Unavailable)],
+      [artist("a", "2"), "end", new ConnectError("stream closed with CANCEL", Code.Canceled)],
+      [artist("a", "2"), "end", reset()],
+      [artist("a", "2"), "end", artist("a", "3")],
+    );
+    const counted: WatchSource = {
+      watchList(req, options) {
+        log.push("watch");
+        return source.watchList(req, options);
+      },
+    };
+    let attempts = 0;
+    const run = await follow(counted, {
+      follow: true,
+      stopAfter: 4,
+      catchUp: async () => {
+        attempts++;
+        log.push(`catch up ${attempts}`);
+        if (attempts === 1) throw new ConnectError("no route to host", Code.Unavailable);
+        return "node b";
+      },
+    });
+    await run.done;
+    expect(run.events).toEqual(["upsert a@1", "end", "upsert a@2", "upsert a@3"]);
+    // The first catch-up fails and is tried again after a pause; a reset needs none.
+    // A stream the node canceled (it died) is lost as well.
+    expect(log).toEqual([
+      "watch",
+      "catch up 1",
+      "catch up 2",
+      "watch",
+      "catch up 3",
+      "watch",
+      "watch",
+    ]);
+    expect(run.notices).toEqual([
+      "the watch was interrupted (connection reset); re-opening in 250ms",
+      "the watch was interrupted (no route to host); re-opening in 500ms",
+      "re-opening the watch on node b",
+      "watch re-opened: 1 changed or new, 0 deleted since",
+      "the watch was interrupted (stream closed with CANCEL); re-opening in 250ms",
+      "re-opening the watch on node b",
+      "watch re-opened: 0 changed or new, 0 deleted since",
+      "the watch was reset (watch closed: snapshot restored); re-listing",
+      "watch re-opened: 0 changed or new, 0 deleted since",
+    ]);
   });
 });

@@ -20,7 +20,7 @@ export interface WatchSource {
 export interface FollowOptions {
   /**
    * Re-open the watch when the server resets it (Aborted: a snapshot restore replaced the data)
-   * or the connection is lost (Unavailable), and turn the new snapshot into the changes since
+   * or the connection is lost (Unavailable, or Canceled by the node: its stream was reset), and turn the new snapshot into the changes since
    * what was last emitted. Without it, those end the watch with their error.
    */
   follow: boolean;
@@ -30,6 +30,14 @@ export interface FollowOptions {
   notice(message: string): void;
   /** Waits before reconnecting after a lost connection; rejects when `signal` aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Runs before a watch is re-opened after a lost connection: picks the node to re-open it on
+   * and makes sure that node has caught up with everything the lost one could have shown, so
+   * that its snapshot never takes the consumer back to older versions. Resolves with what to
+   * name the node in the notice; rejects (Unavailable: tried again after a pause) when it
+   * cannot. Absent: the watch is re-opened on the same source at once.
+   */
+  catchUp?(signal: AbortSignal): Promise<string>;
 }
 
 const reconnectDelaysMs = [250, 500, 1000, 2000, 5000];
@@ -64,6 +72,7 @@ export async function followWatch(
   // What the consumer has been told exists: only kept with --follow, where a re-list needs it.
   const known = new Map<string, Resource>();
   let resyncing = false;
+  let reconnecting = false;
   let failures = 0;
   // A watch that fails during its first snapshot still owes the consumer its end_of_snapshot.
   let snapshotEnded = false;
@@ -85,6 +94,11 @@ export async function followWatch(
     const snapshot = new Map<string, Resource>();
     let inSnapshot = resyncing;
     try {
+      if (reconnecting && options.catchUp !== undefined) {
+        const node = await options.catchUp(signal);
+        options.notice(`re-opening the watch on ${node}`);
+      }
+      reconnecting = false;
       for await (const response of source.watchList(request, { signal })) {
         const e = response.event;
         if (e === undefined) continue;
@@ -132,7 +146,9 @@ export async function followWatch(
       if (!options.follow) throw rpcError;
       if (rpcError.code === Code.Aborted) {
         options.notice(`the watch was reset (${rpcError.rawMessage}); re-listing`);
-      } else if (rpcError.code === Code.Unavailable) {
+      } else if (rpcError.code === Code.Unavailable || rpcError.code === Code.Canceled) {
+        // Canceled without our signal: the node reset the stream (it died, or is stopping).
+        reconnecting = true;
         const delay = reconnectDelaysMs[Math.min(failures, reconnectDelaysMs.length - 1)] ?? 5000;
         failures++;
         options.notice(
