@@ -15,6 +15,7 @@ import {
   errorHeader,
   fieldHeader,
   isForwardedErrorName,
+  noLeaderHeader,
   partialDetailValue,
 } from "./error-wire.js";
 
@@ -45,7 +46,8 @@ const unreachableCodes: ReadonlySet<Code> = new Set([
  * - A status marked by the leader's forwarding service as a storage error (the `raftstore-error`
  *   trailer, with the code that error travels as) becomes that storage error again, with the
  *   leader's message and the ConnectError as its `cause`: NotFound → NotFoundError, Aborted →
- *   CASFailureError, AlreadyExists → WrongUidError, FailedPrecondition → InconsistentError,
+ *   CASFailureError, AlreadyExists → WrongUidError, FailedPrecondition → InconsistentError
+ *   (marked `noLeader: true` with the `raftstore-error-no-leader` trailer),
  *   InvalidArgument → InvalidArgumentError (with its field), OutOfRange with a complete
  *   GroupVersionMismatchErrorDetails → GroupVersionMismatchError (its `stored` deeply frozen).
  * - An unmarked status with a code that says the exchange broke (Unavailable, DeadlineExceeded,
@@ -77,7 +79,9 @@ export function connectErrorToStorageError(error: unknown): unknown {
     case "WrongUidError":
       return new WrongUidError(message, options);
     case "InconsistentError":
-      return new InconsistentError(message, options);
+      return error.metadata.get(noLeaderHeader) === "1"
+        ? Object.assign(new InconsistentError(message, options), { noLeader: true as const })
+        : new InconsistentError(message, options);
     case "InvalidArgumentError":
       return invalidArgument(error, message);
     case "GroupVersionMismatchError":

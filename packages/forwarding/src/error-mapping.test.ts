@@ -146,6 +146,27 @@ describe("connectErrorToStorageError (follower side)", () => {
     });
   }
 
+  it("carries an InconsistentError's noLeader mark (the call did nothing), and only that one's", () => {
+    const noLeader = Object.assign(new InconsistentError("no longer the leader; retry"), {
+      noLeader: true,
+    });
+    const status = errorToConnectError(new Error("forwarded write failed", { cause: noLeader }));
+    expect(status.metadata.get("raftstore-error-no-leader")).toBe("1");
+    const rebuilt = connectErrorToStorageError(status);
+    expect(isInconsistentError(rebuilt), String(rebuilt)).toBe(true);
+    expect((rebuilt as { noLeader?: unknown }).noLeader).toBe(true);
+    const unmarked = connectErrorToStorageError(
+      errorToConnectError(new InconsistentError("the outcome is unknown")),
+    );
+    expect(isInconsistentError(unmarked)).toBe(true);
+    expect((unmarked as { noLeader?: unknown }).noLeader).toBeUndefined();
+    // The header alone, on a status that is not the leader's InconsistentError, means nothing.
+    const forged = connectErrorToStorageError(
+      new ConnectError("reset", Code.Unavailable, { "raftstore-error-no-leader": "1" }),
+    );
+    expect((forged as { noLeader?: unknown }).noLeader).toBeUndefined();
+  });
+
   it("rebuilds an InvalidArgumentError's field", () => {
     const error = new InvalidArgumentError("résumé.name", "must be a string, got number");
     const rebuilt = connectErrorToStorageError(errorToConnectError(error));

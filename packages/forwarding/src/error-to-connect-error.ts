@@ -17,6 +17,7 @@ import {
   isForwardedErrorName,
   maxDetailBytes,
   maxMessageLength,
+  noLeaderHeader,
   partialDetailValue,
   truncate,
 } from "./error-wire.js";
@@ -37,7 +38,7 @@ import {
  * | NotFoundError | NotFound |
  * | CASFailureError | Aborted |
  * | WrongUidError | AlreadyExists |
- * | InconsistentError | FailedPrecondition |
+ * | InconsistentError | FailedPrecondition, `raftstore-error-no-leader: 1` when marked `noLeader` |
  * | InvalidArgumentError | InvalidArgument, the field in the `raftstore-error-field` trailer |
  * | anything else | Internal, with the message |
  *
@@ -63,6 +64,9 @@ export function errorToConnectError(error: unknown): ConnectError {
     return groupVersionMismatch(storageError as GroupVersionMismatchError, message, error);
   }
   const metadata = new Headers({ [errorHeader]: name });
+  if (name === "InconsistentError" && (storageError as { noLeader?: unknown }).noLeader === true) {
+    metadata.set(noLeaderHeader, "1");
+  }
   if (name === "InvalidArgumentError") {
     // Matched by name, the error may come from another copy of the storage package: the field
     // is read defensively.

@@ -23,6 +23,14 @@ export const errorHeader = "raftstore-error";
 /** The value of `errorHeader` for a failure on the leader that is not a storage error. */
 export const internalErrorValue = "internal";
 
+/**
+ * The header saying an InconsistentError did nothing for want of a leader: the node the call
+ * reached no longer leads, or could not append or confirm anything. Such an error carries the
+ * mark `noLeader: true` (the NoLeaderError of @raftstore/raft-backend does) on both sides, and
+ * the follower may make the call again once a leader is known. Its value is `1`.
+ */
+export const noLeaderHeader = "raftstore-error-no-leader";
+
 /** The header carrying an InvalidArgumentError's field, URI-encoded. */
 export const fieldHeader = "raftstore-error-field";
 

@@ -305,6 +305,70 @@ describe("forwarding", () => {
     stop.abort();
     await Promise.all([oldLeader.run(stop.signal), newLeader.run(stop.signal)]);
   });
+
+  it("holds a write an old leader refused for no longer leading (it did nothing), and makes it on the new one", async () => {
+    const refusing: Handle = {
+      apply: async () => {
+        throw new InconsistentError("leadership lost");
+      },
+      isLeader: () => false,
+      ensureStrongConsistency: async () => {
+        throw new InconsistentError("leadership lost");
+      },
+      dialLeader: () => {
+        throw new InconsistentError("leader unknown");
+      },
+    };
+    const oldLeader = new Backend(refusing, silentLogger);
+    let applied = 0n;
+    let newLeader: Backend;
+    newLeader = new Backend(
+      {
+        apply: async (msg) => newLeader.apply(msg, ++applied),
+        isLeader: () => true,
+        ensureStrongConsistency: async () => {},
+        dialLeader: () => {
+          throw new InconsistentError("I am the leader");
+        },
+      },
+      silentLogger,
+    );
+    const old = await listen((socket) => oldLeader.handleConnection(socket));
+    const current = await listen((socket) => newLeader.handleConnection(socket));
+    const sessions = [new Http2SessionManager(old.url), new Http2SessionManager(current.url)];
+    cleanups.push(() => {
+      for (const s of sessions) s.abort();
+    });
+    let target = 0;
+    const waits: number[] = [];
+    const node: Backend = new Backend(
+      {
+        ...refusing,
+        dialLeader: () =>
+          createGrpcTransport({
+            baseUrl: [old.url, current.url][target] as string,
+            sessionManager: sessions[target],
+          }),
+        // The follower still believes in the old leader at first; then it learns the new one.
+        awaitLeader: async () => {
+          waits.push(target);
+          if (target === 0) {
+            target = 1;
+            node.leaderChanged();
+          }
+          return true;
+        },
+      },
+      silentLogger,
+      { forwardingTimeoutMs: 2000, leaderHoldMs: 5000 },
+    );
+    const written = await node.writeCAS(resource("a"));
+    expect(written.version).toBe("1");
+    expect(waits).toEqual([0]);
+    const stop = new AbortController();
+    stop.abort();
+    await Promise.all([oldLeader.run(stop.signal), newLeader.run(stop.signal)]);
+  });
 });
 
 describe("a follower whose engine reaches the leader itself (servesLocally)", () => {

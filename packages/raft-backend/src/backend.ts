@@ -314,7 +314,8 @@ export class Backend implements StorageBackend {
   #leaderTarget(): ForwardingTarget {
     const leaderOnly = async () => {
       if (!this.#requireHandle().isLeader()) {
-        throw new InconsistentError("this node is no longer the leader; retry");
+        // Nothing done: the follower holds the call until it knows the new leader.
+        throw new NoLeaderError("this node is no longer the leader; retry");
       }
     };
     return {
