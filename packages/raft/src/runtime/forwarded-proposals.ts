@@ -27,7 +27,10 @@ interface Sent {
   readonly batch: readonly ForwardedProposal[];
 }
 
-/** A proposal whose leader's answer will not come; its own entry is looked for as applied. */
+/**
+ * A proposal whose leader's answer will not come (its leader changed, or it was too late): the
+ * entries applied here decide whether it was committed (`orphanAll`).
+ */
 interface Orphan {
   readonly proposal: ForwardedProposal;
   /** The term it was sent in: the only term its entry can have. */
@@ -40,13 +43,14 @@ interface Orphan {
  * The proposals a follower sent to its leader (etcd's MsgProp) and whose answer has not come
  * yet, by context. The answer says where the leader appended them; from there the proposal
  * tracker settles each caller when its index is applied here, with the term it was appended in
- * (its own entry) or another (it was lost).
+ * (its own entry) or another (it was not committed). A batch whose answer will not come is
+ * orphaned: the entries applied next tell whether it can have been committed.
  *
  * Contexts start at a random base (`contextBase`), drawn at the first forward.
  */
 export class ForwardedProposals {
   private readonly sent = new Map<number, Sent>();
-  /** Proposals whose leader changed before it answered, in the order they were sent. */
+  /** Proposals whose answer will not come, in the order they were sent. */
   private orphans: Orphan[] = [];
   /** Drawn at the first forward, so a node that never forwards never draws. */
   private nextContext = 0;
