@@ -95,6 +95,30 @@ describe("raftstore dev, before it starts anything", () => {
     expect(result.stderr).toContain("raftstore dev --nodes 3");
   });
 
+  it("draws the cluster's token once per directory, keeps it, and gives an older directory one", async () => {
+    const base = await freePortRange(3);
+    await occupy(base); // each run stops at the port check, after recording the cluster
+    const shape = join(cwd, ".raftstore-dev", "dev-cluster.json");
+    await run(["dev", "--base-port", String(base)], { cwd });
+    const first = JSON.parse(await readFile(shape, "utf8")) as { clusterToken: string };
+    expect(first.clusterToken).toMatch(/^dev-[0-9a-f]{16}$/);
+    await run(["dev", "--base-port", String(base)], { cwd });
+    expect(JSON.parse(await readFile(shape, "utf8"))).toEqual({
+      nodes: 3,
+      clusterToken: first.clusterToken,
+    });
+    await writeFile(shape, JSON.stringify({ nodes: 3 }));
+    await run(["dev", "--base-port", String(base)], { cwd });
+    const upgraded = JSON.parse(await readFile(shape, "utf8")) as { clusterToken: string };
+    expect(upgraded.clusterToken).toMatch(/^dev-[0-9a-f]{16}$/);
+    // Another directory, another cluster.
+    await run(["dev", "--base-port", String(base), "--dir", "other"], { cwd });
+    const other = JSON.parse(await readFile(join(cwd, "other", "dev-cluster.json"), "utf8")) as {
+      clusterToken: string;
+    };
+    expect(other.clusterToken).not.toBe(upgraded.clusterToken);
+  });
+
   it("suggests a curl line with the Connect protocol's JSON and raftstore lines", () => {
     const [curl, read, watch, status] = tryItLines("raftstore", "http://127.0.0.1:7001");
     expect(curl).toBe(

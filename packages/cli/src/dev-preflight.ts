@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -79,17 +80,26 @@ const SHAPE_FILE = "dev-cluster.json";
  * number: nodes that already hold a 3-voter configuration would never agree with new nodes
  * bootstrapped with 5 voters, and the "cluster" would be two. Growing a cluster takes
  * membership changes, which dev does not do; starting over takes deleting the directory.
+ *
+ * Also draws, once per directory, the cluster's `--initial-cluster-token` and returns it: every
+ * dev cluster runs on the same ports, so without it a node of an earlier one (a data directory
+ * copied or kept from it) would have the same cluster id as this one, and could join it.
  */
 export async function checkClusterShape(
   dir: string,
   shownDir: string,
   nodes: number,
-): Promise<void> {
+): Promise<{ clusterToken: string }> {
   const path = join(dir, SHAPE_FILE);
   let recorded: number | undefined;
+  let clusterToken: string | undefined;
   try {
-    const parsed = JSON.parse(await readFile(path, "utf8")) as { nodes?: unknown };
+    const parsed = JSON.parse(await readFile(path, "utf8")) as {
+      nodes?: unknown;
+      clusterToken?: unknown;
+    };
     if (typeof parsed.nodes === "number") recorded = parsed.nodes;
+    if (typeof parsed.clusterToken === "string") clusterToken = parsed.clusterToken;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
       throw new CommandFailedError(
@@ -98,15 +108,16 @@ export async function checkClusterShape(
       );
     }
   }
-  if (recorded === undefined) {
-    await writeFile(path, `${JSON.stringify({ nodes }, null, 2)}\n`);
-    return;
-  }
-  if (recorded !== nodes) {
+  if (recorded !== undefined && recorded !== nodes) {
     throw new CommandFailedError(
       `${shownDir} holds a ${recorded}-node dev cluster, and --nodes asks for ${nodes}.\nRun \`raftstore dev --nodes ${recorded}\` to start it again, or delete ${shownDir} to start a new ${nodes}-node cluster (its data is lost).`,
     );
   }
+  if (recorded === undefined || clusterToken === undefined) {
+    clusterToken ??= `dev-${randomBytes(8).toString("hex")}`;
+    await writeFile(path, `${JSON.stringify({ nodes, clusterToken }, null, 2)}\n`);
+  }
+  return { clusterToken };
 }
 
 /** What a node's /readyz says, or undefined when it does not answer. */

@@ -16,11 +16,21 @@ export interface StreamSessions {
   notifyResponseByteRead(stream: http2.ClientHttp2Stream): void;
 }
 
-const requestHeaders: http2.OutgoingHttpHeaders = {
-  "content-type": "application/grpc+proto",
-  te: "trailers",
-  "user-agent": "raftstore-raft-transport",
-};
+/** The header naming the sender's cluster (RaftTransportOptions.clusterId). */
+export const clusterIdHeader = "raftstore-cluster-id";
+
+/** The headers of every raft stream, with the sender's cluster when it has one. */
+export function streamRequestHeaders(clusterId: string | undefined): http2.OutgoingHttpHeaders {
+  const headers: http2.OutgoingHttpHeaders = {
+    "content-type": "application/grpc+proto",
+    te: "trailers",
+    "user-agent": "raftstore-raft-transport",
+  };
+  if (clusterId !== undefined) headers[clusterIdHeader] = clusterId;
+  return headers;
+}
+
+const defaultRequestHeaders = streamRequestHeaders(undefined);
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
 
@@ -42,6 +52,7 @@ export async function runClientStream(
   path: string,
   source: AsyncIterator<Batch>,
   signal: AbortSignal,
+  requestHeaders: http2.OutgoingHttpHeaders = defaultRequestHeaders,
 ): Promise<void> {
   signal.throwIfAborted();
   const stream = await sessions.request("POST", path, requestHeaders, {});

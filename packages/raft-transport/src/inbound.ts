@@ -1,6 +1,7 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { EncodedRaftMessages } from "@raftstore/proto/raft/v1";
 import type { Logger, Message, NodeId, TransportHandler } from "@raftstore/raft";
+import { clusterIdHeader } from "./client-stream.js";
 import { decodeMessageBytes } from "./decode-message.js";
 import { isMessageDecodeError, PeerIdentityError } from "./errors.js";
 import {
@@ -20,6 +21,8 @@ export interface InboundOptions {
   readonly requireTls: boolean;
   /** The certificate must name the sender of the stream's messages. */
   readonly verifyPeerIdentity: boolean;
+  /** Streams must name this cluster (RaftTransportOptions.clusterId); undefined: not checked. */
+  readonly clusterId: string | undefined;
   readonly logger: Logger;
   /** The counters of a peer of the peer map, or undefined for a sender not in it. */
   readonly countersOf: (peer: NodeId) => PeerCounters | undefined;
@@ -92,13 +95,15 @@ export class Inbound {
   }
 
   /**
-   * Opens an incoming stream whose client presented `tlsInfo` (undefined on plaintext), or
-   * throws the ConnectError to refuse it with. `end` ends the stream from this side (the node
-   * is closing); it is called at most once, and never after `done()`.
+   * Opens an incoming stream whose client presented `tlsInfo` (undefined on plaintext) and
+   * named the cluster `clusterId` (undefined: no `raftstore-cluster-id` header), or throws the
+   * ConnectError to refuse it with. `end` ends the stream from this side (the node is closing);
+   * it is called at most once, and never after `done()`.
    */
   open(
     kind: StreamKind,
     tlsInfo: PeerTlsInfo | undefined,
+    clusterId: string | undefined,
     end: (error: ConnectError) => void,
   ): InboundStream {
     if (this.handler === undefined || this.closed) {
@@ -111,6 +116,7 @@ export class Inbound {
       );
     }
     if (this.o.requireTls) this.checkCertificate(tlsInfo);
+    this.checkCluster(clusterId);
     const state: StreamState = { kind, tlsInfo, sender: undefined };
     // The stream is open while `endOnce` is in `active`.
     const endOnce = (error: ConnectError) => {
@@ -144,7 +150,8 @@ export class Inbound {
     // long as the stream stays open.
     let ended: ConnectError | undefined;
     let interrupt: ((reason: unknown) => void) | undefined;
-    const stream = this.open(kind, context.values.get(peerTlsKey), (error) => {
+    const clusterId = context.requestHeader.get(clusterIdHeader) ?? undefined;
+    const stream = this.open(kind, context.values.get(peerTlsKey), clusterId, (error) => {
       ended = error;
       interrupt?.(error);
     });
@@ -169,6 +176,24 @@ export class Inbound {
     } finally {
       stream.done();
     }
+  }
+
+  /**
+   * A stream from another cluster is refused before any of its messages is read: a node that
+   * took it would trust entries of another log at the same indexes and terms as its own.
+   */
+  private checkCluster(clusterId: string | undefined): void {
+    const own = this.o.clusterId;
+    if (own === undefined || clusterId === own) return;
+    throw this.reject(
+      "cluster",
+      new ConnectError(
+        clusterId === undefined
+          ? `refused a raft stream that names no cluster: node ${this.o.id} belongs to cluster ${own}`
+          : `refused a raft stream from a node of cluster ${clusterId}: node ${this.o.id} belongs to cluster ${own}. A node started on another cluster's data directory, or given another cluster's addresses, must not join this one`,
+        Code.FailedPrecondition,
+      ),
+    );
   }
 
   private checkCertificate(tlsInfo: PeerTlsInfo | undefined): void {

@@ -39,6 +39,8 @@ export type StreamRejectReason =
   | "identity"
   /** Messages from more than one sender on one stream. */
   | "mixed-senders"
+  /** The stream named another cluster than this node's, or none (`clusterId`). */
+  | "cluster"
   /** The transport was not started yet, or is closing. */
   | "unavailable";
 

@@ -46,6 +46,14 @@ export interface RaftTransportOptions {
    * as a failed stream. Default 2000 ms.
    */
   readonly connectTimeoutMs?: number;
+  /**
+   * The cluster this node belongs to. Every stream it opens says so (the `raftstore-cluster-id`
+   * header), and it refuses every stream that does not name the same cluster
+   * (FailedPrecondition): a node started on another cluster's data directory, or reaching
+   * another cluster's addresses, never mixes its log with this cluster's (etcd checks its
+   * cluster ID the same way). Absent: nothing is sent or checked.
+   */
+  readonly clusterId?: string;
   /** Structured logger (pino-compatible). Default: silent. */
   readonly logger?: Logger;
   /** Uniform random numbers in [0, 1), for the backoff's jitter. Default Math.random. */
@@ -65,6 +73,7 @@ export interface ResolvedTransportOptions {
   readonly pingIntervalMs: number;
   readonly pingTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  readonly clusterId: string | undefined;
   readonly logger: Logger;
   readonly random: () => number;
 }
@@ -76,6 +85,17 @@ function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTE
   if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
     throw new InvalidTransportOptionsError(
       `expected ${name} to be a positive integer of at most ${max}, found ${value}`,
+    );
+  }
+  return value;
+}
+
+/** A cluster id travels in a header: printable ASCII without spaces, at most 128 characters. */
+function clusterIdOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !/^[\x21-\x7e]{1,128}$/.test(value)) {
+    throw new InvalidTransportOptionsError(
+      `expected clusterId to be 1 to 128 printable ASCII characters without spaces, found ${JSON.stringify(value)}`,
     );
   }
   return value;
@@ -113,6 +133,7 @@ export function resolveTransportOptions(options: RaftTransportOptions): Resolved
     pingIntervalMs: positiveInteger("pingIntervalMs", options.pingIntervalMs ?? 1000),
     pingTimeoutMs: positiveInteger("pingTimeoutMs", options.pingTimeoutMs ?? 2000),
     connectTimeoutMs: positiveInteger("connectTimeoutMs", options.connectTimeoutMs ?? 2000),
+    clusterId: clusterIdOf(options.clusterId),
     logger: options.logger ?? silentLogger,
     random: options.random ?? Math.random,
   };

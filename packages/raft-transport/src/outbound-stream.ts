@@ -1,3 +1,4 @@
+import type * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger, NodeId } from "@raftstore/raft";
 import { backoffDelay, type ResolvedBackoff } from "./backoff.js";
@@ -28,6 +29,8 @@ export interface OutboundStreamOptions {
   readonly method: EncodedStreamMethod;
   /** The peer's HTTP/2 connection. */
   readonly sessions: StreamSessions;
+  /** The headers of the stream's request (`streamRequestHeaders`). */
+  readonly requestHeaders: http2.OutgoingHttpHeaders;
   /** Opens (or checks) the peer's connection; rejects when it cannot within its timeout. */
   readonly connect: (signal: AbortSignal) => Promise<void>;
   readonly maxQueuedMessages: number;
@@ -132,7 +135,7 @@ export class OutboundStream {
           "raft transport: connected to peer again",
         );
       }
-      await runClientStream(this.o.sessions, this.path, source, signal);
+      await runClientStream(this.o.sessions, this.path, source, signal, this.o.requestHeaders);
       if (!source.completed && signal.aborted === false) {
         // A receiver answers only once the sender ends its requests; one that ends a stream
         // early is misbehaving, and reopening at once would spin. Back off as for a failure.

@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NodeId } from "@raftstore/raft";
+import { streamRequestHeaders } from "./client-stream.js";
 import { PeerCounters, type PeerMetrics } from "./metrics.js";
 import type { ResolvedTransportOptions } from "./options.js";
 import { OutboundStream } from "./outbound-stream.js";
@@ -53,6 +54,7 @@ export class Peer {
     const common = {
       peer: id,
       sessions: this.sessions,
+      requestHeaders: streamRequestHeaders(options.clusterId),
       connect: (signal: AbortSignal) => this.connect(signal, connectTimeoutMs),
       backoff: options.backoff,
       random: options.random,

@@ -3,6 +3,7 @@ import * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { RaftService } from "@raftstore/proto/raft/v1";
+import { clusterIdHeader } from "./client-stream.js";
 import { InvalidTransportOptionsError } from "./errors.js";
 import { decodeRequestPayload, FrameReader } from "./grpc-frames.js";
 import type { Inbound, InboundStream } from "./inbound.js";
@@ -102,7 +103,13 @@ function serveStream(
   let stream: InboundStream;
   try {
     if (timeout.error !== undefined) throw timeout.error;
-    stream = inbound.open(kind, requestTlsInfo(req), (error) => finish(error));
+    const clusterId = req.headers[clusterIdHeader];
+    stream = inbound.open(
+      kind,
+      requestTlsInfo(req),
+      typeof clusterId === "string" ? clusterId : undefined,
+      (error) => finish(error),
+    );
   } catch (error) {
     req.resume();
     answer(res, contentType, error);

@@ -147,4 +147,26 @@ describe("two transports over HTTP/2 on loopback", () => {
     expect(n1.inbox.unreachable).toEqual(["n9"]);
     expect(n1.transport.metrics().droppedToUnknownPeers).toBe(1);
   });
+
+  it("refuse streams from a node of another cluster, both ways, and take those of their own", async () => {
+    cluster = await startTestNodes(["n1", "n2", "n3"], {
+      clusterIds: { n1: "cluster-a", n2: "cluster-a", n3: "cluster-b" },
+    });
+    const [n1, n2, n3] = ["n1", "n2", "n3"].map((id) => cluster?.node(id)) as NonNullable<
+      ReturnType<TestNodes["node"]>
+    >[];
+    n1.transport.send(heartbeat("n1", "n2", 3));
+    n1.transport.send(heartbeat("n1", "n3", 3));
+    n3.transport.send(heartbeat("n3", "n1", 4));
+    await waitFor(() => n2.inbox.messages.length === 1, "n2 to get n1's heartbeat");
+    await waitFor(
+      () =>
+        (n3.transport.metrics().rejectedStreams.cluster ?? 0) > 0 &&
+        (n1.transport.metrics().rejectedStreams.cluster ?? 0) > 0,
+      "n1 and n3 to refuse each other's streams",
+    );
+    expect(n3.inbox.messages).toEqual([]);
+    expect(n1.inbox.messages).toEqual([]);
+    expect(n2.transport.metrics().rejectedStreams).toEqual({});
+  });
 });

@@ -84,6 +84,7 @@ class RaftTransportImpl implements RaftTransport {
       id: options.id,
       requireTls: options.tls !== undefined,
       verifyPeerIdentity: options.verifyPeerIdentity,
+      clusterId: options.clusterId,
       logger: options.logger,
       countersOf: (peer) => this.peers.get(peer)?.counters,
     });

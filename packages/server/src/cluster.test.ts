@@ -151,6 +151,64 @@ describe("a 3-node cluster in one process", () => {
     await c.client(leader).write({ resource: { id: id("after") } });
   });
 
+  it("refuses a node started on another cluster's data directory: it never takes this cluster's log for its own", async () => {
+    // Cluster A writes, and stops; its directories stay.
+    const a = await startTestCluster();
+    const aLeader = await a.leader();
+    for (const name of ["a1", "a2", "a3"]) {
+      await eventually(() => a.client(aLeader).write({ resource: { id: id(name) } }));
+    }
+    await eventually(async () => {
+      const status = await a.operator(2).status({});
+      if (status.appliedIndex < (a.nodes[aLeader]?.raft.stats().commitIndex ?? 0)) {
+        throw new Error("n3 of cluster A has not caught up yet");
+      }
+    });
+    for (const i of [0, 1, 2]) await a.stop(i);
+    try {
+      // Cluster B writes as much, so both logs have entries at the same indexes and terms.
+      cluster = await startTestCluster();
+      const b = cluster;
+      const bLeader = await b.leader();
+      for (const name of ["b1", "b2", "b3"]) {
+        await eventually(() => b.client(bLeader).write({ resource: { id: id(name) } }));
+      }
+      const wrong = bLeader === 2 ? 1 : 2;
+      await b.stop(wrong);
+      // The mistake: B's node is started on A's data directory of the same id.
+      const config = b.configs[wrong] as (typeof b.configs)[number];
+      (config as { dataDir: string }).dataDir = a.configs[wrong]?.dataDir as string;
+      const lines: string[] = [];
+      const logger = pino({ level: "warn" }, { write: (line: string) => lines.push(line) });
+      const node = await b.start(wrong, logger);
+      // Its peers refuse its streams and it refuses theirs: it never follows B's leader...
+      await eventually(async () => {
+        const metrics = await (await fetch(`http://${b.configs[bLeader]?.listen}/metrics`)).text();
+        if (!/raftstore_transport_rejected_streams_total\{reason="cluster"\} [1-9]/.test(metrics)) {
+          throw new Error("B's leader has not refused the node's streams yet");
+        }
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(node.raft.leader).toBeUndefined();
+      expect(node.raft.stats().commitIndex).toBeLessThanOrEqual(
+        a.nodes[wrong]?.raft.stats().commitIndex ?? Number.POSITIVE_INFINITY,
+      );
+      // ...so it serves no strong read: without the check it answered with A's resources.
+      const strong = await b
+        .client(wrong)
+        .read({ id: id("a1"), consistency: ReadConsistency.STRONG }, { timeoutMs: 1000 })
+        .catch((e: unknown) => ConnectError.from(e));
+      expect(strong).toBeInstanceOf(ConnectError);
+      expect(lines.join("\n")).toMatch(/another cluster/);
+      // B goes on with its two nodes, its own data intact.
+      await b.client(bLeader).write({ resource: { id: id("b4") } });
+      const listed = await b.client(bLeader).list({ type, tenancy, namePrefix: "" });
+      expect(listed.resources.map((r) => r.id?.name).sort()).toEqual(["b1", "b2", "b3", "b4"]);
+    } finally {
+      await a.close();
+    }
+  });
+
   it("reports status and members through the OperatorService", async () => {
     cluster = await startTestCluster();
     const leader = await cluster.leader();

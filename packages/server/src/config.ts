@@ -43,6 +43,11 @@ export interface NodeConfig {
   advertise: string;
   /** Every voter of the initial cluster, id → host:port (this node included). */
   initialCluster: ReadonlyMap<string, string>;
+  /**
+   * Makes the id of a new cluster unique (etcd's --initial-cluster-token): with the initial
+   * cluster, it names the cluster a new data directory belongs to. See `clusterIdOf`.
+   */
+  initialClusterToken: string;
   /** TLS for every connection, clients and peers alike. */
   tls?: { certFile: string; keyFile: string; caFile: string; clientAuth: boolean };
   /** The largest encoded resource a write may store. */
@@ -80,6 +85,9 @@ export interface ConfigSources {
   file?: string;
 }
 
+/** The token of a cluster started without --initial-cluster-token (etcd's is "etcd-cluster"). */
+export const DEFAULT_INITIAL_CLUSTER_TOKEN = "raftstore-cluster";
+
 export const defaultRaftSettings: RaftSettings = {
   tickMs: 100,
   electionTicks: 10,
@@ -97,6 +105,7 @@ const keys = [
   "listen",
   "advertise",
   "initialCluster",
+  "initialClusterToken",
   "tlsCert",
   "tlsKey",
   "tlsCa",
@@ -314,6 +323,13 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
       `heartbeat ticks (${raft.heartbeatTicks}) must be fewer than election ticks (${raft.electionTicks})`,
     );
   }
+  const tokenRaw = raw.get("initialClusterToken");
+  const initialClusterToken = tokenRaw?.value ?? DEFAULT_INITIAL_CLUSTER_TOKEN;
+  if (tokenRaw !== undefined && !/^[\x21-\x7e]{1,128}$/.test(tokenRaw.value)) {
+    problems.push(
+      `${tokenRaw.source}: expected 1 to 128 printable ASCII characters without spaces, got "${tokenRaw.value}"`,
+    );
+  }
   const maxResourceBytes = integer(raw.get("maxResourceBytes"), 1024 * 1024, 64, problems);
   const leaderHoldMs = integer(raw.get("leaderHoldMs"), DEFAULT_LEADER_HOLD_MS, 0, problems);
 
@@ -324,6 +340,7 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
     listen,
     advertise,
     initialCluster,
+    initialClusterToken,
     tls,
     maxResourceBytes,
     leaderHoldMs,

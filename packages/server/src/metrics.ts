@@ -140,6 +140,19 @@ export function createNodeMetrics(): NodeMetrics {
       },
     });
   }
+  new Counter({
+    name: "raftstore_transport_rejected_streams_total",
+    help: "Incoming Raft streams refused, by reason (cluster: from a node of another cluster; identity, unauthenticated: TLS; unparsable, too-large, mixed-senders, unavailable).",
+    labelNames: ["reason"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      if (deps === undefined) return;
+      for (const [reason, n] of Object.entries(deps.transport.metrics().rejectedStreams)) {
+        if (n !== undefined) this.inc({ reason }, n);
+      }
+    },
+  });
   const applyDuration = new Histogram({
     name: "raftstore_fsm_apply_duration_seconds",
     help: "Time to apply one committed entry to the store.",

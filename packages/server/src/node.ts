@@ -11,6 +11,7 @@ import {
   raftContextValues,
 } from "@raftstore/raft-transport";
 import { type DataDir, openDataDir } from "@raftstore/raft-wal";
+import { clusterIdOf, dataDirClusterId } from "./cluster-id.js";
 import type { NodeConfig } from "./config.js";
 import { explainDataDirError, LOST_MEMBER_ADVICE, NodeStartError } from "./errors.js";
 import { createHttpFallback } from "./http-endpoints.js";
@@ -103,7 +104,15 @@ export async function startNode(
   for (const id of config.initialCluster.keys()) {
     if (id !== config.id) peers.set(id, urlOf(id) as string);
   }
-  const transport = createRaftTransport({ id: config.id, peers, tls, logger });
+  let clusterId: string;
+  try {
+    const fromFlags = clusterIdOf(config.initialCluster, config.initialClusterToken);
+    clusterId = await dataDirClusterId(config.dataDir, fromFlags, logger);
+  } catch (error) {
+    await dataDir.close();
+    throw explainDataDirError(error, config.dataDir);
+  }
+  const transport = createRaftTransport({ id: config.id, peers, tls, logger, clusterId });
 
   // The Backend, the FSM and the engine refer to each other; the handle is bound once the engine exists.
   let handle: RaftHandle | undefined;
@@ -221,7 +230,10 @@ export async function startNode(
       cause: error,
     });
   }
-  logger.info({ url: urlOf(config.id), dataDir: config.dataDir }, "node started");
+  logger.info(
+    { url: urlOf(config.id), dataDir: config.dataDir, cluster: clusterId },
+    "node started",
+  );
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => {

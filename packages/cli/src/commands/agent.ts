@@ -19,6 +19,8 @@ export function settingDescriptions({ defaultRaftSettings }: Server): Record<str
     listen: "host:port to serve on: gRPC, gRPC-Web, Connect, /healthz, /readyz, /metrics",
     advertise: "host:port peers and clients reach this node at (default: --listen)",
     initialCluster: "every voter, this node included: n1=host:port,n2=host:port,…",
+    initialClusterToken:
+      "with --initial-cluster, names the cluster a new data directory belongs to; give each cluster its own, so that a node of one never joins another (default raftstore-cluster)",
     tlsCert: "this node's certificate (PEM); with --tls-key and --tls-ca, every connection is TLS",
     tlsKey: "the key of --tls-cert (PEM)",
     tlsCa: "the CA that signs the nodes' (and clients') certificates (PEM)",

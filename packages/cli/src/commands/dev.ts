@@ -89,13 +89,13 @@ Exit code 0 when every node stopped cleanly, 1 otherwise.
     const stopTimeoutMs = parseDuration(flags.stopTimeout, "--stop-timeout");
     const lock = await lockDevDirectory(dir, shownDir);
     try {
-      await checkClusterShape(dir, shownDir, nodes.length);
+      const { clusterToken } = await checkClusterShape(dir, shownDir, nodes.length);
       await checkPorts(nodes, HOST);
       context.exitCode = await runDevCluster(context, {
         nodes,
         host: HOST,
         shownDir,
-        agentOptions,
+        agentOptions: ["--initial-cluster-token", clusterToken, ...agentOptions],
         logFormat: flags.logFormat,
         logLevel: flags.logLevel,
         stopOnFailure: flags.stopOnFailure === true,

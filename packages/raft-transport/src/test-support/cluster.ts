@@ -39,6 +39,8 @@ export interface TestNodesOptions {
   readonly tls?: Readonly<Record<NodeId, TransportTlsOptions>>;
   /** Options for every transport, besides id, peers and tls. */
   readonly transport?: Omit<RaftTransportOptions, "id" | "peers" | "tls">;
+  /** Per node cluster ids (RaftTransportOptions.clusterId). */
+  readonly clusterIds?: Readonly<Record<NodeId, string>>;
   readonly server?: Omit<NodeServerOptions, "tls" | "port">;
 }
 
@@ -61,7 +63,13 @@ export async function startTestNodes(
   const nodes = new Map<NodeId, TestNode>();
   for (const id of ids) {
     const tls = options.tls?.[id];
-    const transport = createRaftTransport({ ...options.transport, id, peers: {}, tls });
+    const transport = createRaftTransport({
+      ...options.transport,
+      id,
+      peers: {},
+      tls,
+      clusterId: options.clusterIds?.[id] ?? options.transport?.clusterId,
+    });
     const inbox = new Inbox();
     transport.start(inbox);
     const server = await startNodeServer(transport, { ...options.server, tls });

@@ -1,0 +1,91 @@
+import { createHash } from "node:crypto";
+import { open, readFile, rename } from "node:fs/promises";
+import { join } from "node:path";
+import type { NodeLogger } from "./logger.js";
+
+// Which cluster a data directory belongs to. The nodes' raft streams carry it, and a node
+// refuses the streams of another cluster (@raftstore/raft-transport's clusterId): without it, a
+// node started on a data directory of another cluster (kept, copied, or restored from the wrong
+// backup) joined the cluster its flags named, and since both logs had entries at the same
+// indexes and terms, its peers took its log for theirs: it served the other cluster's data,
+// strong reads included, and applied this cluster's entries on top of it.
+
+/** The file in the data directory that names its cluster. */
+export const CLUSTER_FILE = "CLUSTER";
+
+const heading = "raftstore cluster";
+
+/**
+ * The id of the cluster that `initialCluster` and `token` describe, as etcd derives its cluster
+ * ID from --initial-cluster and --initial-cluster-token: the same on every member, different
+ * for another member list or another token. 16 hex digits.
+ */
+export function clusterIdOf(initialCluster: ReadonlyMap<string, string>, token: string): string {
+  const members = [...initialCluster]
+    .map(([id, address]) => `${id}=${address}`)
+    .sort()
+    .join(",");
+  return createHash("sha256").update(`${token}\n${members}`).digest("hex").slice(0, 16);
+}
+
+/** The data directory's CLUSTER file could not be read as one. */
+export class ClusterFileError extends Error {
+  override readonly name = "ClusterFileError";
+}
+
+/**
+ * The cluster the data directory at `dir` belongs to. A directory that does not say yet (new,
+ * or made before raftstore recorded it) takes `fromFlags`, durably, before the node talks to
+ * anyone; one that says keeps its cluster whatever the flags say, and a difference is logged:
+ * its peers will refuse it if they are of another cluster.
+ */
+export async function dataDirClusterId(
+  dir: string,
+  fromFlags: string,
+  logger: NodeLogger,
+): Promise<string> {
+  const path = join(dir, CLUSTER_FILE);
+  let text: string | undefined;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  if (text === undefined) {
+    await writeDurably(dir, CLUSTER_FILE, `${heading} ${fromFlags}\n`);
+    return fromFlags;
+  }
+  const match = /^raftstore cluster ([\x21-\x7e]{1,128})\n?$/.exec(text);
+  if (match?.[1] === undefined) {
+    throw new ClusterFileError(
+      `${path} does not name a cluster ("${heading} <id>"): it is damaged, or not raftstore's`,
+    );
+  }
+  const recorded = match[1];
+  if (recorded !== fromFlags) {
+    logger.warn(
+      { dataDir: dir, cluster: recorded, flags: fromFlags },
+      "this data directory belongs to another cluster than --initial-cluster and --initial-cluster-token describe; it keeps its own, and nodes of another cluster will refuse this node's streams",
+    );
+  }
+  return recorded;
+}
+
+/** Writes `name` in `dir` whole or not at all: a temporary file, fsync, rename, fsync of `dir`. */
+async function writeDurably(dir: string, name: string, text: string): Promise<void> {
+  const temporary = join(dir, `${name}.tmp`);
+  const file = await open(temporary, "w");
+  try {
+    await file.writeFile(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temporary, join(dir, name));
+  const directory = await open(dir, "r");
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}
