@@ -252,22 +252,27 @@ describe("forwarding", () => {
     expect(isInconsistentError(error)).toBe(true);
   });
 
-  it("re-dials after leaderChanged() and reaches the new leader", async () => {
-    const oldLeader = new Backend(
-      {
-        apply: async () => {
-          throw new InconsistentError("leadership lost");
-        },
-        isLeader: () => false,
-        ensureStrongConsistency: async () => {
-          throw new InconsistentError("leadership lost");
-        },
-        dialLeader: () => {
-          throw new InconsistentError("leader unknown");
-        },
-      },
-      silentLogger,
-    );
+  /** The handle of a node that no longer leads: it refuses everything, and knows no leader. */
+  const exLeaderHandle: Handle = {
+    apply: async () => {
+      throw new InconsistentError("leadership lost");
+    },
+    isLeader: () => false,
+    ensureStrongConsistency: async () => {
+      throw new InconsistentError("leadership lost");
+    },
+    dialLeader: () => {
+      throw new InconsistentError("leader unknown");
+    },
+  };
+
+  /**
+   * An old leader (no longer leading) and a new one, each serving forwarding on loopback.
+   * `dial()` is a transport to the one `target` names (0: old, 1: new), for a follower's
+   * `dialLeader`; `stop()` ends both.
+   */
+  async function oldAndNewLeader() {
+    const oldLeader = new Backend(exLeaderHandle, silentLogger);
     let applied = 0n;
     let newLeader: Backend;
     newLeader = new Backend(
@@ -287,73 +292,46 @@ describe("forwarding", () => {
     cleanups.push(() => {
       for (const s of sessions) s.abort();
     });
-    let target = 0;
-    const node = follower(() =>
-      createGrpcTransport({
-        baseUrl: [old.url, current.url][target] as string,
-        sessionManager: sessions[target],
-      }),
-    );
+    const leaders = {
+      target: 0,
+      dial: () =>
+        createGrpcTransport({
+          baseUrl: [old.url, current.url][leaders.target] as string,
+          sessionManager: sessions[leaders.target],
+        }),
+      async stop() {
+        const stop = new AbortController();
+        stop.abort();
+        await Promise.all([oldLeader.run(stop.signal), newLeader.run(stop.signal)]);
+      },
+    };
+    return leaders;
+  }
 
+  it("re-dials after leaderChanged() and reaches the new leader", async () => {
+    const leaders = await oldAndNewLeader();
+    const node = follower(leaders.dial);
     // The old leader lost leadership between the follower's dial and its request.
     await expect(node.writeCAS(resource("a"))).rejects.toSatisfy(isInconsistentError);
-    target = 1;
+    leaders.target = 1;
     node.leaderChanged();
     const written = await node.writeCAS(resource("a"));
     expect(written.version).toBe("1");
-    const stop = new AbortController();
-    stop.abort();
-    await Promise.all([oldLeader.run(stop.signal), newLeader.run(stop.signal)]);
+    await leaders.stop();
   });
 
   it("holds a write an old leader refused for no longer leading (it did nothing), and makes it on the new one", async () => {
-    const refusing: Handle = {
-      apply: async () => {
-        throw new InconsistentError("leadership lost");
-      },
-      isLeader: () => false,
-      ensureStrongConsistency: async () => {
-        throw new InconsistentError("leadership lost");
-      },
-      dialLeader: () => {
-        throw new InconsistentError("leader unknown");
-      },
-    };
-    const oldLeader = new Backend(refusing, silentLogger);
-    let applied = 0n;
-    let newLeader: Backend;
-    newLeader = new Backend(
-      {
-        apply: async (msg) => newLeader.apply(msg, ++applied),
-        isLeader: () => true,
-        ensureStrongConsistency: async () => {},
-        dialLeader: () => {
-          throw new InconsistentError("I am the leader");
-        },
-      },
-      silentLogger,
-    );
-    const old = await listen((socket) => oldLeader.handleConnection(socket));
-    const current = await listen((socket) => newLeader.handleConnection(socket));
-    const sessions = [new Http2SessionManager(old.url), new Http2SessionManager(current.url)];
-    cleanups.push(() => {
-      for (const s of sessions) s.abort();
-    });
-    let target = 0;
+    const leaders = await oldAndNewLeader();
     const waits: number[] = [];
     const node: Backend = new Backend(
       {
-        ...refusing,
-        dialLeader: () =>
-          createGrpcTransport({
-            baseUrl: [old.url, current.url][target] as string,
-            sessionManager: sessions[target],
-          }),
+        ...exLeaderHandle,
+        dialLeader: leaders.dial,
         // The follower still believes in the old leader at first; then it learns the new one.
         awaitLeader: async () => {
-          waits.push(target);
-          if (target === 0) {
-            target = 1;
+          waits.push(leaders.target);
+          if (leaders.target === 0) {
+            leaders.target = 1;
             node.leaderChanged();
           }
           return true;
@@ -365,9 +343,7 @@ describe("forwarding", () => {
     const written = await node.writeCAS(resource("a"));
     expect(written.version).toBe("1");
     expect(waits).toEqual([0]);
-    const stop = new AbortController();
-    stop.abort();
-    await Promise.all([oldLeader.run(stop.signal), newLeader.run(stop.signal)]);
+    await leaders.stop();
   });
 });
 
