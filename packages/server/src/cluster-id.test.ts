@@ -42,27 +42,54 @@ describe("dataDirClusterId", () => {
   it("records the flags' cluster in a directory that names none, and keeps it", async () => {
     dir = await mkdtemp(join(tmpdir(), "raftstore-cluster-id-"));
     const { lines, logger } = capture();
-    expect(await dataDirClusterId(dir, "aaaa", logger)).toBe("aaaa");
-    expect(await readFile(join(dir, CLUSTER_FILE), "utf8")).toBe("raftstore cluster aaaa\n");
-    expect(await dataDirClusterId(dir, "aaaa", logger)).toBe("aaaa");
+    expect(await dataDirClusterId(dir, "aaaa", "n1", logger)).toBe("aaaa");
+    expect(await readFile(join(dir, CLUSTER_FILE), "utf8")).toBe(
+      "raftstore cluster aaaa\nmember n1\n",
+    );
+    expect(await dataDirClusterId(dir, "aaaa", "n1", logger)).toBe("aaaa");
     expect(lines).toEqual([]);
   });
 
   it("keeps the directory's cluster when the flags name another, and says so", async () => {
     dir = await mkdtemp(join(tmpdir(), "raftstore-cluster-id-"));
     const { lines, logger } = capture();
-    await dataDirClusterId(dir, "aaaa", logger);
-    expect(await dataDirClusterId(dir, "bbbb", logger)).toBe("aaaa");
+    await dataDirClusterId(dir, "aaaa", "n1", logger);
+    expect(await dataDirClusterId(dir, "bbbb", "n1", logger)).toBe("aaaa");
     expect(lines.join("\n")).toMatch(/belongs to another cluster/);
+  });
+
+  it("refuses a directory of another member: its log and vote are that member's", async () => {
+    dir = await mkdtemp(join(tmpdir(), "raftstore-cluster-id-"));
+    await dataDirClusterId(dir, "aaaa", "n1", capture().logger);
+    const error = await dataDirClusterId(dir, "aaaa", "n3", capture().logger).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).name).toBe("DataDirMemberError");
+    expect(explainDataDirError(error, dir).message).toMatch(
+      /belongs to member n1, and this node was started as n3.*Start it with --id n1/,
+    );
+  });
+
+  it("records the member in a file that names only the cluster", async () => {
+    dir = await mkdtemp(join(tmpdir(), "raftstore-cluster-id-"));
+    await writeFile(join(dir, CLUSTER_FILE), "raftstore cluster aaaa\n");
+    expect(await dataDirClusterId(dir, "aaaa", "n2", capture().logger)).toBe("aaaa");
+    expect(await readFile(join(dir, CLUSTER_FILE), "utf8")).toBe(
+      "raftstore cluster aaaa\nmember n2\n",
+    );
   });
 
   it("refuses a damaged CLUSTER file, and says how to mend it", async () => {
     dir = await mkdtemp(join(tmpdir(), "raftstore-cluster-id-"));
     await writeFile(join(dir, CLUSTER_FILE), "garbage");
-    const error = await dataDirClusterId(dir, "aaaa", capture().logger).catch((e: unknown) => e);
+    const error = await dataDirClusterId(dir, "aaaa", "n1", capture().logger).catch(
+      (e: unknown) => e,
+    );
     expect((error as Error).name).toBe("ClusterFileError");
     const explained = explainDataDirError(error, dir);
     expect(explained.message).toMatch(/does not name a cluster/);
-    expect(explained.message).toMatch(/delete the file: the node records that cluster again/);
+    expect(explained.message).toMatch(
+      /delete the file: the node records that cluster, and its --id as the member, again/,
+    );
   });
 });

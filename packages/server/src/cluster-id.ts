@@ -33,15 +33,40 @@ export class ClusterFileError extends Error {
   override readonly name = "ClusterFileError";
 }
 
+/** The data directory belongs to another member than the node's --id. */
+export class DataDirMemberError extends Error {
+  override readonly name = "DataDirMemberError";
+  readonly member: string;
+  constructor(dir: string, member: string, id: string) {
+    super(
+      `${dir} belongs to member ${member}, and this node was started as ${id}: its log and its vote are ${member}'s, and as ${id} it could vote twice in a term. Start it with --id ${member}, or give ${id} its own data directory`,
+    );
+    this.member = member;
+  }
+}
+
+/** What a data directory says it belongs to. */
+interface Identity {
+  readonly cluster: string;
+  /** Absent in a file written before members were recorded (it then gets one). */
+  readonly member: string | undefined;
+}
+
+const identityFormat =
+  /^raftstore cluster ([\x21-\x7e]{1,128})\n(?:member ([\x21-\x7e]{1,128})\n)?$/;
+
 /**
- * The cluster the data directory at `dir` belongs to. A directory that does not say yet (new,
- * or made before raftstore recorded it) takes `fromFlags`, durably, before the node talks to
- * anyone; one that says keeps its cluster whatever the flags say, and a difference is logged:
- * its peers will refuse it if they are of another cluster.
+ * The cluster the data directory at `dir` belongs to, checking that it belongs to the member
+ * `id` too. A directory that does not say yet (new, or made before raftstore recorded it) takes
+ * `fromFlags` and `id`, durably, before the node talks to anyone. One that says keeps its
+ * cluster whatever the flags say, and a difference is logged: its peers will refuse it if they
+ * are of another cluster. One of another member is refused (DataDirMemberError), as etcd
+ * refuses a data directory of another member ID: the log and the vote in it are that member's.
  */
 export async function dataDirClusterId(
   dir: string,
   fromFlags: string,
+  id: string,
   logger: NodeLogger,
 ): Promise<string> {
   const path = join(dir, CLUSTER_FILE);
@@ -51,24 +76,30 @@ export async function dataDirClusterId(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
+  const record = (cluster: string) =>
+    writeDurably(dir, CLUSTER_FILE, `${heading} ${cluster}\nmember ${id}\n`);
   if (text === undefined) {
-    await writeDurably(dir, CLUSTER_FILE, `${heading} ${fromFlags}\n`);
+    await record(fromFlags);
     return fromFlags;
   }
-  const match = /^raftstore cluster ([\x21-\x7e]{1,128})\n?$/.exec(text);
+  const match = identityFormat.exec(text);
   if (match?.[1] === undefined) {
     throw new ClusterFileError(
-      `${path} does not name a cluster ("${heading} <id>"): it is damaged, or not raftstore's`,
+      `${path} does not name a cluster and a member ("${heading} <id>", "member <id>"): it is damaged, or not raftstore's`,
     );
   }
-  const recorded = match[1];
-  if (recorded !== fromFlags) {
+  const recorded: Identity = { cluster: match[1], member: match[2] };
+  if (recorded.member !== undefined && recorded.member !== id) {
+    throw new DataDirMemberError(dir, recorded.member, id);
+  }
+  if (recorded.member === undefined) await record(recorded.cluster);
+  if (recorded.cluster !== fromFlags) {
     logger.warn(
-      { dataDir: dir, cluster: recorded, flags: fromFlags },
+      { dataDir: dir, cluster: recorded.cluster, flags: fromFlags },
       "this data directory belongs to another cluster than --initial-cluster and --initial-cluster-token describe; it keeps its own, and nodes of another cluster will refuse this node's streams",
     );
   }
-  return recorded;
+  return recorded.cluster;
 }
 
 /** Writes `name` in `dir` whole or not at all: a temporary file, fsync, rename, fsync of `dir`. */

@@ -151,6 +151,23 @@ describe("a 3-node cluster in one process", () => {
     await c.client(leader).write({ resource: { id: id("after") } });
   });
 
+  it("does not start a node on the data directory of another member", async () => {
+    cluster = await startTestCluster();
+    const c = cluster;
+    await c.leader();
+    await Promise.all([c.stop(0), c.stop(2)]);
+    const n3 = c.configs[2] as (typeof c.configs)[number];
+    (n3 as { dataDir: string }).dataDir = c.configs[0]?.dataDir as string;
+    const error = await c.start(2).catch((e: unknown) => e);
+    expect((error as Error).name).toBe("NodeStartError");
+    expect((error as Error).message).toMatch(
+      /belongs to member n1, and this node was started as n3/,
+    );
+    // The directory is untouched and n1 starts on it again.
+    await c.start(0);
+    await c.leader();
+  });
+
   it("refuses a node started on another cluster's data directory: it never takes this cluster's log for its own", async () => {
     // Cluster A writes, and stops; its directories stay.
     const a = await startTestCluster();

@@ -28,7 +28,8 @@ export function explainDataDirError(error: unknown, dataDir: string): NodeStartE
     WalCorruptionError: `the write-ahead log in ${dataDir} is damaged (${message}). Do not delete or edit files in it by hand. ${LOST_MEMBER_ADVICE}`,
     StableStateCorruptionError: `the term/vote file in ${dataDir} is damaged (${message}); the node cannot safely vote with it. ${LOST_MEMBER_ADVICE}`,
     SnapshotCorruptionError: `a snapshot in ${dataDir} is damaged (${message}). ${LOST_MEMBER_ADVICE}`,
-    ClusterFileError: `${message}. The rest of the directory may be intact. If you are sure it belongs to the cluster that --initial-cluster and --initial-cluster-token describe, delete the file: the node records that cluster again when it starts. Otherwise write "raftstore cluster <id>" into it, with the id its peers log when they start ("node started", cluster)`,
+    DataDirMemberError: message,
+    ClusterFileError: `${message}. The rest of the directory may be intact. If you are sure it belongs to the cluster that --initial-cluster and --initial-cluster-token describe, delete the file: the node records that cluster, and its --id as the member, again when it starts. Otherwise write "raftstore cluster <id>" and "member <its --id>" into it, on two lines, with the id its peers log when they start ("node started", cluster)`,
     StoreFailedError: `the disk under ${dataDir} failed (${message}). Check the disk; the node stops rather than risk losing acknowledged writes.`,
   };
   return new NodeStartError(`cannot open data directory ${dataDir}: ${advice[name] ?? message}`, {

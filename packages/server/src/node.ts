@@ -107,7 +107,7 @@ export async function startNode(
   let clusterId: string;
   try {
     const fromFlags = clusterIdOf(config.initialCluster, config.initialClusterToken);
-    clusterId = await dataDirClusterId(config.dataDir, fromFlags, logger);
+    clusterId = await dataDirClusterId(config.dataDir, fromFlags, config.id, logger);
   } catch (error) {
     await dataDir.close();
     throw explainDataDirError(error, config.dataDir);
