@@ -4,13 +4,14 @@ import type { Logger, Message, NodeId, TransportHandler } from "@raftstore/raft"
 import { clusterIdHeader } from "./client-stream.js";
 import { decodeMessageBytes } from "./decode-message.js";
 import { isMessageDecodeError, PeerIdentityError } from "./errors.js";
+import { FailureLog } from "./failure-log.js";
 import {
   type PeerCounters,
   ReasonCounters,
   type StreamRejectReason,
   TypeCounters,
 } from "./metrics.js";
-import type { StreamKind } from "./outbound-stream.js";
+import { FAILURE_LOG_INTERVAL_MS, type StreamKind } from "./outbound-stream.js";
 import { type PeerTlsInfo, peerTlsKey } from "./tls.js";
 import { framedSize } from "./wire-format.js";
 
@@ -71,6 +72,8 @@ export class Inbound {
   private readonly o: InboundOptions;
   private handler: TransportHandler | undefined;
   private closed = false;
+  /** When refusals are worth a warning, by reason. */
+  private readonly rejectLogs = new Map<StreamRejectReason, FailureLog>();
   /** How to end each open stream from this side. */
   private readonly active = new Set<(error: ConnectError) => void>();
 
@@ -313,12 +316,25 @@ export class Inbound {
     return error;
   }
 
+  /**
+   * Counts a refused stream and logs it: the first of each reason at once, then at most one per
+   * 30 s, counting those in between. A sender retries every second or two, so a node of another
+   * cluster left running would otherwise write a warning that often, forever.
+   */
   private reject(reason: StreamRejectReason, error: ConnectError): ConnectError {
     this.rejectedStreams.add(reason);
-    this.o.logger.warn(
-      { node: this.o.id, reason, err: error },
-      "raft transport: refused an incoming stream",
-    );
+    let log = this.rejectLogs.get(reason);
+    if (log === undefined) {
+      log = new FailureLog(FAILURE_LOG_INTERVAL_MS);
+      this.rejectLogs.set(reason, log);
+    }
+    const line = log.failed(performance.now(), 2, 0);
+    if (line !== undefined) {
+      this.o.logger.warn(
+        { node: this.o.id, reason, refused: line.failures, err: error },
+        "raft transport: refused an incoming stream",
+      );
+    }
     return error;
   }
 }

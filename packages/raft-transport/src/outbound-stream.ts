@@ -10,7 +10,7 @@ import { type QueuedMessage, SendQueue } from "./send-queue.js";
 import type { EncodedStreamMethod } from "./wire-format.js";
 
 /** At most one warning per this many ms while a stream keeps failing (the first comes at once). */
-const FAILURE_LOG_INTERVAL_MS = 30_000;
+export const FAILURE_LOG_INTERVAL_MS = 30_000;
 
 /** Which of a peer's two streams. */
 export type StreamKind = "messages" | "snapshots";

@@ -2,6 +2,7 @@ import type { Message } from "@raftstore/raft";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestNodes, type TestNodes, waitFor } from "./test-support/cluster.js";
 import { append, heartbeat, snapshotChunk } from "./test-support/messages.js";
+import { RecordingLogger } from "./test-support/recording-logger.js";
 
 let cluster: TestNodes | undefined;
 
@@ -149,8 +150,10 @@ describe("two transports over HTTP/2 on loopback", () => {
   });
 
   it("refuse streams from a node of another cluster, both ways, and take those of their own", async () => {
+    const logger = new RecordingLogger();
     cluster = await startTestNodes(["n1", "n2", "n3"], {
       clusterIds: { n1: "cluster-a", n2: "cluster-a", n3: "cluster-b" },
+      transport: { logger },
     });
     const [n1, n2, n3] = ["n1", "n2", "n3"].map((id) => cluster?.node(id)) as NonNullable<
       ReturnType<TestNodes["node"]>
@@ -168,5 +171,17 @@ describe("two transports over HTTP/2 on loopback", () => {
     expect(n3.inbox.messages).toEqual([]);
     expect(n1.inbox.messages).toEqual([]);
     expect(n2.transport.metrics().rejectedStreams).toEqual({});
+    // n1 tries again and again, n3 refuses each time, and says so once (then once per 30 s).
+    await waitFor(() => {
+      n1.transport.send(heartbeat("n1", "n3", 3));
+      return (n3.transport.metrics().rejectedStreams.cluster ?? 0) >= 3;
+    }, "n3 to refuse three of n1's streams");
+    const refusals = logger
+      .find("warn", "refused an incoming stream")
+      .filter((r) => r.fields.node === "n3");
+    expect(refusals).toHaveLength(1);
+    expect(String(refusals[0]?.fields.err)).toMatch(
+      /from a node of cluster cluster-a: node n3 belongs to cluster cluster-b/,
+    );
   });
 });
