@@ -74,6 +74,35 @@ describe("raftstore status", () => {
     expect(result.stdout).toContain("n3 is unreachable: connect ECONNREFUSED 10.0.0.3:7001");
   });
 
+  it("names the cluster, and a member that belongs to another one", async () => {
+    const wrong = { ...follower, id: "n3", leader: "", state: "pre-candidate", clusterId: "bbbb" };
+    const nodes = fakeNodes((url) =>
+      node(
+        url === urls.n1
+          ? { ...leader, clusterId: "aaaa" }
+          : url === urls.n2
+            ? { ...follower, clusterId: "aaaa" }
+            : wrong,
+      ),
+    );
+    const result = await run(["status", "--endpoint", urls.n1], {
+      createTransport: nodes.createTransport,
+    });
+    const lines = result.stdout.split("\n");
+    expect(lines.slice(0, 2)).toEqual(["leader: n1 (term 4)", "cluster: aaaa"]);
+    expect(result.stdout).toContain(
+      "n3 belongs to another cluster (bbbb): it was started on another cluster's data directory",
+    );
+    const json = await run(["status", "-o", "json", "--endpoint", urls.n1], {
+      createTransport: nodes.createTransport,
+    });
+    expect(JSON.parse(json.stdout).members.map((m: { clusterId: string }) => m.clusterId)).toEqual([
+      "aaaa",
+      "aaaa",
+      "bbbb",
+    ]);
+  });
+
   it("prints the same as JSON, and exits with 5 when no member leads", async () => {
     const nodes = fakeNodes((url) => node(url === urls.n2 ? { ...follower, leader: "" } : "down"));
     const result = await run(["status", "-o", "json", "--endpoint", urls.n2], {

@@ -20,6 +20,8 @@ export interface MemberStatus {
   snapshotIndex?: number;
   resources?: number;
   watches?: number;
+  /** The cluster its data directory belongs to. */
+  clusterId?: string;
   /** From the leader: the highest index known replicated to this member. */
   matchIndex?: number;
   /** From the leader: how many entries this member is behind the leader's last index. */
@@ -60,6 +62,7 @@ function fromResponse(id: string, url: string, s: StatusResponse): MemberStatus 
     snapshotIndex: Number(s.snapshotIndex),
     resources: Number(s.resources),
     watches: Number(s.watches),
+    clusterId: s.clusterId,
   };
 }
 

@@ -232,6 +232,10 @@ describe("a 3-node cluster in one process", () => {
     const status = await cluster.operator(leader).status({});
     expect(status.state).toBe("leader");
     expect(status.peers).toHaveLength(2);
+    // Every member names the same cluster: its data directory's.
+    expect(status.clusterId).toMatch(/^[0-9a-f]{16}$/);
+    const other = await cluster.operator((leader + 1) % 3).status({});
+    expect(other.clusterId).toBe(status.clusterId);
     const members = await cluster.operator((leader + 1) % 3).listMembers({});
     expect(members.members.map((m) => m.id)).toEqual(["n1", "n2", "n3"]);
   });

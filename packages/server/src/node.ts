@@ -168,6 +168,7 @@ export async function startNode(
       backend,
       config,
       urlOf,
+      clusterId,
       http2Options: tls === undefined ? undefined : { ca: tls.ca, cert: tls.cert, key: tls.key },
     })(router);
   };

@@ -14,6 +14,8 @@ export interface OperatorDeps {
   backend: Backend;
   config: NodeConfig;
   urlOf(id: string): string | undefined;
+  /** The cluster this node belongs to. */
+  clusterId: string;
   /** TLS material for calls to the leader (a follower forwards a restore). */
   http2Options?: ConstructorParameters<typeof GuardedSessionManager>[2];
 }
@@ -80,6 +82,7 @@ export function createOperatorRoutes(deps: OperatorDeps): (router: ConnectRouter
           resources: BigInt(backend.store.size),
           watches: BigInt(backend.store.watchCount),
           url: deps.urlOf(stats.id) ?? "",
+          clusterId: deps.clusterId,
         };
       },
       listMembers() {

@@ -16,10 +16,15 @@ export const MEMBER_STATUS_TIMEOUT_MS = 3000;
 const text = (value: number | string | undefined) => (value === undefined ? "-" : String(value));
 
 export function renderClusterStatus(status: ClusterStatus): string {
-  const head =
+  const leaderLine =
     status.leader === null
-      ? `leader: none known${status.term === null ? "" : ` (highest term ${status.term})`}\n\n`
-      : `leader: ${status.leader} (term ${status.term})\n\n`;
+      ? `leader: none known${status.term === null ? "" : ` (highest term ${status.term})`}`
+      : `leader: ${status.leader} (term ${status.term})`;
+  // The cluster most members belong to (the leader's, when there is one).
+  const clusters = status.members.flatMap((m) => (m.clusterId ? [m.clusterId] : []));
+  const leaderCluster = status.members.find((m) => m.id === status.leader)?.clusterId;
+  const cluster = leaderCluster || mostCommon(clusters);
+  const head = `${leaderLine}${cluster === undefined ? "" : `\ncluster: ${cluster}`}\n\n`;
   const table = renderTable(
     ["MEMBER", "URL", "STATE", "TERM", "COMMIT", "APPLIED", "LAST", "MATCH", "LAG", "RESOURCES"],
     status.members.map((m) => [
@@ -36,10 +41,25 @@ export function renderClusterStatus(status: ClusterStatus): string {
     ]),
   );
   const problems = status.members
-    .filter((m) => !m.reachable)
-    .map((m) => `${m.id} is unreachable: ${m.error ?? "no answer"}\n`)
+    .flatMap((m) => {
+      if (!m.reachable) return [`${m.id} is unreachable: ${m.error ?? "no answer"}\n`];
+      if (cluster !== undefined && m.clusterId && m.clusterId !== cluster) {
+        return [
+          `${m.id} belongs to another cluster (${m.clusterId}): it was started on another cluster's data directory, and the others refuse it\n`,
+        ];
+      }
+      return [];
+    })
     .join("");
   return `${head}${table}${problems === "" ? "" : `\n${problems}`}`;
+}
+
+function mostCommon(values: readonly string[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [v, n] of counts) if (best === undefined || n > (counts.get(best) ?? 0)) best = v;
+  return best;
 }
 
 /** `raftstore status`: every member's role, term, indexes and lag. */
