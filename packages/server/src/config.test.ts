@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultRaftSettings, loadConfig } from "./config.js";
+import { defaultRaftSettings, loadConfig, unknownSettingVariables } from "./config.js";
 
 const base = {
   id: "n1",
@@ -50,5 +50,33 @@ describe("the leader hold setting", () => {
     expect(() => loadConfig({ flags: { ...base, leaderHoldMs: "-5" } })).toThrow(
       '--leader-hold-ms: expected an integer ≥ 0, got "-5"',
     );
+  });
+});
+
+describe("RAFTSTORE_* variables that name no setting", () => {
+  it("are reported, each with the closest setting's variable when one is close", () => {
+    expect(
+      unknownSettingVariables({
+        RAFTSTORE_SNAPSHOT_THRESHHOLD: "5",
+        RAFTSTORE_NOTHING_LIKE_IT_AT_ALL: "1",
+        RAFTSTORE_TICK_MS: "50",
+        PATH: "/usr/bin",
+      }),
+    ).toEqual([
+      { name: "RAFTSTORE_NOTHING_LIKE_IT_AT_ALL", closest: undefined },
+      { name: "RAFTSTORE_SNAPSHOT_THRESHHOLD", closest: "RAFTSTORE_SNAPSHOT_THRESHOLD" },
+    ]);
+  });
+
+  it("leave out the client commands' and the tools' variables", () => {
+    expect(
+      unknownSettingVariables({
+        RAFTSTORE_ENDPOINT: "http://127.0.0.1:7001",
+        RAFTSTORE_TLS_CA: "ca.pem",
+        RAFTSTORE_BENCH_KEYS: "1",
+        RAFTSTORE_TEST_RAFT_RECEIVER: "connect",
+        RAFTSTORE_INITIAL_CLUSTER_TOKEN: "t",
+      }),
+    ).toEqual([]);
   });
 });

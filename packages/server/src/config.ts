@@ -127,6 +127,56 @@ type Key = (typeof keys)[number];
 const envName = (key: Key) => `RAFTSTORE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 const flagName = (key: Key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
+/** RAFTSTORE_* variables that are not the agent's settings: the client commands', the repo's tools'. */
+const otherVariables = /^RAFTSTORE_(?:ENDPOINT|BENCH_[A-Z0-9_]*|TEST_[A-Z0-9_]*)$/;
+
+/**
+ * The `RAFTSTORE_*` variables of `env` that name no setting (a typo, or a setting of another
+ * version), each with the setting's variable it is closest to, when one is close: loadConfig
+ * ignores them, and a misspelt RAFTSTORE_SNAPSHOT_THRESHHOLD would otherwise go unnoticed. etcd
+ * warns about an unrecognized ETCD_* variable the same way. The client commands' variables
+ * (RAFTSTORE_ENDPOINT, and RAFTSTORE_TLS_*, which are settings too) are not reported.
+ */
+export function unknownSettingVariables(
+  env: Record<string, string | undefined>,
+): Array<{ name: string; closest: string | undefined }> {
+  const known = keys.map(envName);
+  return Object.keys(env)
+    .filter((name) => name.startsWith("RAFTSTORE_"))
+    .filter((name) => !known.includes(name) && !otherVariables.test(name))
+    .sort()
+    .map((name) => {
+      let closest: string | undefined;
+      let best = 4;
+      for (const candidate of known) {
+        const distance = editDistance(name, candidate);
+        if (distance < best) {
+          best = distance;
+          closest = candidate;
+        }
+      }
+      return { name, closest };
+    });
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        substitution,
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
 /** The environment variable and flag of each setting, for help texts. */
 export const settingNames: ReadonlyArray<{ key: string; flag: string; env: string }> = keys.map(
   (key) => ({ key, flag: flagName(key), env: envName(key) }),

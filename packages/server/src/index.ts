@@ -10,6 +10,7 @@ export {
   type NodeConfig,
   type RaftSettings,
   settingNames,
+  unknownSettingVariables,
 } from "./config.js";
 export { isNodeStartError, NodeStartError } from "./errors.js";
 export { createLogger, type NodeLogger } from "./logger.js";

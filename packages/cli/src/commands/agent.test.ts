@@ -118,6 +118,24 @@ describe("raftstore agent", () => {
     expect(result.stderr).not.toContain("--id (or RAFTSTORE_ID) is required");
   });
 
+  it("says which RAFTSTORE_* variables it ignores, and what they may have meant", async () => {
+    const port = await freePort();
+    let stop: ((request: StopRequest) => void) | undefined;
+    const running = run(agentArgs(port), {
+      env: { RAFTSTORE_SNAPSHOT_THRESHHOLD: "5", RAFTSTORE_ENDPOINT: "http://127.0.0.1:7001" },
+      onStarted: (s) => {
+        stop = s;
+      },
+    });
+    await ready(port);
+    stop?.("SIGTERM");
+    const stopped = await running;
+    expect(stopped.code).toBe(ExitCode.Ok);
+    expect(stopped.stderr).toBe(
+      "raftstore agent: ignoring RAFTSTORE_SNAPSHOT_THRESHHOLD: no setting has that name (did you mean RAFTSTORE_SNAPSHOT_THRESHOLD?)\n",
+    );
+  });
+
   it("refuses an unknown --forwarding and names the choices", async () => {
     const result = await run(["agent", "--id", "n1", "--forwarding", "grpc"], {
       env: { RAFTSTORE_DATA_DIR: "/nonexistent" },

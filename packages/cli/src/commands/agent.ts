@@ -58,7 +58,7 @@ export function registerAgent(
       "Run one node of a cluster until SIGTERM or Ctrl-C, then stop gracefully: hand leadership over, finish requests in flight, exit 0",
     );
   if (server === undefined) return;
-  const { createLogger, loadConfig, settingNames, startNode } = server;
+  const { createLogger, loadConfig, settingNames, startNode, unknownSettingVariables } = server;
   const descriptions = settingDescriptions(server);
   command.option(
     "--config <file>",
@@ -90,6 +90,11 @@ a damaged data directory, or a port in use; exit code 2 on invalid settings.
       file: file === undefined ? undefined : resolve(io.cwd, file),
     });
     const config = { ...loaded, dataDir: resolve(io.cwd, loaded.dataDir) };
+    for (const { name, closest } of unknownSettingVariables(io.env)) {
+      io.stderr.write(
+        `raftstore agent: ignoring ${name}: no setting has that name${closest === undefined ? "" : ` (did you mean ${closest}?)`}\n`,
+      );
+    }
     const logger = createLogger(config.logLevel, { node: config.id });
     using stops = guardStops(io, {
       onFirst: (request) =>
