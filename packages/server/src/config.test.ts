@@ -80,3 +80,28 @@ describe("RAFTSTORE_* variables that name no setting", () => {
     ).toEqual([]);
   });
 });
+
+describe("this node's address in --initial-cluster", () => {
+  const cluster = "n1=10.0.0.1:7001,n2=10.0.0.2:7001";
+  const load = (flags: Record<string, string>) =>
+    loadConfig({ flags: { ...base, initialCluster: cluster, ...flags } });
+
+  it("must be where the node listens, or what it advertises", () => {
+    expect(() => load({ listen: "10.0.0.1:7005" })).toThrow(
+      /says n1 is at 10.0.0.1:7001, but it listens on 10.0.0.1:7005 \(--listen\)/,
+    );
+    expect(() => load({ listen: "0.0.0.0:7001", advertise: "10.0.0.9:7001" })).toThrow(
+      /but it advertises 10.0.0.9:7001 \(--advertise\)/,
+    );
+    expect(load({ listen: "10.0.0.1:7001" }).initialCluster.get("n1")).toBe("10.0.0.1:7001");
+    expect(load({ listen: "0.0.0.0:7001", advertise: "10.0.0.1:7001" }).advertise).toBe(
+      "10.0.0.1:7001",
+    );
+  });
+
+  it("may be any address on the port a wildcard listen serves", () => {
+    expect(load({ listen: "0.0.0.0:7001" }).listen).toBe("0.0.0.0:7001");
+    expect(load({ listen: "[::]:7001" }).listen).toBe("[::]:7001");
+    expect(() => load({ listen: "0.0.0.0:7002" })).toThrow(/listens on 0.0.0.0:7002/);
+  });
+});

@@ -232,6 +232,19 @@ function checkHostPort(raw: Raw, problems: string[]): string {
   return raw.value;
 }
 
+/**
+ * Whether the peers, dialling `own` (this node's address in --initial-cluster), reach it: `own`
+ * is its --advertise address, or, without one, its --listen address, where a wildcard host
+ * (0.0.0.0, [::]) listens on every address and only the port must match.
+ */
+function reachableAt(own: string, advertiseRaw: Raw | undefined, listen: string): boolean {
+  if (advertiseRaw !== undefined) return own === advertiseRaw.value;
+  if (own === listen) return true;
+  const [, host, port] = hostPort.exec(listen) ?? [];
+  const wildcard = host === "0.0.0.0" || host === "[::]";
+  return wildcard && hostPort.exec(own)?.[2] === port;
+}
+
 function integer(raw: Raw | undefined, fallback: number, min: number, problems: string[]): number {
   if (raw === undefined) return fallback;
   const n = Number(raw.value);
@@ -297,6 +310,22 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
     if (id !== undefined && !initialCluster.has(id.value)) {
       problems.push(
         `${clusterRaw.source}: must include this node ("${id.value}"), got ${[...initialCluster.keys()].join(", ") || "nothing"}`,
+      );
+    }
+    const own = id === undefined ? undefined : initialCluster.get(id.value);
+    if (own !== undefined && listenRaw !== undefined && !reachableAt(own, advertiseRaw, listen)) {
+      // The peers dial the address --initial-cluster gives: one nobody serves keeps this node
+      // out of the cluster for good (etcd refuses the same mismatch at bootstrap).
+      problems.push(
+        `${clusterRaw.source}: says ${id?.value} is at ${own}, but it ${
+          advertiseRaw === undefined
+            ? `listens on ${listen} (--listen)`
+            : `advertises ${advertise} (--advertise)`
+        }; the others would dial an address it does not serve. Make them the same${
+          advertiseRaw === undefined
+            ? ", or give the address others reach it at with --advertise"
+            : ""
+        }`,
       );
     }
   }
