@@ -91,7 +91,7 @@ describe("raftstore status", () => {
     const lines = result.stdout.split("\n");
     expect(lines.slice(0, 2)).toEqual(["leader: n1 (term 4)", "cluster: aaaa"]);
     expect(result.stdout).toContain(
-      "n3 belongs to another cluster (bbbb): it was started on another cluster's data directory",
+      "n3 belongs to another cluster (bbbb), and the others refuse it: it runs on another cluster's data directory",
     );
     const json = await run(["status", "-o", "json", "--endpoint", urls.n1], {
       createTransport: nodes.createTransport,

@@ -193,7 +193,7 @@ export class Inbound {
       new ConnectError(
         clusterId === undefined
           ? `refused a raft stream that names no cluster: node ${this.o.id} belongs to cluster ${own}`
-          : `refused a raft stream from a node of cluster ${clusterId}: node ${this.o.id} belongs to cluster ${own}. A node started on another cluster's data directory, or given another cluster's addresses, must not join this one`,
+          : `refused a raft stream from a node of cluster ${clusterId}: node ${this.o.id} belongs to cluster ${own}. Either the two were started with different member lists or tokens (--initial-cluster, --initial-cluster-token: every member needs the same), or one runs on another cluster's data directory and must not join this one`,
         Code.FailedPrecondition,
       ),
     );

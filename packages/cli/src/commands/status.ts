@@ -45,7 +45,7 @@ export function renderClusterStatus(status: ClusterStatus): string {
       if (!m.reachable) return [`${m.id} is unreachable: ${m.error ?? "no answer"}\n`];
       if (cluster !== undefined && m.clusterId && m.clusterId !== cluster) {
         return [
-          `${m.id} belongs to another cluster (${m.clusterId}): it was started on another cluster's data directory, and the others refuse it\n`,
+          `${m.id} belongs to another cluster (${m.clusterId}), and the others refuse it: it runs on another cluster's data directory, or was started with another --initial-cluster or --initial-cluster-token\n`,
         ];
       }
       return [];
