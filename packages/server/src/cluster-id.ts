@@ -3,14 +3,15 @@ import { open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { NodeLogger } from "./logger.js";
 
-// Which cluster a data directory belongs to. The nodes' raft streams carry it, and a node
-// refuses the streams of another cluster (@raftstore/raft-transport's clusterId): without it, a
-// node started on a data directory of another cluster (kept, copied, or restored from the wrong
-// backup) joined the cluster its flags named, and since both logs had entries at the same
-// indexes and terms, its peers took its log for theirs: it served the other cluster's data,
-// strong reads included, and applied this cluster's entries on top of it.
+// Which cluster and which member a data directory belongs to. The nodes' raft streams carry the
+// cluster, and a node refuses the streams of another cluster (@raftstore/raft-transport's
+// clusterId): without it, a node started on a data directory of another cluster (kept, copied,
+// or restored from the wrong backup) joined the cluster its flags named, and since both logs had
+// entries at the same indexes and terms, its peers took its log for theirs: it served the other
+// cluster's data, strong reads included, and applied this cluster's entries on top of it. The
+// member keeps a directory from being started under another --id, whose vote it is not.
 
-/** The file in the data directory that names its cluster. */
+/** The file in the data directory that names its cluster and member. */
 export const CLUSTER_FILE = "CLUSTER";
 
 const heading = "raftstore cluster";
