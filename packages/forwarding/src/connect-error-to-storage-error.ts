@@ -53,7 +53,8 @@ const unreachableCodes: ReadonlySet<Code> = new Set([
  * - An unmarked status with a code that says the exchange broke (Unavailable, DeadlineExceeded,
  *   Canceled, Aborted, Internal, Unknown) becomes a retryable InconsistentError
  *   ("leader unreachable: …") with the ConnectError as its `cause`. A write that fails this way
- *   may still have been committed.
+ *   may still have been committed, unless the connection was refused (ECONNREFUSED: nothing
+ *   was sent), which is marked `noLeader: true` like the leader's own "no longer leading".
  * - Anything else is returned unchanged: the leader's own Internal status (an unexpected failure
  *   on the leader, whose message it keeps), an OutOfRange without the detail (or with a partial
  *   one, which only the client can complete), a proxy's FailedPrecondition, Unimplemented from a
@@ -66,7 +67,13 @@ export function connectErrorToStorageError(error: unknown): unknown {
   const marker = error.metadata.get(errorHeader);
   if (marker === null) {
     if (!unreachableCodes.has(error.code)) return error;
-    return new InconsistentError(`leader unreachable: ${error.message}`, { cause: error });
+    const unreachable = new InconsistentError(`leader unreachable: ${error.message}`, {
+      cause: error,
+    });
+    // A refused connection carried nothing: the call may be made again once a leader is known.
+    return connectionRefused(error)
+      ? Object.assign(unreachable, { noLeader: true as const })
+      : unreachable;
   }
   if (!isForwardedErrorName(marker) || codeByStorageError[marker] !== error.code) return error;
   const message = error.rawMessage;
@@ -87,6 +94,14 @@ export function connectErrorToStorageError(error: unknown): unknown {
     case "GroupVersionMismatchError":
       return groupVersionMismatch(error, message) ?? error;
   }
+}
+
+/** Whether the leader's address refused the connection: no request was ever sent. */
+function connectionRefused(error: ConnectError): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ((e as NodeJS.ErrnoException).code === "ECONNREFUSED") return true;
+  }
+  return /^connect ECONNREFUSED /.test(error.rawMessage);
 }
 
 function invalidArgument(error: ConnectError, message: string): InvalidArgumentError {

@@ -167,6 +167,26 @@ describe("connectErrorToStorageError (follower side)", () => {
     expect((forged as { noLeader?: unknown }).noLeader).toBeUndefined();
   });
 
+  it("marks a refused connection as having done nothing (noLeader), and only that", () => {
+    const refusedCause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:7001"), {
+      code: "ECONNREFUSED",
+    });
+    const refused = connectErrorToStorageError(
+      new ConnectError(refusedCause.message, Code.Unavailable, undefined, undefined, refusedCause),
+    );
+    expect(isInconsistentError(refused)).toBe(true);
+    expect((refused as { noLeader?: unknown }).noLeader).toBe(true);
+    // Without the cause (as a transport may lose it), the message still tells.
+    const byMessage = connectErrorToStorageError(
+      new ConnectError("connect ECONNREFUSED 10.0.0.1:7001", Code.Unavailable),
+    );
+    expect((byMessage as { noLeader?: unknown }).noLeader).toBe(true);
+    // A reset once the request may have been sent: unknown, not marked.
+    const reset = connectErrorToStorageError(new ConnectError("read ECONNRESET", Code.Aborted));
+    expect(isInconsistentError(reset)).toBe(true);
+    expect((reset as { noLeader?: unknown }).noLeader).toBeUndefined();
+  });
+
   it("rebuilds an InvalidArgumentError's field", () => {
     const error = new InvalidArgumentError("résumé.name", "must be a string, got number");
     const rebuilt = connectErrorToStorageError(errorToConnectError(error));

@@ -345,6 +345,39 @@ describe("forwarding", () => {
     expect(waits).toEqual([0]);
     await leaders.stop();
   });
+
+  it("holds a write whose leader's address refused the connection (it died: nothing was sent), and makes it on the new one", async () => {
+    const leaders = await oldAndNewLeader();
+    // A port nothing listens on any more: the dead leader's.
+    const closed = await listen(() => {});
+    await new Promise<void>((resolve) => closed.server.close(() => resolve()));
+    const deadSessions = new Http2SessionManager(closed.url);
+    cleanups.push(() => deadSessions.abort());
+    let dead = true;
+    const node: Backend = new Backend(
+      {
+        ...exLeaderHandle,
+        dialLeader: () =>
+          dead
+            ? createGrpcTransport({ baseUrl: closed.url, sessionManager: deadSessions })
+            : leaders.dial(),
+        awaitLeader: async () => {
+          if (dead) {
+            dead = false;
+            leaders.target = 1;
+            node.leaderChanged();
+          }
+          return true;
+        },
+      },
+      silentLogger,
+      { forwardingTimeoutMs: 2000, leaderHoldMs: 5000 },
+    );
+    const written = await node.writeCAS(resource("a"));
+    expect(written.version).toBe("1");
+    expect(dead).toBe(false);
+    await leaders.stop();
+  });
 });
 
 describe("a follower whose engine reaches the leader itself (servesLocally)", () => {

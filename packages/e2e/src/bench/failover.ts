@@ -4,7 +4,8 @@
 // loopback (default settings): RAFTSTORE_BENCH_CLIENTS clients (default 16) write
 // new keys through the two followers without pause; 2 s in, the leader is killed with SIGKILL;
 // 5 s later the run ends. Repeated RAFTSTORE_BENCH_RUNS times (default 3), each on a fresh
-// cluster. Prints one JSON document: per run, the writes that succeeded, the failures by kind
+// cluster; RAFTSTORE_BENCH_FORWARDING=rpc has the followers forward through the ForwardingService
+// instead of their Raft streams. Prints one JSON document: per run, the writes that succeeded, the failures by kind
 // ("outcomeUnknown": the write may have taken effect; anything else by its message), the
 // longest write that spanned the kill, and how long after the kill the first write that began
 // after it succeeded. Progress goes to stderr.
@@ -18,6 +19,7 @@ stopChildrenOnInterrupt();
 
 const clients = envInteger("RAFTSTORE_BENCH_CLIENTS", 16);
 const runs = envInteger("RAFTSTORE_BENCH_RUNS", 3);
+const forwarding = process.env.RAFTSTORE_BENCH_FORWARDING === "rpc" ? "rpc" : "raft";
 const beforeKillMs = 2000;
 const afterKillMs = 5000;
 
@@ -37,7 +39,7 @@ function kindOf(error: unknown): string {
 }
 
 async function failover(): Promise<FailoverRun> {
-  const cluster = await startRaftstoreCluster({ compiled: true });
+  const cluster = await startRaftstoreCluster({ compiled: true, settings: { forwarding } });
   try {
     const leader = await cluster.leader();
     await cluster.waitForCaughtUp();
@@ -103,7 +105,7 @@ process.stdout.write(
     {
       benchmark: "writes through the followers across a SIGKILL of the leader",
       machine: describeMachine(),
-      settings: { clients, runs, beforeKillMs, afterKillMs },
+      settings: { clients, runs, beforeKillMs, afterKillMs, forwarding },
       writes: results.reduce((n, run) => n + run.writes, 0),
       failures,
       runs: results,
