@@ -267,11 +267,11 @@ describe("forwarding", () => {
   };
 
   /**
-   * An old leader (no longer leading) and a new one, each serving forwarding on loopback.
-   * `dial()` is a transport to the one `target` names (0: old, 1: new), for a follower's
-   * `dialLeader`; `stop()` ends both.
+   * An old leader (no longer leading; with `oldIsDead`, gone: its port refuses connections) and
+   * a new one, each serving forwarding on loopback. `dial()` is a transport to the one `target`
+   * names (0: old, 1: new), for a follower's `dialLeader`; `stop()` ends both.
    */
-  async function oldAndNewLeader() {
+  async function oldAndNewLeader({ oldIsDead = false } = {}) {
     const oldLeader = new Backend(exLeaderHandle, silentLogger);
     let applied = 0n;
     let newLeader: Backend;
@@ -287,6 +287,7 @@ describe("forwarding", () => {
       silentLogger,
     );
     const old = await listen((socket) => oldLeader.handleConnection(socket));
+    if (oldIsDead) await new Promise<void>((resolve) => old.server.close(() => resolve()));
     const current = await listen((socket) => newLeader.handleConnection(socket));
     const sessions = [new Http2SessionManager(old.url), new Http2SessionManager(current.url)];
     cleanups.push(() => {
@@ -320,14 +321,13 @@ describe("forwarding", () => {
     await leaders.stop();
   });
 
-  it("holds a write an old leader refused for no longer leading (it did nothing), and makes it on the new one", async () => {
-    const leaders = await oldAndNewLeader();
+  /** A follower with the hold on, which believes in the old leader until it first waits. */
+  function heldFollower(leaders: Awaited<ReturnType<typeof oldAndNewLeader>>) {
     const waits: number[] = [];
     const node: Backend = new Backend(
       {
         ...exLeaderHandle,
         dialLeader: leaders.dial,
-        // The follower still believes in the old leader at first; then it learns the new one.
         awaitLeader: async () => {
           waits.push(leaders.target);
           if (leaders.target === 0) {
@@ -340,6 +340,12 @@ describe("forwarding", () => {
       silentLogger,
       { forwardingTimeoutMs: 2000, leaderHoldMs: 5000 },
     );
+    return { node, waits };
+  }
+
+  it("holds a write an old leader refused for no longer leading (it did nothing), and makes it on the new one", async () => {
+    const leaders = await oldAndNewLeader();
+    const { node, waits } = heldFollower(leaders);
     const written = await node.writeCAS(resource("a"));
     expect(written.version).toBe("1");
     expect(waits).toEqual([0]);
@@ -347,35 +353,11 @@ describe("forwarding", () => {
   });
 
   it("holds a write whose leader's address refused the connection (it died: nothing was sent), and makes it on the new one", async () => {
-    const leaders = await oldAndNewLeader();
-    // A port nothing listens on any more: the dead leader's.
-    const closed = await listen(() => {});
-    await new Promise<void>((resolve) => closed.server.close(() => resolve()));
-    const deadSessions = new Http2SessionManager(closed.url);
-    cleanups.push(() => deadSessions.abort());
-    let dead = true;
-    const node: Backend = new Backend(
-      {
-        ...exLeaderHandle,
-        dialLeader: () =>
-          dead
-            ? createGrpcTransport({ baseUrl: closed.url, sessionManager: deadSessions })
-            : leaders.dial(),
-        awaitLeader: async () => {
-          if (dead) {
-            dead = false;
-            leaders.target = 1;
-            node.leaderChanged();
-          }
-          return true;
-        },
-      },
-      silentLogger,
-      { forwardingTimeoutMs: 2000, leaderHoldMs: 5000 },
-    );
+    const leaders = await oldAndNewLeader({ oldIsDead: true });
+    const { node, waits } = heldFollower(leaders);
     const written = await node.writeCAS(resource("a"));
     expect(written.version).toBe("1");
-    expect(dead).toBe(false);
+    expect(waits).toEqual([0]);
     await leaders.stop();
   });
 });
