@@ -6,10 +6,13 @@ export interface FailureLine {
   readonly dropped: number;
 }
 
+/** At most one warning per this many ms while failures go on (the first comes at once). */
+export const FAILURE_LOG_INTERVAL_MS = 30_000;
+
 /**
- * Which failures of one outbound stream get a log line: the first of a run of failures, then at
- * most one per `intervalMs` while they go on, each line counting the failures and the dropped
- * messages it stands for. A stream retries every second or two once its backoff is at its
+ * Which failures get a log line: the first ever, the first of a new run (`newRun`: an outbound
+ * stream that failed again after working), then at most one per `intervalMs` while they go on,
+ * each line counting the failures and the dropped messages it stands for. A stream retries every second or two once its backoff is at its
  * longest, so a peer that is down for an hour would otherwise write thousands of identical
  * warnings per stream; at 30 s it writes about 120, and the first one still comes at once.
  */
@@ -19,18 +22,18 @@ export class FailureLog {
   #failures = 0;
   #dropped = 0;
 
-  constructor(intervalMs: number) {
+  constructor(intervalMs = FAILURE_LOG_INTERVAL_MS) {
     this.#intervalMs = intervalMs;
   }
 
   /**
-   * Records a failure (`inARow`: its rank in the current run, 1 for the first) at `now` (ms,
-   * monotonic); returns the line to log, or undefined to stay silent.
+   * Records a failure at `now` (ms, monotonic) that dropped `dropped` messages; returns the line
+   * to log, or undefined to stay silent.
    */
-  failed(now: number, inARow: number, dropped: number): FailureLine | undefined {
+  failed(now: number, { newRun = false, dropped = 0 } = {}): FailureLine | undefined {
     this.#failures++;
     this.#dropped += dropped;
-    if (inARow > 1 && now - this.#lastLineAt < this.#intervalMs) return undefined;
+    if (!newRun && now - this.#lastLineAt < this.#intervalMs) return undefined;
     const line = { failures: this.#failures, dropped: this.#dropped };
     this.#lastLineAt = now;
     this.#failures = 0;

@@ -11,7 +11,7 @@ import {
   type StreamRejectReason,
   TypeCounters,
 } from "./metrics.js";
-import { FAILURE_LOG_INTERVAL_MS, type StreamKind } from "./outbound-stream.js";
+import type { StreamKind } from "./outbound-stream.js";
 import { type PeerTlsInfo, peerTlsKey } from "./tls.js";
 import { framedSize } from "./wire-format.js";
 
@@ -325,10 +325,10 @@ export class Inbound {
     this.rejectedStreams.add(reason);
     let log = this.rejectLogs.get(reason);
     if (log === undefined) {
-      log = new FailureLog(FAILURE_LOG_INTERVAL_MS);
+      log = new FailureLog();
       this.rejectLogs.set(reason, log);
     }
-    const line = log.failed(performance.now(), 2, 0);
+    const line = log.failed(performance.now());
     if (line !== undefined) {
       this.o.logger.warn(
         { node: this.o.id, reason, refused: line.failures, err: error },

@@ -91,7 +91,7 @@ function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTE
 }
 
 /** A cluster id travels in a header: printable ASCII without spaces, at most 128 characters. */
-function clusterIdOf(value: string | undefined): string | undefined {
+function checkClusterId(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "string" || !/^[\x21-\x7e]{1,128}$/.test(value)) {
     throw new InvalidTransportOptionsError(
@@ -133,7 +133,7 @@ export function resolveTransportOptions(options: RaftTransportOptions): Resolved
     pingIntervalMs: positiveInteger("pingIntervalMs", options.pingIntervalMs ?? 1000),
     pingTimeoutMs: positiveInteger("pingTimeoutMs", options.pingTimeoutMs ?? 2000),
     connectTimeoutMs: positiveInteger("connectTimeoutMs", options.connectTimeoutMs ?? 2000),
-    clusterId: clusterIdOf(options.clusterId),
+    clusterId: checkClusterId(options.clusterId),
     logger: options.logger ?? silentLogger,
     random: options.random ?? Math.random,
   };

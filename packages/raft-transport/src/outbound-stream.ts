@@ -9,9 +9,6 @@ import type { PeerCounters } from "./metrics.js";
 import { type QueuedMessage, SendQueue } from "./send-queue.js";
 import type { EncodedStreamMethod } from "./wire-format.js";
 
-/** At most one warning per this many ms while a stream keeps failing (the first comes at once). */
-export const FAILURE_LOG_INTERVAL_MS = 30_000;
-
 /** Which of a peer's two streams. */
 export type StreamKind = "messages" | "snapshots";
 
@@ -73,7 +70,7 @@ export class OutboundStream {
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
   /** When the failures it had are worth a warning (not every retry of a peer that is down). */
-  private readonly failureLog = new FailureLog(FAILURE_LOG_INTERVAL_MS);
+  private readonly failureLog = new FailureLog();
 
   /** The method's request path. */
   private readonly path: string;
@@ -168,7 +165,7 @@ export class OutboundStream {
     if (now - startedAt >= this.o.backoff.maxMs) this.failures = 0;
     this.failures++;
     const delay = backoffDelay(this.failures, this.o.backoff, this.o.random());
-    const line = this.failureLog.failed(now, this.failures, dropped);
+    const line = this.failureLog.failed(now, { newRun: this.failures === 1, dropped });
     if (line !== undefined) {
       this.o.logger.warn(
         {
