@@ -15,6 +15,7 @@ import {
   errorHeader,
   fieldHeader,
   isForwardedErrorName,
+  markNoLeader,
   noLeaderHeader,
   partialDetailValue,
 } from "./error-wire.js";
@@ -67,13 +68,11 @@ export function connectErrorToStorageError(error: unknown): unknown {
   const marker = error.metadata.get(errorHeader);
   if (marker === null) {
     if (!unreachableCodes.has(error.code)) return error;
-    const unreachable = new InconsistentError(`leader unreachable: ${error.message}`, {
-      cause: error,
-    });
     // A refused connection carried nothing: the call may be made again once a leader is known.
-    return connectionRefused(error)
-      ? Object.assign(unreachable, { noLeader: true as const })
-      : unreachable;
+    return markNoLeader(
+      new InconsistentError(`leader unreachable: ${error.message}`, { cause: error }),
+      connectionRefused(error),
+    );
   }
   if (!isForwardedErrorName(marker) || codeByStorageError[marker] !== error.code) return error;
   const message = error.rawMessage;
@@ -86,9 +85,10 @@ export function connectErrorToStorageError(error: unknown): unknown {
     case "WrongUidError":
       return new WrongUidError(message, options);
     case "InconsistentError":
-      return error.metadata.get(noLeaderHeader) === "1"
-        ? Object.assign(new InconsistentError(message, options), { noLeader: true as const })
-        : new InconsistentError(message, options);
+      return markNoLeader(
+        new InconsistentError(message, options),
+        error.metadata.get(noLeaderHeader) === "1",
+      );
     case "InvalidArgumentError":
       return invalidArgument(error, message);
     case "GroupVersionMismatchError":

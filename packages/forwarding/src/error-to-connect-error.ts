@@ -13,6 +13,7 @@ import {
   errorHeader,
   type ForwardedErrorName,
   fieldHeader,
+  hasNoLeaderMark,
   internalErrorValue,
   isForwardedErrorName,
   maxDetailBytes,
@@ -64,7 +65,7 @@ export function errorToConnectError(error: unknown): ConnectError {
     return groupVersionMismatch(storageError as GroupVersionMismatchError, message, error);
   }
   const metadata = new Headers({ [errorHeader]: name });
-  if (name === "InconsistentError" && (storageError as { noLeader?: unknown }).noLeader === true) {
+  if (name === "InconsistentError" && hasNoLeaderMark(storageError)) {
     metadata.set(noLeaderHeader, "1");
   }
   if (name === "InvalidArgumentError") {

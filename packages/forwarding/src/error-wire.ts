@@ -31,6 +31,16 @@ export const internalErrorValue = "internal";
  */
 export const noLeaderHeader = "raftstore-error-no-leader";
 
+/** Whether `error` carries the mark `noLeader: true`: it did nothing, for want of a leader. */
+export function hasNoLeaderMark(error: unknown): boolean {
+  return (error as { noLeader?: unknown } | undefined)?.noLeader === true;
+}
+
+/** `error`, marked `noLeader: true` when `noLeader` holds. */
+export function markNoLeader<E extends Error>(error: E, noLeader: boolean): E {
+  return noLeader ? Object.assign(error, { noLeader: true as const }) : error;
+}
+
 /** The header carrying an InvalidArgumentError's field, URI-encoded. */
 export const fieldHeader = "raftstore-error-field";
 

@@ -14,7 +14,9 @@ export {
   detailHeader,
   errorHeader,
   fieldHeader,
+  hasNoLeaderMark,
   internalErrorValue,
+  noLeaderHeader,
   partialDetailValue,
 } from "./error-wire.js";
 export { maxDeadlineMs } from "./grpc-wire.js";

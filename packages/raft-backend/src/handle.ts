@@ -1,4 +1,5 @@
 import type { Transport } from "@connectrpc/connect";
+import { hasNoLeaderMark } from "@raftstore/forwarding";
 import { type CallOptions, InconsistentError } from "@raftstore/storage";
 
 /**
@@ -17,7 +18,7 @@ export class NoLeaderError extends InconsistentError {
 
 /** Whether `error` is a NoLeaderError, by its mark (which survives duplicate package copies). */
 export function isNoLeaderError(error: unknown): error is NoLeaderError {
-  return error instanceof Error && (error as { noLeader?: unknown }).noLeader === true;
+  return error instanceof Error && hasNoLeaderMark(error);
 }
 
 /**
