@@ -21,6 +21,8 @@ export interface DevClusterOptions {
   host: string;
   /** The data directory as the user gave it, for messages. */
   shownDir: string;
+  /** The cluster's `--initial-cluster-token` (drawn once per directory). */
+  clusterToken: string;
   /** Options for every node's `raftstore agent` (after `--`). */
   agentOptions: string[];
   logFormat: "pretty" | "json";
@@ -92,6 +94,8 @@ export async function runDevCluster(
       `${options.host}:${node.port}`,
       "--initial-cluster",
       cluster,
+      "--initial-cluster-token",
+      options.clusterToken,
       "--log-level",
       options.logLevel,
       ...options.agentOptions,

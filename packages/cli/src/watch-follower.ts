@@ -20,8 +20,9 @@ export interface WatchSource {
 export interface FollowOptions {
   /**
    * Re-open the watch when the server resets it (Aborted: a snapshot restore replaced the data)
-   * or the connection is lost (Unavailable, or Canceled by the node: its stream was reset), and turn the new snapshot into the changes since
-   * what was last emitted. Without it, those end the watch with their error.
+   * or the connection is lost (Unavailable, or Canceled by the node: its stream was reset), and
+   * turn the new snapshot into the changes since what was last emitted. Without it, those end
+   * the watch with their error.
    */
   follow: boolean;
   /** Ends the watch normally (Ctrl-C). */
