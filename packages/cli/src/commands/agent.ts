@@ -32,7 +32,7 @@ export function settingDescriptions({ defaultRaftSettings }: Server): Record<str
     electionTicks: `ticks without a leader before a follower campaigns (default ${defaultRaftSettings.electionTicks})`,
     heartbeatTicks: `ticks between the leader's heartbeats (default ${defaultRaftSettings.heartbeatTicks})`,
     snapshotThreshold: `entries applied since the last snapshot that trigger a new one (default ${defaultRaftSettings.snapshotThreshold})`,
-    snapshotJitter: `each node snapshots after between (1 − this) × --snapshot-threshold and --snapshot-threshold entries, drawn again each time, so the members do not all snapshot at once; 0 to below 1 (default ${defaultRaftSettings.snapshotJitter})`,
+    snapshotJitter: `each node snapshots after between (1 − this) × --snapshot-threshold and --snapshot-threshold entries (and --snapshot-interval-ms lowered alike), drawn again each time, so the members do not all snapshot at once; 0 to below 1 (default ${defaultRaftSettings.snapshotJitter})`,
     snapshotIntervalMs: `the least time between two snapshots --snapshot-threshold triggers, in ms: a large store takes seconds to encode (default ${defaultRaftSettings.snapshotIntervalMs})`,
     trailingEntries: `entries kept after a snapshot, for followers slightly behind (default ${defaultRaftSettings.trailingEntries})`,
     forwarding: `how a follower reaches the leader for writes and strong reads: raft (in its Raft stream, answered from its own store) or rpc (the ForwardingService) (default ${defaultRaftSettings.forwarding})`,

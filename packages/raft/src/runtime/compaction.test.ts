@@ -82,6 +82,37 @@ describe("snapshot jitter", () => {
     expect(shared.length).toBeLessThanOrEqual(1);
   });
 
+  it("staggers them too when the interval, not the threshold, holds them back", async () => {
+    // A steady stream of writes reaches the threshold long before the interval ends, so the
+    // interval decides when each member snapshots: it must be drawn with jitter as well.
+    const c = new VirtualCluster(["n1", "n2", "n3"], 11, {
+      snapshotThreshold: 5,
+      snapshotIntervalMs: 500,
+      snapshotJitter: 0.5,
+      trailingEntries: 0,
+    });
+    await c.start();
+    const taken = new Map<string, number[]>();
+    for (const m of c.members.values()) {
+      const indexes: number[] = [];
+      taken.set(m.id, indexes);
+      m.node.observe((e) => {
+        if (e.type === "snapshotTaken") indexes.push(e.snapshot.index);
+      });
+    }
+    const leader = await c.leader();
+    for (let i = 0; i < 120; i++) {
+      await c.settle(leader.apply(put("k", String(i))));
+      await c.runUntil(() => false, 50);
+    }
+    await c.shutdown();
+    const members = [...taken.values()];
+    for (const indexes of members) expect(indexes.length).toBeGreaterThanOrEqual(8);
+    const [a, b, d] = members.map((indexes) => new Set(indexes));
+    const shared = [...(a as Set<number>)].filter((i) => b?.has(i) && d?.has(i));
+    expect(shared.length).toBeLessThanOrEqual(2);
+  });
+
   it("without it, every member snapshots at the same indexes", async () => {
     const members = await snapshotIndexes(0, 200);
     expect(members[0]?.length).toBeGreaterThanOrEqual(4);

@@ -61,11 +61,12 @@ export interface RaftNodeOptions {
   /** …or once this many bytes of entries were applied since the last one. Default 64 MiB. */
   readonly snapshotThresholdBytes?: number;
   /**
-   * Staggers the snapshots of a cluster's members: each node lowers `snapshotThreshold` by a
-   * random fraction of it up to this one, drawn again after each snapshot it takes, so that the
-   * members, which apply the same entries, do not all snapshot at once (hashicorp/raft staggers
-   * its snapshot checks for the same reason). The log never grows past the threshold. From 0
-   * (every node snapshots at exactly the threshold) to below 1. Default 0.
+   * Staggers the snapshots of a cluster's members: each node lowers `snapshotThreshold` and
+   * `snapshotIntervalMs` by a random fraction of them up to this one, drawn again after each
+   * snapshot it takes, so that the members, which apply the same entries, do not all snapshot
+   * at once (hashicorp/raft staggers its snapshot checks for the same reason). The log never
+   * grows past the threshold. From 0 (every node snapshots at exactly the threshold) to below 1.
+   * Default 0.
    */
   readonly snapshotJitter?: number;
   /**

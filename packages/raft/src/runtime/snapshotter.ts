@@ -40,8 +40,11 @@ export class Snapshotter {
   private inFlight: Promise<SnapshotMeta> | undefined;
   private lane: Promise<unknown> = Promise.resolve();
   private readonly host: SnapshotterHost;
-  /** Entries applied since the last snapshot that trigger the next one (see snapshotJitter). */
-  private trigger: number;
+  /**
+   * Entries applied since the last snapshot that trigger the next one, and the least time since
+   * it, both lowered by the same random part of snapshotJitter.
+   */
+  private trigger: { entries: number; intervalMs: number };
   /** When the last snapshot was taken here (or the node started), on the node's clock. */
   private takenAt: number;
 
@@ -52,12 +55,19 @@ export class Snapshotter {
     this.takenAt = host.options.clock.now();
   }
 
-  /** The snapshot threshold, lowered by a random part of `snapshotJitter` of it. */
-  private drawTrigger(): number {
-    const { snapshotThreshold, snapshotJitter, random } = this.host.options;
+  /**
+   * The snapshot threshold and interval, lowered by a random part of `snapshotJitter`. Both: a
+   * stream of writes that reaches the threshold before the interval ends leaves the interval
+   * to decide, and members that started together would then snapshot together.
+   */
+  private drawTrigger(): { entries: number; intervalMs: number } {
+    const { snapshotThreshold, snapshotIntervalMs, snapshotJitter, random } = this.host.options;
     // No draw without jitter: a simulation's random sequence stays what it was.
-    if (snapshotJitter === 0) return snapshotThreshold;
-    return Math.max(1, Math.ceil(snapshotThreshold * (1 - snapshotJitter * random())));
+    const lowered = snapshotJitter === 0 ? 1 : 1 - snapshotJitter * random();
+    return {
+      entries: Math.max(1, Math.ceil(snapshotThreshold * lowered)),
+      intervalMs: snapshotIntervalMs * lowered,
+    };
   }
 
   /** Runs `fn` alone among snapshot-store operations. */
@@ -72,7 +82,8 @@ export class Snapshotter {
     if (this.inFlight !== undefined) return;
     const o = this.host.options;
     const since = this.host.appliedIndex() - (this.stored?.index ?? 0);
-    const due = since >= this.trigger && o.clock.now() - this.takenAt >= o.snapshotIntervalMs;
+    const due =
+      since >= this.trigger.entries && o.clock.now() - this.takenAt >= this.trigger.intervalMs;
     if (due || this.bytesSinceSnapshot >= o.snapshotThresholdBytes) {
       this.take().catch((error: unknown) => {
         o.logger.error({ node: o.id, err: error }, "taking a snapshot failed; the log is kept");
