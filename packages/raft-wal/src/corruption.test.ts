@@ -1,4 +1,4 @@
-import type { SnapshotSource } from "@raftstore/raft";
+import { isSnapshotDamage, type SnapshotSource } from "@raftstore/raft";
 import { describe, expect, it } from "vitest";
 import {
   isSnapshotCorruptionError,
@@ -130,7 +130,8 @@ describe("corruption", () => {
           await source.close();
         }
       });
-      if (!isSnapshotCorruptionError(result)) {
+      // The engine must know it for damage too, to start from an older snapshot instead.
+      if (!isSnapshotCorruptionError(result) || !isSnapshotDamage(result)) {
         throw new Error(
           `${where}: expected a SnapshotCorruptionError, got ${JSON.stringify(result)}`,
         );

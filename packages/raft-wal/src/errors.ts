@@ -4,10 +4,14 @@
 //
 // Three kinds of failure matter to the node that owns the data directory:
 // - damage on disk (the corruption errors): the node must not vote or lead with what it has; an
-//   operator restores the directory, or the node is rebuilt from its peers under a new id;
+//   operator restores the directory, or the node is rebuilt from its peers under a new id (a
+//   damaged snapshot is the exception when the log continues an older one: the node starts
+//   from that one);
 // - a disk that failed a write or a sync (StoreFailedError): the node stops; what is on disk is
 //   what a restart recovers, and nothing after the failure was acknowledged;
 // - a caller mistake (LogIndexError, InvalidEntryError, StoreClosedError): nothing changed.
+
+import { SnapshotDamagedError } from "@raftstore/raft";
 
 /** The names of every error of this package, one per failure a caller can act on. */
 export type WalErrorName =
@@ -55,9 +59,10 @@ export class StableStateCorruptionError extends Error {
 
 /**
  * A stored snapshot is damaged: its header, a chunk or its trailer fails a checksum, or its size
- * does not add up. Fetch the snapshot again from the leader, or start from an older one.
+ * does not add up. It is the engine's SnapshotDamagedError: at start a node passes over it for an
+ * older snapshot its log continues, and sets it aside (renamed `*.snap.broken`).
  */
-export class SnapshotCorruptionError extends Error {
+export class SnapshotCorruptionError extends SnapshotDamagedError {
   override readonly name = "SnapshotCorruptionError";
   readonly file: string;
   /** The byte offset in `file` of the damaged part. */

@@ -113,6 +113,28 @@ describe("the snapshot store", () => {
     expect(await store.open(meta(4))).toBeUndefined();
   });
 
+  it("sets a damaged snapshot aside durably, keeping its bytes under another name", async () => {
+    const fs = new SimFileSystem();
+    const store = await newStore(fs);
+    await save(store, meta(3), payload(3, 30));
+    await save(store, meta(7), payload(7, 30));
+    await store.setAside({ index: 7, term: 1 });
+    await store.setAside({ index: 8, term: 1 });
+    expect((await store.list()).map((s) => s.index)).toEqual([3]);
+    expect(await store.open({ index: 7, term: 1 })).toBeUndefined();
+
+    const disk = fs.restart(keepUnsynced);
+    expect(disk.list(dir)).toEqual([
+      "0000000000000003-0000000000000001.snap",
+      "0000000000000007-0000000000000001.snap.broken",
+    ]);
+    const reopened = await newStore(disk);
+    expect((await reopened.latest())?.index).toBe(3);
+    // A later snapshot's pruning leaves the damaged file alone: an operator removes it.
+    for (const index of [9, 10, 11]) await save(reopened, meta(index), payload(index, 20));
+    expect(disk.list(dir)).toContain("0000000000000007-0000000000000001.snap.broken");
+  });
+
   it("stores an empty snapshot", async () => {
     const store = await newStore(new SimFileSystem());
     expect(await save(store, meta(1), new Uint8Array(0))).toBe(0);

@@ -1,4 +1,9 @@
-import type { SnapshotMeta, SnapshotSource, SnapshotStore } from "@raftstore/raft";
+import type {
+  SnapshotIdentity,
+  SnapshotMeta,
+  SnapshotSource,
+  SnapshotStore,
+} from "@raftstore/raft";
 import { SnapshotCorruptionError, StoreClosedError } from "./errors.js";
 import {
   closeOnFailure,
@@ -109,7 +114,7 @@ export class FileSnapshotStore implements SnapshotStore {
     return source.meta;
   }
 
-  async open(meta?: SnapshotMeta): Promise<SnapshotSource | undefined> {
+  async open(meta?: SnapshotIdentity): Promise<SnapshotSource | undefined> {
     this.#check("open a snapshot");
     const listed = await this.#list();
     const wanted =
@@ -124,6 +129,23 @@ export class FileSnapshotStore implements SnapshotStore {
   async list(): Promise<{ index: number; term: number; path: string }[]> {
     this.#check("list snapshots");
     return this.#list();
+  }
+
+  /**
+   * Renames a damaged snapshot to `<name>.broken`, which no listing matches, and makes the
+   * rename durable; the file stays for inspection, and its removal is left to an operator.
+   */
+  async setAside(snapshot: SnapshotIdentity): Promise<void> {
+    this.#check("set a snapshot aside");
+    const found = (await this.#list()).find(
+      (s) => s.index === snapshot.index && s.term === snapshot.term,
+    );
+    if (found === undefined) return;
+    await this.#publish(async () => {
+      await this.#fs.rename(found.path, `${found.path}.broken`);
+      await this.#guard.sync(this.#dir, "fsync-directory", () => this.#fs.syncDirectory(this.#dir));
+      this.#logger.info({ file: `${found.path}.broken` }, "renamed a damaged snapshot");
+    });
   }
 
   /** Stops taking calls. Sinks and sources already handed out stay usable until closed. */

@@ -145,6 +145,26 @@ export class CorruptEntryError extends Error {
   }
 }
 
+/**
+ * A stored snapshot is damaged: a checksum fails, or its size or header does not add up. A
+ * snapshot store's own damage error extends it, so that the engine can tell damage from other
+ * failures. At start a node then recovers from an older snapshot (or from its log alone) if its
+ * log continues one, and sets the damaged snapshot aside (SnapshotStore.setAside).
+ */
+export class SnapshotDamagedError extends Error {
+  override readonly name: string = "SnapshotDamagedError";
+  /** The mark `isSnapshotDamage` reads (it holds across copies of this package, unlike instanceof). */
+  readonly snapshotDamaged = true;
+}
+
+/** Whether `error`, or an error it was caused by, is a SnapshotDamagedError (of any subclass). */
+export function isSnapshotDamage(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if ((e as { snapshotDamaged?: unknown }).snapshotDamaged === true) return true;
+  }
+  return false;
+}
+
 /** The node's durable state contradicts itself (for example a log compacted past its snapshot). */
 export class InconsistentStateError extends Error {
   override readonly name = "InconsistentStateError";

@@ -32,6 +32,7 @@ export {
   isRestoreInProgressError,
   isRestoreRejectedError,
   isShutdownError,
+  isSnapshotDamage,
   isTimeoutError,
   LeadershipLostError,
   LeadershipTransferError,
@@ -43,6 +44,7 @@ export {
   RestoreInProgressError,
   RestoreRejectedError,
   ShutdownError,
+  SnapshotDamagedError,
   TimeoutError,
 } from "./errors.js";
 export {
@@ -95,6 +97,7 @@ export type {
   FSM,
   LogContents,
   LogStore,
+  SnapshotIdentity,
   SnapshotSink,
   SnapshotSource,
   SnapshotStore,

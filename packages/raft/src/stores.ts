@@ -78,8 +78,24 @@ export interface SnapshotStore {
   /** The newest complete snapshot, or undefined. */
   latest(): Promise<SnapshotMeta | undefined>;
   /** Opens a complete snapshot (the newest when `meta` is omitted). */
-  open(meta?: SnapshotMeta): Promise<SnapshotSource | undefined>;
+  open(meta?: SnapshotIdentity): Promise<SnapshotSource | undefined>;
+  /**
+   * The complete snapshots, newest first, as stored: nothing is read or checked yet, so a
+   * damaged one is listed too (opening or reading it then fails with a SnapshotDamagedError).
+   */
+  list(): Promise<readonly SnapshotIdentity[]>;
+  /**
+   * Takes a damaged snapshot out of the store: no later call lists or opens it. A store on disk
+   * keeps the bytes under another name, for inspection. Unknown snapshots are ignored.
+   */
+  setAside(snapshot: SnapshotIdentity): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What names a stored snapshot. */
+export interface SnapshotIdentity {
+  readonly index: number;
+  readonly term: number;
 }
 
 /**
@@ -102,7 +118,9 @@ export interface FSM {
    * the cluster (`RaftNode.restore`, at the index of its commit entry). For the last, it must
    * be deterministic like `apply` (every node gets the same bytes) and atomic when it refuses
    * them: if it throws, the state must be left as it was, and the restore is refused on every
-   * node alike. Elsewhere a throw stops the node.
+   * node alike. Elsewhere a throw stops the node, except when `contents` fails with a
+   * SnapshotDamagedError at start: the node then restores an older snapshot instead, so the
+   * state must be left as it was then too.
    */
   restore(contents: AsyncIterable<Uint8Array>, meta: SnapshotMeta): Promise<void>;
 }

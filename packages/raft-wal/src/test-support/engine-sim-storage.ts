@@ -125,6 +125,8 @@ function counting(store: SnapshotStore, stored: () => void): SnapshotStore {
     },
     latest: () => store.latest(),
     open: (meta) => store.open(meta),
+    list: () => store.list(),
+    setAside: (snapshot) => store.setAside(snapshot),
     close: () => store.close(),
   };
 }

@@ -1,5 +1,5 @@
 import type { SnapshotMeta } from "../log-types.js";
-import type { SnapshotSink, SnapshotSource, SnapshotStore } from "../stores.js";
+import type { SnapshotIdentity, SnapshotSink, SnapshotSource, SnapshotStore } from "../stores.js";
 
 interface Stored {
   readonly meta: SnapshotMeta;
@@ -51,11 +51,19 @@ export class MemorySnapshotStore implements SnapshotStore {
     return this.snapshots[this.snapshots.length - 1]?.meta;
   }
 
-  async open(meta?: SnapshotMeta): Promise<SnapshotSource | undefined> {
+  async list(): Promise<readonly SnapshotIdentity[]> {
+    return this.snapshots.map(({ meta }) => ({ index: meta.index, term: meta.term })).reverse();
+  }
+
+  async setAside(snapshot: SnapshotIdentity): Promise<void> {
+    this.snapshots = this.snapshots.filter(({ meta }) => !sameSnapshot(meta, snapshot));
+  }
+
+  async open(meta?: SnapshotIdentity): Promise<SnapshotSource | undefined> {
     const found =
       meta === undefined
         ? this.snapshots[this.snapshots.length - 1]
-        : this.snapshots.findLast((s) => s.meta.index === meta.index && s.meta.term === meta.term);
+        : this.snapshots.findLast((s) => sameSnapshot(s.meta, meta));
     if (found === undefined) return undefined;
     const { data } = found;
     const chunkSize = this.readChunkSize;
@@ -74,6 +82,11 @@ export class MemorySnapshotStore implements SnapshotStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Whether `a` and `b` name the same snapshot. */
+export function sameSnapshot(a: SnapshotIdentity, b: SnapshotIdentity): boolean {
+  return a.index === b.index && a.term === b.term;
 }
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {

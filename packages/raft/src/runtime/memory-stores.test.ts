@@ -63,11 +63,25 @@ describe("the in-memory snapshot store", () => {
     await aborted.write(new Uint8Array([9]));
     await aborted.abort();
     expect((await store.latest())?.index).toBe(3);
-    expect(await store.open({ index: 1, term: 1, config })).toBeUndefined();
-    const source = await store.open({ index: 2, term: 1, config });
+    expect(await store.open({ index: 1, term: 1 })).toBeUndefined();
+    const source = await store.open({ index: 2, term: 1 });
     const chunks: number[][] = [];
     for await (const chunk of source?.read(1) ?? []) chunks.push([...chunk]);
     expect(chunks).toEqual([[21, 22, 23], [24]]);
+    expect(await store.list()).toEqual([
+      { index: 3, term: 1 },
+      { index: 2, term: 1 },
+    ]);
+  });
+
+  it("sets a snapshot aside: no later call lists or opens it", async () => {
+    const store = new MemorySnapshotStore();
+    for (const index of [1, 2]) await (await store.create({ index, term: 1, config })).commit();
+    await store.setAside({ index: 2, term: 1 });
+    await store.setAside({ index: 7, term: 1 });
+    expect(await store.list()).toEqual([{ index: 1, term: 1 }]);
+    expect((await store.latest())?.index).toBe(1);
+    expect(await store.open({ index: 2, term: 1 })).toBeUndefined();
   });
 });
 

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { createEntry } from "../checksum.js";
 import { encodeConfig } from "../config-codec.js";
-import { isInconsistentStateError, isInvalidOptionsError } from "../errors.js";
+import {
+  isInconsistentStateError,
+  isInvalidOptionsError,
+  isSnapshotDamage,
+  SnapshotDamagedError,
+} from "../errors.js";
 import { EntryType, type SnapshotMeta } from "../log-types.js";
 import type { Logger } from "../logger.js";
 import { encodeCommand, KvStateMachine } from "../testing/kv-fsm.js";
@@ -123,5 +128,151 @@ describe("recovering a node's state at start", () => {
     const error = await recoverState(options({ logStore })).catch((e: unknown) => e);
     expect(isInconsistentStateError(error)).toBe(true);
     expect((error as Error).message).toMatch(/compacted through 7, but there is no snapshot/);
+  });
+});
+
+/** A KV state machine holding k = `value`. */
+function kvState(value: string): KvStateMachine {
+  const state = new KvStateMachine();
+  state.apply(createEntry(1, 1, EntryType.Normal, encodeCommand({ op: "put", key: "k", value })));
+  return state;
+}
+
+/** `store`, but reading the snapshot at `index` fails after its first chunk, as damage does. */
+function damaging(store: MemorySnapshotStore, index: number): MemorySnapshotStore {
+  const open = store.open.bind(store);
+  store.open = async (meta) => {
+    const source = await open(meta);
+    if (source === undefined || source.meta.index !== index) return source;
+    return {
+      ...source,
+      read: (offset) => ({
+        async *[Symbol.asyncIterator]() {
+          for await (const chunk of source.read(offset)) {
+            yield chunk;
+            throw new SnapshotDamagedError(`snapshot ${index}: chunk 1 fails its checksum`);
+          }
+        },
+      }),
+    };
+  };
+  return store;
+}
+
+async function storeSnapshot(
+  store: MemorySnapshotStore,
+  meta: SnapshotMeta,
+  state: KvStateMachine,
+) {
+  const sink = await store.create(meta);
+  for await (const chunk of state.snapshot()) await sink.write(chunk);
+  await sink.commit();
+}
+
+const put = (index: number, term: number, value: string) =>
+  createEntry(index, term, EntryType.Normal, encodeCommand({ op: "put", key: "k", value }));
+
+describe("a damaged snapshot at start", () => {
+  function recording() {
+    const warnings: string[] = [];
+    const logger: Logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn: (_f, m) => warnings.push(m ?? ""),
+    };
+    return { warnings, logger };
+  }
+
+  it("is passed over for an older snapshot the log continues, and set aside", async () => {
+    const snapshotStore = new MemorySnapshotStore({ readChunkSize: 4 });
+    await storeSnapshot(snapshotStore, { index: 2, term: 1, config }, kvState("old"));
+    await storeSnapshot(snapshotStore, { index: 4, term: 1, config }, kvState("new"));
+    damaging(snapshotStore, 4);
+    const logStore = new MemoryLogStore();
+    await logStore.reset(1);
+    await logStore.append([put(2, 1, "old"), put(3, 1, "mid"), put(4, 1, "new"), put(5, 1, "x")]);
+    const fsm = new KvStateMachine();
+    const { warnings, logger } = recording();
+    const state = await recoverState(options({ logStore, snapshotStore, fsm, logger }));
+    expect(fsm.get("k")).toBe("old");
+    expect(state.snapshot?.index).toBe(2);
+    expect(state.storage.compactedIndex).toBe(1);
+    expect(state.storage.entries.map((e) => e.index)).toEqual([2, 3, 4, 5]);
+    expect(await snapshotStore.list()).toEqual([{ index: 2, term: 1 }]);
+    expect(warnings.join("; ")).toMatch(/damaged; trying an older one.*rebuilt from an older/);
+  });
+
+  it("does not reset the log to a damaged snapshot it does not continue", async () => {
+    // A snapshot received from a leader (term 3) whose log reset a crash cut short, and damaged.
+    const snapshotStore = new MemorySnapshotStore({ readChunkSize: 4 });
+    await storeSnapshot(snapshotStore, { index: 2, term: 1, config }, kvState("old"));
+    await storeSnapshot(snapshotStore, { index: 4, term: 3, config }, kvState("received"));
+    damaging(snapshotStore, 4);
+    const logStore = new MemoryLogStore();
+    await logStore.reset(1);
+    await logStore.append([put(2, 1, "old"), put(3, 1, "a"), put(4, 1, "b")]);
+    const fsm = new KvStateMachine();
+    const state = await recoverState(options({ logStore, snapshotStore, fsm }));
+    expect(fsm.get("k")).toBe("old");
+    expect(state.storage.entries.map((e) => e.index)).toEqual([2, 3, 4]);
+    expect((await logStore.load()).entries).toHaveLength(3);
+  });
+
+  it("is passed over for the whole log when the log starts at 1", async () => {
+    const snapshotStore = new MemorySnapshotStore({ readChunkSize: 4 });
+    await storeSnapshot(snapshotStore, { index: 3, term: 1, config }, kvState("new"));
+    damaging(snapshotStore, 3);
+    const logStore = new MemoryLogStore();
+    await logStore.append([
+      createEntry(1, 1, EntryType.Config, encodeConfig(config)),
+      put(2, 1, "a"),
+      put(3, 1, "new"),
+    ]);
+    const fsm = new KvStateMachine();
+    const { warnings, logger } = recording();
+    const state = await recoverState(options({ logStore, snapshotStore, fsm, logger }));
+    expect(state.snapshot).toBeUndefined();
+    expect(state.bootstrapped).toBe(false);
+    expect(fsm.get("k")).toBeUndefined();
+    expect(state.storage.entries.map((e) => e.index)).toEqual([1, 2, 3]);
+    expect(await snapshotStore.list()).toEqual([]);
+    expect(warnings.join("; ")).toMatch(/rebuilt from the whole log/);
+  });
+
+  it("stops the start, changing nothing, when the log continues no intact snapshot", async () => {
+    const snapshotStore = new MemorySnapshotStore({ readChunkSize: 4 });
+    await storeSnapshot(snapshotStore, { index: 2, term: 1, config }, kvState("old"));
+    await storeSnapshot(snapshotStore, { index: 6, term: 1, config }, kvState("new"));
+    damaging(snapshotStore, 6);
+    const logStore = new MemoryLogStore();
+    await logStore.reset(4);
+    await logStore.append([put(5, 1, "a"), put(6, 1, "new"), put(7, 1, "b")]);
+    const fsm = new KvStateMachine();
+    const error = await recoverState(options({ logStore, snapshotStore, fsm })).catch(
+      (e: unknown) => e,
+    );
+    expect(isInconsistentStateError(error)).toBe(true);
+    expect((error as Error).message).toMatch(
+      /^the snapshots at 6 are damaged, and the log \(compacted through 4\) continues no older one: .* at an index from 4 to 7 /,
+    );
+    expect(isSnapshotDamage(error)).toBe(true);
+    expect(await snapshotStore.list()).toHaveLength(2);
+    expect((await logStore.load()).entries).toHaveLength(3);
+    expect(fsm.get("k")).toBeUndefined();
+  });
+
+  it("never passes over a snapshot the state machine refuses for another reason", async () => {
+    const snapshotStore = new MemorySnapshotStore();
+    await storeSnapshot(snapshotStore, { index: 2, term: 1, config }, kvState("old"));
+    const sink = await snapshotStore.create({ index: 3, term: 1, config });
+    await sink.write(new TextEncoder().encode("not a snapshot"));
+    await sink.commit();
+    const logStore = new MemoryLogStore();
+    await logStore.reset(1);
+    await logStore.append([put(2, 1, "old"), put(3, 1, "new")]);
+    const error = await recoverState(options({ logStore, snapshotStore })).catch((e: unknown) => e);
+    expect(isSnapshotDamage(error)).toBe(false);
+    expect(await snapshotStore.list()).toHaveLength(2);
   });
 });

@@ -1,7 +1,9 @@
 import type { Entry, HardState, NodeId, SnapshotMeta } from "../log-types.js";
+import { sameSnapshot } from "../runtime/memory-snapshot-store.js";
 import type {
   LogContents,
   LogStore,
+  SnapshotIdentity,
   SnapshotSink,
   SnapshotSource,
   SnapshotStore,
@@ -291,11 +293,19 @@ export class SimSnapshotStore implements SnapshotStore {
     return this.durable[this.durable.length - 1]?.meta;
   }
 
-  async open(meta?: SnapshotMeta): Promise<SnapshotSource | undefined> {
+  async list(): Promise<readonly SnapshotIdentity[]> {
+    return this.durable.map(({ meta }) => ({ index: meta.index, term: meta.term })).reverse();
+  }
+
+  async setAside(snapshot: SnapshotIdentity): Promise<void> {
+    this.durable = this.durable.filter(({ meta }) => !sameSnapshot(meta, snapshot));
+  }
+
+  async open(meta?: SnapshotIdentity): Promise<SnapshotSource | undefined> {
     const found =
       meta === undefined
         ? this.durable[this.durable.length - 1]
-        : this.durable.findLast((s) => s.meta.index === meta.index && s.meta.term === meta.term);
+        : this.durable.findLast((s) => sameSnapshot(s.meta, meta));
     if (found === undefined) return undefined;
     const { data } = found;
     const chunk = this.readChunk;
