@@ -11,8 +11,9 @@ import {
   isTimeoutError,
   type NotLeaderError,
 } from "../errors.js";
-import { EntryType } from "../log-types.js";
+import { EntryType, type SnapshotMeta } from "../log-types.js";
 import { TestCluster, waitFor } from "../test-support/cluster.js";
+import { damageSnapshots } from "../test-support/damaged-snapshots.js";
 import { encodeCommand, KvStateMachine } from "../testing/kv-fsm.js";
 import type { RaftEvent } from "./events.js";
 import { MemoryLogStore } from "./memory-log-store.js";
@@ -155,6 +156,33 @@ describe("a three-node cluster", () => {
     await waitFor(() => c.member(lagging).fsm.get("key9") === "v99");
     expect(events.some((e) => e.type === "snapshotInstalled")).toBe(true);
     expect(c.member(lagging).fsm.stateHash).toBe(c.member(leader.id).fsm.stateHash);
+  });
+
+  it("replaces a damaged snapshot it finds when sending it, and brings the follower up to date", async () => {
+    const c = await threeNodes({
+      snapshotThreshold: 20,
+      trailingEntries: 5,
+      snapshotChunkSize: 100,
+    });
+    const leader = await c.leader();
+    const lagging = c.followers(leader)[0]?.id ?? "";
+    c.network.isolate(lagging, c.ids);
+    for (let i = 0; i < 100; i++) await leader.apply(put(`key${i % 10}`, `v${i}`));
+    await waitFor(() => leader.stats().firstIndex > 10);
+    // Every snapshot the leader holds now is damaged on its disk; its state is intact.
+    const store = c.member(leader.id).snapshotStore;
+    const damaged = new Set<SnapshotMeta>();
+    for (const s of await store.list()) {
+      const source = await store.open(s);
+      if (source !== undefined) damaged.add(source.meta);
+    }
+    damageSnapshots(store, (meta) => damaged.has(meta));
+    c.network.heal();
+    await waitFor(() => c.member(lagging).fsm.get("key9") === "v99");
+    expect(c.member(lagging).fsm.stateHash).toBe(c.member(leader.id).fsm.stateHash);
+    // The one it tried to send was set aside for a new one (perhaps of the same index and term).
+    const newest = (await store.open())?.meta;
+    expect(newest !== undefined && !damaged.has(newest)).toBe(true);
   });
 
   it("restarts a node from its stores and catches it up", async () => {

@@ -163,6 +163,7 @@ class RaftNodeImpl implements RaftNode {
           this.core?.reportSnapshot(peer, installed);
           this.schedulePump();
         },
+        snapshotDamaged: (snapshot) => this.snapshotter.replaceDamaged(snapshot),
       },
       {
         chunkSize: options.snapshotChunkSize,

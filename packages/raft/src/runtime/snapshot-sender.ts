@@ -1,4 +1,5 @@
 import { checksum } from "../checksum.js";
+import { isSnapshotDamage } from "../errors.js";
 import type { NodeId, SnapshotMeta } from "../log-types.js";
 import type { Logger } from "../logger.js";
 import type { Message, SnapshotChunkResponseMessage } from "../messages.js";
@@ -13,6 +14,8 @@ export interface SenderHost {
   send(message: Message): void;
   /** The transfer to `peer` ended: installed (or not needed), or failed. */
   reportSnapshot(peer: NodeId, installed: boolean): void;
+  /** Reading `snapshot` from the store found it damaged: it must be replaced, or every try fails. */
+  snapshotDamaged(snapshot: SnapshotMeta): void;
 }
 
 export interface SenderOptions {
@@ -218,6 +221,7 @@ export class SnapshotSender {
       `snapshot transfer abandoned: ${why}`,
     );
     this.finish(t, false);
+    if (isSnapshotDamage(error)) this.host.snapshotDamaged(t.snapshot);
   }
 
   private close(t: Transfer): void {

@@ -3,6 +3,7 @@ import type { SnapshotMeta } from "../log-types.js";
 import { silentLogger } from "../logger.js";
 import type { Message, SnapshotChunkMessage, SnapshotChunkResponseMessage } from "../messages.js";
 import type { SnapshotSink } from "../stores.js";
+import { damageSnapshots } from "../test-support/damaged-snapshots.js";
 import { MemorySnapshotStore } from "./memory-snapshot-store.js";
 import { SnapshotReceiver } from "./snapshot-receiver.js";
 import { rechunk, SnapshotSender } from "./snapshot-sender.js";
@@ -15,8 +16,11 @@ const contents = new Uint8Array(1000).map((_, i) => (i * 7) & 0xff);
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-async function setup(options: { install?: () => boolean; window?: number } = {}) {
+async function setup(
+  options: { install?: () => boolean; window?: number; damaged?: boolean } = {},
+) {
   const leaderStore = new MemorySnapshotStore({ readChunkSize: 333 });
+  if (options.damaged === true) damageSnapshots(leaderStore, () => true);
   const sink = await leaderStore.create(meta);
   await sink.write(contents);
   await sink.commit();
@@ -25,6 +29,7 @@ async function setup(options: { install?: () => boolean; window?: number } = {})
   const toLeader: SnapshotChunkResponseMessage[] = [];
   const reports: boolean[] = [];
   const installs: SnapshotMeta[] = [];
+  const damaged: SnapshotMeta[] = [];
   const sender = new SnapshotSender(
     {
       id: "a",
@@ -33,6 +38,7 @@ async function setup(options: { install?: () => boolean; window?: number } = {})
       term: () => 3,
       send: (m: Message) => toFollower.push(m as SnapshotChunkMessage),
       reportSnapshot: (_peer, installed) => reports.push(installed),
+      snapshotDamaged: (snapshot) => damaged.push(snapshot),
     },
     { chunkSize: 100, window: options.window ?? 2, timeoutTicks: 3 },
   );
@@ -53,7 +59,16 @@ async function setup(options: { install?: () => boolean; window?: number } = {})
         return options.install?.() ?? true;
       },
     });
-  return { sender, makeReceiver, toFollower, toLeader, reports, installs, followerStore };
+  return {
+    sender,
+    makeReceiver,
+    toFollower,
+    toLeader,
+    reports,
+    installs,
+    damaged,
+    followerStore,
+  };
 }
 
 /** Delivers everything in flight both ways, `rounds` times. */
@@ -191,6 +206,16 @@ describe("snapshot transfer", () => {
     await flush();
     await flush();
     expect(s.reports).toEqual([false]);
+  });
+
+  it("abandons a transfer whose snapshot is damaged, and says which one is", async () => {
+    const s = await setup({ damaged: true });
+    const receiver = s.makeReceiver();
+    s.sender.start("b", meta);
+    await exchange(s, receiver);
+    expect(s.reports).toEqual([false]);
+    expect(s.damaged).toEqual([meta]);
+    expect(s.installs).toEqual([]);
   });
 
   it("re-cuts a stream into chunks of exactly the requested size", async () => {

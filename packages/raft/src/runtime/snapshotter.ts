@@ -38,6 +38,8 @@ export class Snapshotter {
   /** Bytes of entries applied since the last snapshot (the bytes threshold). */
   bytesSinceSnapshot = 0;
   private inFlight: Promise<SnapshotMeta> | undefined;
+  /** Whether a damaged snapshot is being replaced (replaceDamaged). */
+  private replacing = false;
   private lane: Promise<unknown> = Promise.resolve();
   private readonly host: SnapshotterHost;
   /**
@@ -101,6 +103,37 @@ export class Snapshotter {
     };
     run.then(clear, clear);
     return run;
+  }
+
+  /**
+   * A stored snapshot turned out damaged when it was read to be sent to a follower. Every later
+   * transfer of it would fail the same way, so it is set aside and, if it is the newest, a new
+   * snapshot of the applied state is taken at once (at the same index if nothing was applied
+   * since), which the next transfer sends. The state machine's state is intact: only the stored
+   * copy was damaged.
+   */
+  replaceDamaged(snapshot: SnapshotMeta): void {
+    if (this.replacing) return;
+    this.replacing = true;
+    const o = this.host.options;
+    o.logger.error(
+      { node: o.id, snapshot: snapshot.index },
+      "a stored snapshot is damaged; setting it aside and taking a new one",
+    );
+    this.exclusive(() => o.snapshotStore.setAside(snapshot))
+      .then(async () => {
+        await this.settled();
+        const stored = this.stored;
+        if (stored?.index !== snapshot.index || stored.term !== snapshot.term) return;
+        this.stored = undefined;
+        await this.take();
+      })
+      .catch((error: unknown) => {
+        o.logger.error({ node: o.id, err: error }, "replacing a damaged snapshot failed");
+      })
+      .finally(() => {
+        this.replacing = false;
+      });
   }
 
   /** Waits for the snapshot in progress, if any. */

@@ -1,14 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { createEntry } from "../checksum.js";
 import { encodeConfig } from "../config-codec.js";
-import {
-  isInconsistentStateError,
-  isInvalidOptionsError,
-  isSnapshotDamage,
-  SnapshotDamagedError,
-} from "../errors.js";
+import { isInconsistentStateError, isInvalidOptionsError, isSnapshotDamage } from "../errors.js";
 import { EntryType, type SnapshotMeta } from "../log-types.js";
 import type { Logger } from "../logger.js";
+import { damageSnapshots } from "../test-support/damaged-snapshots.js";
 import { encodeCommand, KvStateMachine } from "../testing/kv-fsm.js";
 import { MemoryLogStore } from "./memory-log-store.js";
 import { MemorySnapshotStore } from "./memory-snapshot-store.js";
@@ -139,25 +135,8 @@ function kvState(value: string): KvStateMachine {
 }
 
 /** `store`, but reading the snapshot at `index` fails after its first chunk, as damage does. */
-function damaging(store: MemorySnapshotStore, index: number): MemorySnapshotStore {
-  const open = store.open.bind(store);
-  store.open = async (meta) => {
-    const source = await open(meta);
-    if (source === undefined || source.meta.index !== index) return source;
-    return {
-      ...source,
-      read: (offset) => ({
-        async *[Symbol.asyncIterator]() {
-          for await (const chunk of source.read(offset)) {
-            yield chunk;
-            throw new SnapshotDamagedError(`snapshot ${index}: chunk 1 fails its checksum`);
-          }
-        },
-      }),
-    };
-  };
-  return store;
-}
+const damaging = (store: MemorySnapshotStore, index: number) =>
+  damageSnapshots(store, (meta) => meta.index === index);
 
 async function storeSnapshot(
   store: MemorySnapshotStore,
