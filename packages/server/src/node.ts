@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createUnaryGrpcHandler } from "@raftstore/forwarding";
-import { createRaftNode, type RaftNode } from "@raftstore/raft";
+import { createRaftNode, isSnapshotDamage, type RaftNode } from "@raftstore/raft";
 import { Backend } from "@raftstore/raft-backend";
 import {
   createRaftServiceRoutes,
@@ -227,7 +228,11 @@ export async function startNode(
     await port.close(0);
     await transport.close();
     await dataDir.close();
-    throw new NodeStartError(`cannot start the Raft engine: ${(error as Error).message}`, {
+    const advice = isSnapshotDamage(error)
+      ? ` To do so, copy the newest *.snap file of another member's ${join("<data-dir>", "snapshots")} ` +
+        `into ${join(config.dataDir, "snapshots")}, under the same name, and start the node again.`
+      : "";
+    throw new NodeStartError(`cannot start the Raft engine: ${(error as Error).message}${advice}`, {
       cause: error,
     });
   }

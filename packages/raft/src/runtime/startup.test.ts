@@ -233,12 +233,34 @@ describe("a damaged snapshot at start", () => {
     );
     expect(isInconsistentStateError(error)).toBe(true);
     expect((error as Error).message).toMatch(
-      /^the snapshots at 6 are damaged, and the log \(compacted through 4\) continues no older one: .* at an index from 4 to 7 /,
+      /^the snapshots at 6 are damaged, and the log \(compacted through 4\) continues no older one: .* at index 4 or later /,
     );
     expect(isSnapshotDamage(error)).toBe(true);
     expect(await snapshotStore.list()).toHaveLength(2);
     expect((await logStore.load()).entries).toHaveLength(3);
     expect(fsm.get("k")).toBeUndefined();
+  });
+
+  it.each([
+    ["inside its log", 5, 1, [5, 6, 7]],
+    ["beyond its log, which it then replaces", 9, 2, []],
+  ])("starts from another member's snapshot copied in, %s", async (_, index, term, kept) => {
+    const snapshotStore = new MemorySnapshotStore({ readChunkSize: 4 });
+    await storeSnapshot(snapshotStore, { index: 6, term: 1, config }, kvState("new"));
+    damaging(snapshotStore, 6);
+    const logStore = new MemoryLogStore();
+    await logStore.reset(4);
+    await logStore.append([put(5, 1, "a"), put(6, 1, "new"), put(7, 1, "b")]);
+    expect(await recoverState(options({ logStore, snapshotStore })).catch(() => "refused")).toBe(
+      "refused",
+    );
+    // What the refusal advises: a snapshot of another member, at index 4 or later.
+    await storeSnapshot(snapshotStore, { index, term, config }, kvState("peer"));
+    const fsm = new KvStateMachine();
+    const state = await recoverState(options({ logStore, snapshotStore, fsm }));
+    expect(fsm.get("k")).toBe("peer");
+    expect(state.snapshot?.index).toBe(index);
+    expect(state.storage.entries.map((e) => e.index)).toEqual(kept);
   });
 
   it("never passes over a snapshot the state machine refuses for another reason", async () => {

@@ -105,14 +105,13 @@ export async function recoverState(o: ResolvedOptions): Promise<RecoveredState> 
   if (damaged.length > 0) {
     if (compactedIndex > 0 || entries.length === 0) {
       const [first] = damaged;
-      const lastIndex = compactedIndex + entries.length;
       throw new InconsistentStateError(
         `the snapshots at ${damaged.map((d) => d.snapshot.index).join(", ")} are damaged, and ` +
           `the log (compacted through ${compactedIndex}) continues no older one: the node ` +
           "cannot rebuild its state by itself. Keep its data as it is (its log and vote count " +
-          "for the cluster). Another member's snapshot at an index from " +
-          `${compactedIndex} to ${lastIndex} serves in place of the damaged one: at one index, ` +
-          "every member holds the same state.",
+          `for the cluster). Another member's snapshot at index ${compactedIndex} or later ` +
+          "serves in place of the damaged one: at one index every member holds the same state, " +
+          "and one beyond this log replaces it as a leader's snapshot would.",
         { cause: first?.error },
       );
     }
