@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -87,4 +88,27 @@ describe.each(implementations)("the file system over %s", (_, setup) => {
     await fs.syncDirectory(root);
     expect(hasErrorCode(await fs.stat(`${root}/b`).catch((e: unknown) => e), "ENOENT")).toBe(true);
   });
+
+  it("makes a directory and its missing parents, does nothing for one that exists, and refuses under a file", async () => {
+    const { fs, root } = await setup();
+    await fs.mkdir(`${root}/a/b/c`);
+    await fs.mkdir(`${root}/a/b/c`);
+    await fs.mkdir(`${root}/a`);
+    expect(await fs.readdir(`${root}/a/b`)).toEqual(["c"]);
+    expect((await fs.stat(`${root}/a/b/c`)).isDirectory).toBe(true);
+    await (await fs.open(`${root}/f`, "createNew")).close();
+    expect(await code(fs.mkdir(`${root}/f/g`))).toMatch(/^(ENOTDIR|EEXIST)$/);
+  });
+});
+
+describe("the node file system", () => {
+  it.runIf(existsSync("/proc/self"))(
+    "refuses a directory under /proc at once (Node's recursive mkdir loops forever there)",
+    async () => {
+      const refused = await createNodeFileSystem()
+        .mkdir("/proc/raftstore-test/data")
+        .catch((e: unknown) => e);
+      expect(hasErrorCode(refused, "ENOENT")).toBe(true);
+    },
+  );
 });

@@ -1,10 +1,12 @@
 import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import {
   closeAfter,
   type FileHandle,
   type FileStat,
   type FileSystem,
+  hasErrorCode,
   type OpenMode,
   writeThenSync,
 } from "./file-system.js";
@@ -209,9 +211,7 @@ export function createNodeFileSystem(): FileSystem {
       const stats = await fsp.stat(path);
       return { size: stats.size, isDirectory: stats.isDirectory() };
     },
-    async mkdir(path) {
-      await fsp.mkdir(path, { recursive: true, mode: 0o755 });
-    },
+    mkdir: makeDirectory,
     rename: (from, to) => fsp.rename(from, to),
     link: (existing, newPath) => fsp.link(existing, newPath),
     unlink: (path) => fsp.unlink(path),
@@ -220,4 +220,32 @@ export function createNodeFileSystem(): FileSystem {
       await closeAfter(new NodeFileHandle(handle), () => handle.sync());
     },
   };
+}
+
+/**
+ * Creates `path` and its missing parents, one at a time from the top, and does nothing if it
+ * exists. Not `fsp.mkdir`'s `recursive`: under a directory that refuses new entries with ENOENT
+ * (procfs, sysfs), Node's recursive mkdir retries forever, so a node given such a `--data-dir`
+ * spun without a word and could not even be stopped. Here the refusal is an error.
+ */
+async function makeDirectory(path: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = resolve(path); ; at = dirname(at)) {
+    try {
+      await fsp.stat(at);
+      break;
+    } catch (error) {
+      if (!hasErrorCode(error, "ENOENT")) throw error;
+    }
+    missing.push(at);
+    if (dirname(at) === at) break;
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      await fsp.mkdir(dir, 0o755);
+    } catch (error) {
+      // Made meanwhile by someone else: fine if it is a directory.
+      if (!hasErrorCode(error, "EEXIST") || !(await fsp.stat(dir)).isDirectory()) throw error;
+    }
+  }
 }
