@@ -99,6 +99,16 @@ describe("this node's address in --initial-cluster", () => {
     );
   });
 
+  it("is this node's alone: two members at one address are refused", () => {
+    expect(() =>
+      loadConfig({
+        flags: { ...base, initialCluster: "n1=127.0.0.1:7001,n2=127.0.0.1:7001,n3=127.0.0.1:7003" },
+      }),
+    ).toThrow(
+      /--initial-cluster: n1 and n2 are both at 127.0.0.1:7001; each member needs its own address/,
+    );
+  });
+
   it("may be any address on the port a wildcard listen serves", () => {
     expect(load({ listen: "0.0.0.0:7001" }).listen).toBe("0.0.0.0:7001");
     expect(load({ listen: "[::]:7001" }).listen).toBe("[::]:7001");

@@ -302,10 +302,14 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
       }
       if (initialCluster.has(name))
         problems.push(`${clusterRaw.source}: "${name}" is listed twice`);
-      initialCluster.set(
-        name,
-        checkHostPort({ value: address, source: clusterRaw.source }, problems),
-      );
+      const hostPort = checkHostPort({ value: address, source: clusterRaw.source }, problems);
+      const sharing = [...initialCluster].find(([other, at]) => other !== name && at === hostPort);
+      if (sharing !== undefined) {
+        problems.push(
+          `${clusterRaw.source}: ${sharing[0]} and ${name} are both at ${hostPort}; each member needs its own address`,
+        );
+      }
+      initialCluster.set(name, hostPort);
     }
     if (id !== undefined && !initialCluster.has(id.value)) {
       problems.push(

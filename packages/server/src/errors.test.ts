@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { explainDataDirError } from "./errors.js";
+import { explainDataDirError, listenAdvice } from "./errors.js";
 
 const failure = (name: string, message: string) => Object.assign(new Error(message), { name });
 
@@ -30,5 +30,23 @@ describe("the advice for a data directory that cannot be opened", () => {
   it("keeps the message of a failure it has no advice for", () => {
     const error = explainDataDirError(new Error("EACCES: permission denied"), "/d/n1");
     expect(error.message).toBe("cannot open data directory /d/n1: EACCES: permission denied");
+  });
+});
+
+describe("the advice for an address the node cannot listen on", () => {
+  const code = (c: string) => Object.assign(new Error(c), { code: c });
+  it.each([
+    ["EADDRINUSE", /Another process is using the port/],
+    ["EACCES", /Ports below 1024 need privileges/],
+    ["ENOTFOUND", /host name does not resolve/],
+    ["EAI_AGAIN", /host name does not resolve/],
+    ["EADDRNOTAVAIL", /No network interface of this machine has that address/],
+    ["EOTHER", /^Check the address and the port\.$/],
+  ])("for %s says what to do about it", (c, advice) => {
+    expect(listenAdvice(code(c))).toMatch(advice);
+  });
+
+  it("never blames another process for a name that does not resolve", () => {
+    expect(listenAdvice(code("ENOTFOUND"))).not.toMatch(/another process/i);
   });
 });

@@ -36,3 +36,20 @@ export function explainDataDirError(error: unknown, dataDir: string): NodeStartE
     cause: error,
   });
 }
+
+/** What to do when the node cannot listen on --listen, by the system's error code. */
+export function listenAdvice(error: unknown): string {
+  switch ((error as { code?: unknown }).code) {
+    case "EADDRINUSE":
+      return "Another process is using the port: stop it, or choose another --listen.";
+    case "EACCES":
+      return "Ports below 1024 need privileges: choose a port from 1024 up.";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "The host name does not resolve here: use an IP address, or a name this machine resolves.";
+    case "EADDRNOTAVAIL":
+      return "No network interface of this machine has that address: use one of its addresses, or 0.0.0.0 with --advertise.";
+    default:
+      return "Check the address and the port.";
+  }
+}

@@ -14,7 +14,7 @@ import {
 import { type DataDir, openDataDir } from "@raftstore/raft-wal";
 import { clusterIdOf, dataDirClusterId } from "./cluster-id.js";
 import type { NodeConfig } from "./config.js";
-import { explainDataDirError, LOST_MEMBER_ADVICE, NodeStartError } from "./errors.js";
+import { explainDataDirError, LOST_MEMBER_ADVICE, listenAdvice, NodeStartError } from "./errors.js";
 import { createHttpFallback } from "./http-endpoints.js";
 import { createLogger, type NodeLogger } from "./logger.js";
 import { createNodeMetrics, type NodeMetrics } from "./metrics.js";
@@ -213,7 +213,7 @@ export async function startNode(
     await transport.close();
     await dataDir.close();
     throw new NodeStartError(
-      `cannot listen on ${config.listen}: ${(error as Error).message}. Is another process using the port?`,
+      `cannot listen on ${config.listen}: ${(error as Error).message}. ${listenAdvice(error)}`,
       { cause: error },
     );
   }

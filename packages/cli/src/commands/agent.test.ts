@@ -89,7 +89,9 @@ describe("raftstore agent", () => {
     const refused = await run(agentArgs(port));
     expect(refused.code).toBe(ExitCode.Failure);
     expect(refused.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
-    expect(refused.stderr).toContain("Is another process using the port?");
+    expect(refused.stderr).toContain(
+      "Another process is using the port: stop it, or choose another --listen.",
+    );
 
     await new Promise<void>((resolve) => blocker?.close(() => resolve()));
     blocker = undefined;
