@@ -58,6 +58,20 @@ describe("dataDirClusterId", () => {
     expect(lines.join("\n")).toMatch(/belongs to another cluster/);
   });
 
+  it("follows the flags in a directory that holds no history yet, and says so", async () => {
+    dir = await mkdtemp(join(tmpdir(), "raftstore-cluster-id-"));
+    const { lines, logger } = capture();
+    await dataDirClusterId(dir, "aaaa", "n1", logger);
+    expect(await dataDirClusterId(dir, "bbbb", "n1", logger, true)).toBe("bbbb");
+    expect(await readFile(join(dir, CLUSTER_FILE), "utf8")).toBe(
+      "raftstore cluster bbbb\nmember n1\n",
+    );
+    expect(lines.join("\n")).toMatch(/holds no history yet/);
+    // Another member's directory is refused all the same.
+    const error = await dataDirClusterId(dir, "cccc", "n2", logger, true).catch((e) => e);
+    expect((error as Error).name).toBe("DataDirMemberError");
+  });
+
   it("refuses a directory of another member: its log and vote are that member's", async () => {
     dir = await mkdtemp(join(tmpdir(), "raftstore-cluster-id-"));
     await dataDirClusterId(dir, "aaaa", "n1", capture().logger);

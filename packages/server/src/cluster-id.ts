@@ -61,14 +61,18 @@ const identityFormat =
  * `id` too. A directory that does not say yet (new, or made before raftstore recorded it) takes
  * `fromFlags` and `id`, durably, before the node talks to anyone. One that says keeps its
  * cluster whatever the flags say, and a difference is logged: its peers will refuse it if they
- * are of another cluster. One of another member is refused (DataDirMemberError), as etcd
- * refuses a data directory of another member ID: the log and the vote in it are that member's.
+ * are of another cluster. The exception is a directory that holds no history yet (`noHistory`:
+ * nothing but its bootstrap entry, which names the flags' members): it follows the flags, as a
+ * new one would, so that a typo in a first start's --initial-cluster can be fixed by starting
+ * again. One of another member is refused (DataDirMemberError), as etcd refuses a data
+ * directory of another member ID: the log and the vote in it are that member's.
  */
 export async function dataDirClusterId(
   dir: string,
   fromFlags: string,
   id: string,
   logger: NodeLogger,
+  noHistory = false,
 ): Promise<string> {
   const path = join(dir, CLUSTER_FILE);
   let text: string | undefined;
@@ -93,11 +97,19 @@ export async function dataDirClusterId(
   if (recorded.member !== undefined && recorded.member !== id) {
     throw new DataDirMemberError(dir, recorded.member, id);
   }
+  if (recorded.cluster !== fromFlags && noHistory) {
+    await record(fromFlags);
+    logger.warn(
+      { dataDir: dir, was: recorded.cluster, cluster: fromFlags },
+      "this data directory holds no history yet, and --initial-cluster or --initial-cluster-token changed since it was made: it now belongs to the cluster they describe",
+    );
+    return fromFlags;
+  }
   if (recorded.member === undefined) await record(recorded.cluster);
   if (recorded.cluster !== fromFlags) {
     logger.warn(
       { dataDir: dir, cluster: recorded.cluster, flags: fromFlags },
-      "this data directory belongs to another cluster than --initial-cluster and --initial-cluster-token describe; it keeps its own, and nodes of another cluster will refuse this node's streams",
+      "this data directory belongs to another cluster than --initial-cluster and --initial-cluster-token describe; it keeps its own (it holds the cluster's log), and nodes of another cluster will refuse this node's streams. If the flags are right and the directory is of another cluster, give this node an empty --data-dir",
     );
   }
   return recorded.cluster;

@@ -168,6 +168,32 @@ describe("a 3-node cluster in one process", () => {
     await c.leader();
   });
 
+  it("lets a node first started with a wrong --initial-cluster join once started with the right one", async () => {
+    // n3 joins late, and its first start has a typo in n1's address.
+    cluster = await startTestCluster({ startNow: [0, 1] });
+    const c = cluster;
+    const leader = await c.leader();
+    await eventually(() => c.client(leader).write({ resource: { id: id("before") } }));
+    const config = c.configs[2] as (typeof c.configs)[number];
+    const right = config.initialCluster;
+    const setList = (list: ReadonlyMap<string, string>) => {
+      (config as { initialCluster: ReadonlyMap<string, string> }).initialCluster = list;
+    };
+    setList(new Map([...right, ["n1", "127.0.0.1:1"]]));
+    const first = await c.start(2);
+    expect(first.raft.stats().lastIndex).toBe(1);
+    await c.stop(2);
+    // Started again with the right list, it joins: its directory held nothing yet.
+    setList(right);
+    const lines: string[] = [];
+    const logger = pino({ level: "warn" }, { write: (line: string) => lines.push(line) });
+    await c.start(2, logger);
+    await eventually(() =>
+      c.client(2).read({ id: id("before"), consistency: ReadConsistency.EVENTUAL }),
+    );
+    expect(lines.join("\n")).toMatch(/holds no history yet/);
+  });
+
   it("refuses a node started on another cluster's data directory: it never takes this cluster's log for its own", async () => {
     // Cluster A writes, and stops; its directories stay.
     const a = await startTestCluster();

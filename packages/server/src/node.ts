@@ -3,7 +3,13 @@ import { join } from "node:path";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createUnaryGrpcHandler } from "@raftstore/forwarding";
-import { createRaftNode, isSnapshotDamage, type RaftNode } from "@raftstore/raft";
+import {
+  createRaftNode,
+  decodeConfig,
+  EntryType,
+  isSnapshotDamage,
+  type RaftNode,
+} from "@raftstore/raft";
 import { Backend } from "@raftstore/raft-backend";
 import {
   createRaftServiceRoutes,
@@ -108,7 +114,8 @@ export async function startNode(
   let clusterId: string;
   try {
     const fromFlags = clusterIdOf(config.initialCluster, config.initialClusterToken);
-    clusterId = await dataDirClusterId(config.dataDir, fromFlags, config.id, logger);
+    const noHistory = await holdsNoHistory(dataDir, [...config.initialCluster.keys()]);
+    clusterId = await dataDirClusterId(config.dataDir, fromFlags, config.id, logger, noHistory);
   } catch (error) {
     await dataDir.close();
     throw explainDataDirError(error, config.dataDir);
@@ -306,4 +313,19 @@ function withoutNodeKey(logger: NodeLogger) {
     warn: (obj: object, msg?: string) => logger.warn(strip(obj), msg),
     error: (obj: object, msg?: string) => logger.error(strip(obj), msg),
   };
+}
+
+/**
+ * Whether a data directory holds none of a cluster's history yet: no snapshot, and a log of at
+ * most the bootstrap entry, naming `members` as the voters. Nothing in it then depends on the
+ * cluster it was made for (the bootstrap entry is the same for any addresses and token).
+ */
+async function holdsNoHistory(dataDir: DataDir, members: readonly string[]): Promise<boolean> {
+  if (dataDir.log.lastIndex > 1 || (await dataDir.snapshots.list()).length > 0) return false;
+  if (dataDir.log.lastIndex === 0) return true;
+  const [first] = await dataDir.log.read(1, 1);
+  if (first?.type !== EntryType.Config) return false;
+  const voters = [...decodeConfig(first.data).voters].sort();
+  const wanted = [...members].sort();
+  return voters.length === wanted.length && voters.every((voter, i) => voter === wanted[i]);
 }

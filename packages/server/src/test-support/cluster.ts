@@ -44,6 +44,8 @@ export interface TestClusterOptions {
   tls?: (i: number) => { tlsCert: string; tlsKey: string; tlsCa: string };
   /** Client TLS for the test's own clients. */
   clientTls?: { ca: Buffer; cert: Buffer; key: Buffer };
+  /** The nodes started at once (default: all); `start(i)` starts the others later. */
+  startNow?: readonly number[];
 }
 
 /** Starts a cluster of nodes in this process, on loopback ports, with short Raft timeouts. */
@@ -128,6 +130,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       await rm(dir, { recursive: true, force: true });
     },
   };
-  await Promise.all(configs.map((_, i) => cluster.start(i)));
+  const startNow = options.startNow ?? configs.map((_, i) => i);
+  await Promise.all(startNow.map((i) => cluster.start(i)));
   return cluster;
 }
