@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { outcomeHeader } from "@raftstore/proto";
 import { ConfigError, NodeStartError } from "@raftstore/server";
 import { SnapshotFormatError } from "@raftstore/snapshot";
 import { describe, expect, it } from "vitest";
@@ -84,14 +85,27 @@ describe("exit codes", () => {
 
   it("says that a change whose outcome is unknown may have taken effect, and what to do", () => {
     const lost = new ConnectError(
-      "leadership lost: term 3 ended before the entry committed; the outcome is unknown",
+      "leader unreachable: the stream was reset",
       Code.Unavailable,
+      new Headers({ [outcomeHeader]: "unknown" }),
     );
     const write = describeError(lost, { ...context, command: "raftstore write" });
     expect(write.exitCode).toBe(ExitCode.Unavailable);
     expect(write.message).toContain("It may or may not have taken effect.");
     // A read has nothing to undo: it gets the usual advice.
     expect(describeError(lost, context).message).toContain("retry in a moment");
+    // Without the node's word, whatever the message says, the change was not made.
+    const refused = new ConnectError("no leader; the outcome is unknown", Code.Unavailable);
+    const again = describeError(refused, { ...context, command: "raftstore write" });
+    expect(again.message).not.toContain("It may or may not have taken effect.");
+    expect(again.message).toContain("retry in a moment");
+  });
+
+  it("says that a change cut off by --timeout may have taken effect", () => {
+    const late = new ConnectError("the operation timed out", Code.DeadlineExceeded);
+    const write = describeError(late, { ...context, command: "raftstore delete" });
+    expect(write.message).toContain("It may or may not have taken effect.");
+    expect(describeError(late, context).message).not.toContain("may or may not");
   });
 
   it("says the kind of a storage error once", () => {

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { outcomeHeader } from "@raftstore/proto";
 import { isCommandFailedError, isInvalidInputError, isUsageError } from "./errors.js";
 import { ExitCode, exitCodeForRpc } from "./exit-codes.js";
 
@@ -35,6 +36,10 @@ export interface ErrorContext {
 
 const unreachable =
   /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNRESET|socket hang up/;
+
+/** What to do about a change that may or may not have been made. */
+const UNKNOWN_OUTCOME =
+  "It may or may not have taken effect. Read the resource before retrying a change made with --if-version; a change without it can simply be made again.";
 
 /** The commands that change what is stored, for which an unknown outcome matters. */
 const changes = new Set([
@@ -91,13 +96,13 @@ function describeRpcError(error: ConnectError, context: ErrorContext): string {
       if (unreachable.test(error.rawMessage)) {
         return `cannot reach ${where} (${error.rawMessage}).\nIs a node running there? \`raftstore dev\` starts a local cluster; --endpoint (or RAFTSTORE_ENDPOINT) points at another node.${tlsHint}`;
       }
-      // The engine's words for a change whose leader went away after it was sent.
-      if (changes.has(context.command) && error.rawMessage.includes("outcome is unknown")) {
-        return `${text}\nIt may or may not have taken effect. Read the resource before retrying a change made with --if-version; a change without it can simply be made again.`;
+      // The node says so of a change whose leader went away after it reached it.
+      if (changes.has(context.command) && error.metadata.get(outcomeHeader) === "unknown") {
+        return `${text}\n${UNKNOWN_OUTCOME}`;
       }
       return `${text}\nThe cluster has no leader or no quorum right now: retry in a moment, and see \`raftstore status\`.`;
     case Code.DeadlineExceeded:
-      return `${where} did not answer within --timeout (${error.rawMessage}).\nThe cluster may have lost its quorum: see \`raftstore status\`, or raise --timeout.`;
+      return `${where} did not answer within --timeout (${error.rawMessage}).\n${changes.has(context.command) ? `${UNKNOWN_OUTCOME}\n` : ""}The cluster may have lost its quorum: see \`raftstore status\`, or raise --timeout.`;
     case Code.Unimplemented:
       return `${text}\nThe node at ${where} runs a raftstore version without this operation.`;
     case Code.ResourceExhausted:

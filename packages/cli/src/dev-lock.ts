@@ -1,4 +1,3 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
   acquireLock,
@@ -25,9 +24,11 @@ export interface DevLock {
  * a live one fails with a message that says which process holds it and what to do.
  */
 export async function lockDevDirectory(dir: string, shownDir: string): Promise<DevLock> {
-  await mkdir(dir, { recursive: true });
+  // The data directories' mkdir, not node:fs's recursive one, which loops forever under /proc.
+  const fs = createNodeFileSystem();
+  await fs.mkdir(dir);
   try {
-    return await acquireLock(createNodeFileSystem(), dir, currentProcess(), silentLogger);
+    return await acquireLock(fs, dir, currentProcess(), silentLogger);
   } catch (error) {
     if (!isDataDirLockedError(error)) throw error;
     const who = error.pid === undefined ? "another process" : `process ${error.pid}`;

@@ -3,3 +3,13 @@
 // in different packages (WriteRequest, …) never collide.
 export * from "./gen/raftstore/resource/v1/resource_pb.js";
 export * from "./gen/raftstore/resource/v1/resource_service_pb.js";
+
+/**
+ * The response header (a gRPC trailer) with which a node says that a change (Write,
+ * WriteStatus, Delete) that failed with Unavailable may still have been made: the leader was
+ * lost, or stopped answering, after the change reached it. Its value is `unknown`. Without it,
+ * an Unavailable change was certainly not made (no leader took it, or it was refused before
+ * anything was appended) and can simply be made again; with it, read before making again a
+ * change that names a version.
+ */
+export const outcomeHeader = "raftstore-outcome";

@@ -1,6 +1,7 @@
 import { Code, ConnectError, type ConnectRouter, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GuardedSessionManager } from "@raftstore/forwarding";
+import { outcomeHeader } from "@raftstore/proto";
 import { OperatorService } from "@raftstore/proto/operator/v1";
 import type { RaftNode } from "@raftstore/raft";
 import { type Backend, encodeStoreSnapshot } from "@raftstore/raft-backend";
@@ -170,6 +171,7 @@ function restoreError(error: unknown): ConnectError {
       return new ConnectError(
         `the restore did not complete (it may or may not have taken effect; check with a read): ${message}`,
         Code.Unavailable,
+        new Headers({ [outcomeHeader]: "unknown" }),
       );
     default:
       return ConnectError.from(error, Code.Internal);

@@ -1,4 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { hasNoLeaderMark } from "@raftstore/forwarding";
+import { outcomeHeader } from "@raftstore/proto";
 import { findStorageError, type StorageErrorName } from "@raftstore/storage";
 
 // How storage errors reach API clients (DESIGN.md, "Public API"). A client can act on each code:
@@ -18,6 +20,27 @@ const codes: Array<[StorageErrorName, Code]> = [
 ];
 
 /**
+ * `error`, marked as a change whose outcome is unknown if it may have been made: an
+ * InconsistentError (Unavailable) that is not a refusal known to have done nothing (no leader,
+ * marked `noLeader`; a proposal the engine dropped before appending it). toConnectError then
+ * sets `outcomeHeader`. The mark errs on the safe side: "unknown" where nothing was made is
+ * harmless, the reverse is not.
+ */
+export function markIfOutcomeUnknown(error: unknown): unknown {
+  const inconsistent = findStorageError(error, "InconsistentError");
+  if (inconsistent === undefined || hasNoLeaderMark(inconsistent)) return error;
+  if (causedBy(inconsistent, "ProposalDroppedError")) return error;
+  return Object.assign(error as Error, { outcomeUnknown: true as const });
+}
+
+function causedBy(error: Error, name: string): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e.name === name) return true;
+  }
+  return false;
+}
+
+/**
  * Maps any error thrown by a handler to the ConnectError the client receives. `call` is the
  * call's context: an error that is its signal's abort reason (the client went away) is Canceled.
  * Its signal is read only for an error that is neither a ConnectError nor a storage error, so
@@ -31,7 +54,9 @@ export function toConnectError(
   for (const [name, code] of codes) {
     const found = findStorageError(error, name);
     if (found !== undefined) {
-      return new ConnectError(found.message, code, undefined, undefined, error);
+      const unknown = (error as { outcomeUnknown?: unknown }).outcomeUnknown === true;
+      const metadata = unknown ? new Headers({ [outcomeHeader]: "unknown" }) : undefined;
+      return new ConnectError(found.message, code, metadata, undefined, error);
     }
   }
   const signal = call?.signal;

@@ -1,8 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InmemBackend } from "@raftstore/inmem";
-import { type ID, ReadConsistency, type Resource } from "@raftstore/proto";
+import { type ID, outcomeHeader, ReadConsistency, type Resource } from "@raftstore/proto";
 import {
   type Backend,
+  InconsistentError,
   NotFoundError,
   ReadConsistency as StorageConsistency,
 } from "@raftstore/storage";
@@ -423,5 +424,75 @@ describe("ResourceService.WatchList", () => {
     expect(seen).toEqual(["endOfSnapshot"]);
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
+  });
+});
+
+describe("a change that failed with Unavailable", () => {
+  /** A service whose backend fails every change (and, if `reads`, every strong read) with `error`. */
+  async function failing(error: () => Error, reads = false) {
+    const inner = setup().backend;
+    const web = must((await serviceClient(inner).write({ resource: { id: id("web") } })).resource);
+    const backend: Backend = {
+      ...inner,
+      read: async (consistency, readId, options) => {
+        if (reads && consistency === StorageConsistency.Strong) throw error();
+        return inner.read(consistency, readId, options);
+      },
+      list: inner.list.bind(inner),
+      listByOwner: inner.listByOwner.bind(inner),
+      watchList: inner.watchList.bind(inner),
+      writeCAS: async () => {
+        throw error();
+      },
+      deleteCAS: async () => {
+        throw error();
+      },
+    };
+    const client = serviceClient(backend);
+    const status = { observedGeneration: web.generation, conditions: [] };
+    const calls = {
+      write: () => client.write({ resource: { id: id("web"), metadata: { a: "1" } } }),
+      writeStatus: () => client.writeStatus({ id: web.id, key: "ctl", status }),
+      delete: () => client.delete({ id: id("web") }),
+    };
+    const outcomes: Record<string, string | null> = {};
+    for (const [name, call] of Object.entries(calls)) {
+      const failure = await call().then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+      expect(failure?.code).toBe(Code.Unavailable);
+      outcomes[name] = failure?.metadata.get(outcomeHeader) ?? null;
+    }
+    return outcomes;
+  }
+
+  const lost = () =>
+    new InconsistentError("leadership lost: term 3 ended; the outcome is unknown", {
+      cause: Object.assign(new Error("leadership lost"), { name: "LeadershipLostError" }),
+    });
+
+  it("says its outcome is unknown when the leader was lost after it was sent", async () => {
+    expect(await failing(lost)).toEqual({
+      write: "unknown",
+      writeStatus: "unknown",
+      delete: "unknown",
+    });
+  });
+
+  it("says nothing when it certainly did nothing: no leader, or dropped before it was appended", async () => {
+    const noLeader = () => Object.assign(new InconsistentError("no leader"), { noLeader: true });
+    expect(await failing(noLeader)).toEqual({ write: null, writeStatus: null, delete: null });
+    const dropped = () =>
+      new InconsistentError("proposal dropped: too many bytes in flight", {
+        cause: Object.assign(new Error("dropped"), { name: "ProposalDroppedError" }),
+      });
+    expect(await failing(dropped)).toEqual({ write: null, writeStatus: null, delete: null });
+  });
+
+  it("says nothing when a read before it failed: nothing was sent", async () => {
+    const outcomes = await failing(lost, true);
+    // A delete without a version reads strongly first; the read is what failed.
+    expect(outcomes.delete).toBeNull();
   });
 });

@@ -36,7 +36,7 @@ import {
   resourceKey,
 } from "@raftstore/storage";
 import { isValid as isValidUlid, monotonicFactory } from "ulid";
-import { toConnectError } from "./errors.js";
+import { markIfOutcomeUnknown, toConnectError } from "./errors.js";
 import { KeyQueue } from "./key-queue.js";
 import { defaultRetryPolicy, type RetryPolicy, retryCAS } from "./retry.js";
 import {
@@ -262,7 +262,7 @@ export function createResourceServiceRoutes(
             stored === undefined
               ? await prepareCreate(input, callOptions)
               : prepareUpdate(input, stored);
-          return backend.writeCAS(create(ResourceSchema, next), callOptions);
+          return change(backend.writeCAS(create(ResourceSchema, next), callOptions));
         },
       );
       return { resource };
@@ -308,7 +308,7 @@ export function createResourceServiceRoutes(
             },
           });
           checkSize(resourceBinarySize(next), maxBytes, "resource");
-          return backend.writeCAS(next, callOptions);
+          return change(backend.writeCAS(next, callOptions));
         },
       );
       return { resource };
@@ -324,14 +324,14 @@ export function createResourceServiceRoutes(
           // another incarnation is a no-op there); without them, find out what is stored,
           // strongly: a lagging local copy must not turn a delete into a silent no-op.
           if (req.version !== "" && id.uid !== "") {
-            await backend.deleteCAS(id, req.version, callOptions);
+            await change(backend.deleteCAS(id, req.version, callOptions));
             return;
           }
           const stored = await readStored(id, ReadConsistency.Strong, callOptions);
           if (stored?.id === undefined) return;
           const target = id.uid === "" ? { ...id, uid: stored.id.uid } : id;
           const version = req.version === "" ? stored.version : req.version;
-          await backend.deleteCAS(target, version, callOptions);
+          await change(backend.deleteCAS(target, version, callOptions));
         },
         policy,
         callOptions,
@@ -443,6 +443,16 @@ class CallOptionsOf implements CallOptions {
 }
 
 const optionsOf = (ctx: HandlerContext): CallOptions => new CallOptionsOf(ctx);
+
+/**
+ * A change made through the backend. A failure that may have left it made is marked so, and
+ * the client is told (`outcomeHeader`); failures of the reads around it are not changes.
+ */
+function change<T>(made: Promise<T>): Promise<T> {
+  return made.catch((error: unknown) => {
+    throw markIfOutcomeUnknown(error);
+  });
+}
 
 /** A unary handler whose errors reach the client as the codes of toConnectError. */
 function unary<Req, Res>(handler: (req: Req, ctx: HandlerContext) => Promise<Res>) {
