@@ -11,6 +11,7 @@
 // after it succeeded. Progress goes to stderr.
 
 import { ConnectError } from "@connectrpc/connect";
+import { outcomeHeader } from "@raftstore/proto";
 import { createRaftstoreTarget } from "../load/raftstore-target.js";
 import { startRaftstoreCluster } from "../raftstore-cluster.js";
 import { describeMachine, envInteger, progress, stopChildrenOnInterrupt } from "./machine.js";
@@ -32,10 +33,16 @@ interface FailoverRun {
   firstWriteAfterKillMs: number | undefined;
 }
 
-/** A failure's kind: "outcomeUnknown" when the write may have taken effect, else its message. */
+/**
+ * A failure's kind: "outcomeUnknown" when the node says the write may have taken effect (the
+ * `raftstore-outcome` header), else its message.
+ */
 function kindOf(error: unknown): string {
+  if (error instanceof ConnectError && error.metadata.get(outcomeHeader) === "unknown") {
+    return "outcomeUnknown";
+  }
   const message = error instanceof ConnectError ? error.rawMessage : String(error);
-  return /outcome is unknown/.test(message) ? "outcomeUnknown" : message.slice(0, 120);
+  return message.slice(0, 120);
 }
 
 async function failover(): Promise<FailoverRun> {
