@@ -79,14 +79,26 @@ async function eventualCount(c: TestCluster, i: number): Promise<number> {
   return list.resources.length;
 }
 
+/**
+ * A cluster with 70 resources, and a follower stopped once it took two snapshots; their files,
+ * newest first.
+ */
+async function stoppedFollower(trailingEntries: number) {
+  const c = await clusterWithSnapshots(trailingEntries);
+  await writeResources(c, 0, 70);
+  const follower = ((await c.leader()) + 1) % 3;
+  await twoSnapshots(c, follower);
+  await c.stop(follower);
+  return { c, follower, files: await twoSnapshots(c, follower) };
+}
+
 describe("a damaged snapshot at start", () => {
   it("rebuilds the state from the older snapshot and the log, and sets the damaged one aside", async () => {
-    const c = await clusterWithSnapshots(1000);
-    await writeResources(c, 0, 70);
-    const follower = ((await c.leader()) + 1) % 3;
-    await twoSnapshots(c, follower);
-    await c.stop(follower);
-    const [newest] = await twoSnapshots(c, follower);
+    const {
+      c,
+      follower,
+      files: [newest],
+    } = await stoppedFollower(1000);
     await damage(newest as string);
 
     await c.start(follower);
@@ -99,12 +111,7 @@ describe("a damaged snapshot at start", () => {
 
   it("rebuilds the state from the whole log when every snapshot is damaged and the log starts at 1", async () => {
     // The log is compacted by whole segments, and one segment holds all of this one.
-    const c = await clusterWithSnapshots(0);
-    await writeResources(c, 0, 70);
-    const follower = ((await c.leader()) + 1) % 3;
-    await twoSnapshots(c, follower);
-    await c.stop(follower);
-    const files = await twoSnapshots(c, follower);
+    const { c, follower, files } = await stoppedFollower(0);
     for (const file of files) await damage(file);
 
     await c.start(follower);

@@ -7,7 +7,7 @@ import { createPrng, type Prng } from "../prng.js";
 import type { RaftstoreCluster } from "../raftstore-cluster.js";
 import { sleep } from "../wait.js";
 import { type ReadResult, readResult, valueKey, type WriteRecord } from "./register-values.js";
-import { serverCode, unavailableCodes } from "./server-code.js";
+import { certainlyNotMade, serverCode, unavailableCodes } from "./server-code.js";
 
 export interface RegisterWorkloadOptions {
   cluster: RaftstoreCluster;
@@ -192,9 +192,10 @@ export class RegisterWorkload {
       record.status = "ok";
       record.version = response.resource?.version;
     } catch (error) {
-      if (serverCode(error) === Code.Aborted) {
-        // The server's verdict: a CAS that lost, or a blanket write whose every attempt lost.
-        // Nothing was applied.
+      if (serverCode(error) === Code.Aborted || certainlyNotMade(error)) {
+        // The server's verdict: a CAS that lost, a blanket write whose every attempt lost, or a
+        // write no leader took (Unavailable without raftstore-outcome: unknown). Nothing was
+        // applied, and the checker holds the server to it.
         op.ok({ ok: false });
         record.status = "failed";
       } else {

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { outcomeHeader } from "@raftstore/proto";
 
 /**
  * The gRPC status the server answered with, or undefined when the call failed on the way (the
@@ -18,3 +19,13 @@ export const unavailableCodes: ReadonlySet<Code> = new Set([
   Code.DeadlineExceeded,
   Code.Canceled,
 ]);
+
+/**
+ * Whether the server said a change it answered Unavailable was certainly not made: its answer
+ * lacks the `raftstore-outcome: unknown` header. The fault tests hold the server to that: such a
+ * write is recorded as failed, and the checker would find it if it took effect after all.
+ */
+export function certainlyNotMade(error: unknown): boolean {
+  const ce = ConnectError.from(error);
+  return serverCode(error) === Code.Unavailable && ce.metadata.get(outcomeHeader) !== "unknown";
+}

@@ -38,6 +38,19 @@ describe("log compaction on the leader", () => {
   });
 });
 
+/** The indexes each member of `c` takes its snapshots at, from now on, by member id. */
+function recordSnapshots(c: VirtualCluster): Map<string, number[]> {
+  const taken = new Map<string, number[]>();
+  for (const m of c.members.values()) {
+    const indexes: number[] = [];
+    taken.set(m.id, indexes);
+    m.node.observe((e) => {
+      if (e.type === "snapshotTaken") indexes.push(e.snapshot.index);
+    });
+  }
+  return taken;
+}
+
 describe("snapshot jitter", () => {
   /** The indexes each member snapshots at while the leader applies `count` entries. */
   async function snapshotIndexes(snapshotJitter: number, count: number) {
@@ -47,14 +60,7 @@ describe("snapshot jitter", () => {
       trailingEntries: 0,
     });
     await c.start();
-    const taken = new Map<string, number[]>();
-    for (const m of c.members.values()) {
-      const indexes: number[] = [];
-      taken.set(m.id, indexes);
-      m.node.observe((e) => {
-        if (e.type === "snapshotTaken") indexes.push(e.snapshot.index);
-      });
-    }
+    const taken = recordSnapshots(c);
     const leader = await c.leader();
     for (let i = 0; i < count; i++) await c.settle(leader.apply(put("k", String(i))));
     const last = leader.stats().commitIndex;
@@ -92,14 +98,7 @@ describe("snapshot jitter", () => {
       trailingEntries: 0,
     });
     await c.start();
-    const taken = new Map<string, number[]>();
-    for (const m of c.members.values()) {
-      const indexes: number[] = [];
-      taken.set(m.id, indexes);
-      m.node.observe((e) => {
-        if (e.type === "snapshotTaken") indexes.push(e.snapshot.index);
-      });
-    }
+    const taken = recordSnapshots(c);
     const leader = await c.leader();
     for (let i = 0; i < 120; i++) {
       await c.settle(leader.apply(put("k", String(i))));

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createEntry } from "../checksum.js";
 import { encodeConfig } from "../config-codec.js";
 import { isInconsistentStateError, isInvalidOptionsError, isSnapshotDamage } from "../errors.js";
-import { EntryType, type SnapshotMeta } from "../log-types.js";
+import { type Entry, EntryType, type SnapshotMeta } from "../log-types.js";
 import type { Logger } from "../logger.js";
 import { damageSnapshots } from "../test-support/damaged-snapshots.js";
 import { encodeCommand, KvStateMachine } from "../testing/kv-fsm.js";
@@ -163,14 +163,37 @@ describe("a damaged snapshot at start", () => {
     return { warnings, logger };
   }
 
-  it("is passed over for an older snapshot the log continues, and set aside", async () => {
+  /**
+   * A snapshot store holding `snapshots` ([index, term, the value of k]), the one at `damaged`
+   * damaged, and a log compacted through `compacted` that holds `entries`.
+   */
+  async function storesWith(
+    snapshots: ReadonlyArray<[number, number, string]>,
+    damaged: number,
+    compacted: number,
+    entries: Entry[],
+  ) {
     const snapshotStore = new MemorySnapshotStore({ readChunkSize: 4 });
-    await storeSnapshot(snapshotStore, { index: 2, term: 1, config }, kvState("old"));
-    await storeSnapshot(snapshotStore, { index: 4, term: 1, config }, kvState("new"));
-    damaging(snapshotStore, 4);
+    for (const [index, term, value] of snapshots) {
+      await storeSnapshot(snapshotStore, { index, term, config }, kvState(value));
+    }
+    damaging(snapshotStore, damaged);
     const logStore = new MemoryLogStore();
-    await logStore.reset(1);
-    await logStore.append([put(2, 1, "old"), put(3, 1, "mid"), put(4, 1, "new"), put(5, 1, "x")]);
+    if (compacted > 0) await logStore.reset(compacted);
+    await logStore.append(entries);
+    return { snapshotStore, logStore };
+  }
+
+  it("is passed over for an older snapshot the log continues, and set aside", async () => {
+    const { snapshotStore, logStore } = await storesWith(
+      [
+        [2, 1, "old"],
+        [4, 1, "new"],
+      ],
+      4,
+      1,
+      [put(2, 1, "old"), put(3, 1, "mid"), put(4, 1, "new"), put(5, 1, "x")],
+    );
     const fsm = new KvStateMachine();
     const { warnings, logger } = recording();
     const state = await recoverState(options({ logStore, snapshotStore, fsm, logger }));
@@ -184,13 +207,15 @@ describe("a damaged snapshot at start", () => {
 
   it("does not reset the log to a damaged snapshot it does not continue", async () => {
     // A snapshot received from a leader (term 3) whose log reset a crash cut short, and damaged.
-    const snapshotStore = new MemorySnapshotStore({ readChunkSize: 4 });
-    await storeSnapshot(snapshotStore, { index: 2, term: 1, config }, kvState("old"));
-    await storeSnapshot(snapshotStore, { index: 4, term: 3, config }, kvState("received"));
-    damaging(snapshotStore, 4);
-    const logStore = new MemoryLogStore();
-    await logStore.reset(1);
-    await logStore.append([put(2, 1, "old"), put(3, 1, "a"), put(4, 1, "b")]);
+    const { snapshotStore, logStore } = await storesWith(
+      [
+        [2, 1, "old"],
+        [4, 3, "received"],
+      ],
+      4,
+      1,
+      [put(2, 1, "old"), put(3, 1, "a"), put(4, 1, "b")],
+    );
     const fsm = new KvStateMachine();
     const state = await recoverState(options({ logStore, snapshotStore, fsm }));
     expect(fsm.get("k")).toBe("old");
@@ -199,11 +224,7 @@ describe("a damaged snapshot at start", () => {
   });
 
   it("is passed over for the whole log when the log starts at 1", async () => {
-    const snapshotStore = new MemorySnapshotStore({ readChunkSize: 4 });
-    await storeSnapshot(snapshotStore, { index: 3, term: 1, config }, kvState("new"));
-    damaging(snapshotStore, 3);
-    const logStore = new MemoryLogStore();
-    await logStore.append([
+    const { snapshotStore, logStore } = await storesWith([[3, 1, "new"]], 3, 0, [
       createEntry(1, 1, EntryType.Config, encodeConfig(config)),
       put(2, 1, "a"),
       put(3, 1, "new"),
@@ -220,13 +241,15 @@ describe("a damaged snapshot at start", () => {
   });
 
   it("stops the start, changing nothing, when the log continues no intact snapshot", async () => {
-    const snapshotStore = new MemorySnapshotStore({ readChunkSize: 4 });
-    await storeSnapshot(snapshotStore, { index: 2, term: 1, config }, kvState("old"));
-    await storeSnapshot(snapshotStore, { index: 6, term: 1, config }, kvState("new"));
-    damaging(snapshotStore, 6);
-    const logStore = new MemoryLogStore();
-    await logStore.reset(4);
-    await logStore.append([put(5, 1, "a"), put(6, 1, "new"), put(7, 1, "b")]);
+    const { snapshotStore, logStore } = await storesWith(
+      [
+        [2, 1, "old"],
+        [6, 1, "new"],
+      ],
+      6,
+      4,
+      [put(5, 1, "a"), put(6, 1, "new"), put(7, 1, "b")],
+    );
     const fsm = new KvStateMachine();
     const error = await recoverState(options({ logStore, snapshotStore, fsm })).catch(
       (e: unknown) => e,
@@ -245,12 +268,11 @@ describe("a damaged snapshot at start", () => {
     ["inside its log", 5, 1, [5, 6, 7]],
     ["beyond its log, which it then replaces", 9, 2, []],
   ])("starts from another member's snapshot copied in, %s", async (_, index, term, kept) => {
-    const snapshotStore = new MemorySnapshotStore({ readChunkSize: 4 });
-    await storeSnapshot(snapshotStore, { index: 6, term: 1, config }, kvState("new"));
-    damaging(snapshotStore, 6);
-    const logStore = new MemoryLogStore();
-    await logStore.reset(4);
-    await logStore.append([put(5, 1, "a"), put(6, 1, "new"), put(7, 1, "b")]);
+    const { snapshotStore, logStore } = await storesWith([[6, 1, "new"]], 6, 4, [
+      put(5, 1, "a"),
+      put(6, 1, "new"),
+      put(7, 1, "b"),
+    ]);
     expect(await recoverState(options({ logStore, snapshotStore })).catch(() => "refused")).toBe(
       "refused",
     );
