@@ -4,8 +4,9 @@ import { isCommandFailedError, isInvalidInputError, isUsageError } from "./error
 import { ExitCode, exitCodeForRpc } from "./exit-codes.js";
 
 /**
- * Errors of the server (ConfigError, NodeStartError) and of the snapshot codec
- * (SnapshotFormatError) are recognized by their stable `name`, as those packages' own guards
+ * Errors of the server (ConfigError, NodeStartError), of the snapshot codec
+ * (SnapshotFormatError) and of a node's snapshot file (SnapshotCorruptionError) are recognized
+ * by their stable `name`, as those packages' own guards
  * do. Importing the guards would load the whole server for every command, and starting the
  * CLI would cost a second more (see the README's figures).
  */
@@ -139,7 +140,7 @@ export function describeError(error: unknown, context: ErrorContext): ErrorRepor
   if (isCommandFailedError(error)) return { exitCode: error.exitCode, message: error.message };
   if (hasName(error, "NodeStartError"))
     return { exitCode: ExitCode.Failure, message: error.message };
-  if (hasName(error, "SnapshotFormatError")) {
+  if (hasName(error, "SnapshotFormatError") || hasName(error, "SnapshotCorruptionError")) {
     return {
       exitCode: ExitCode.InvalidArgument,
       message: `the snapshot is damaged, nothing was done with it: ${error.message}`,

@@ -17,9 +17,22 @@ export interface SnapshotReport {
   largestResourceBytes: number;
   /** Resources per group.groupVersion.kind. */
   resourcesByType: Record<string, number>;
+  /** For a snapshot file of a node's data directory: what the engine recorded with it. */
+  node?: { index: number; term: number; voters: string[]; learners: string[] };
 }
 
-export function snapshotReport(file: string, info: SnapshotInfo): SnapshotReport {
+/** The Raft metadata a node's snapshot file carries. */
+interface NodeSnapshotMeta {
+  readonly index: number;
+  readonly term: number;
+  readonly config: { readonly voters: readonly string[]; readonly learners: readonly string[] };
+}
+
+export function snapshotReport(
+  file: string,
+  info: SnapshotInfo,
+  node?: NodeSnapshotMeta,
+): SnapshotReport {
   return {
     file,
     formatVersion: info.formatVersion,
@@ -30,6 +43,16 @@ export function snapshotReport(file: string, info: SnapshotInfo): SnapshotReport
     bytes: info.bytes,
     largestResourceBytes: info.largestResourceBytes,
     resourcesByType: info.resourcesByType,
+    ...(node === undefined
+      ? {}
+      : {
+          node: {
+            index: node.index,
+            term: node.term,
+            voters: [...node.config.voters],
+            learners: [...node.config.learners],
+          },
+        }),
   };
 }
 
@@ -45,6 +68,15 @@ export function renderSnapshotReport(report: SnapshotReport): string {
     `size       ${formatBytes(report.bytes)} (${report.bytes} bytes; largest resource ${report.largestResourceBytes} bytes)`,
     "checksums  verified",
   ];
+  const node = report.node;
+  if (node !== undefined) {
+    const learners = node.learners.length === 0 ? "" : `; learners ${node.learners.join(", ")}`;
+    lines.splice(
+      1,
+      0,
+      `node       a node's snapshot file: Raft index ${node.index}, term ${node.term}, voters ${node.voters.join(", ")}${learners}`,
+    );
+  }
   const types = Object.entries(report.resourcesByType);
   const table =
     types.length === 0

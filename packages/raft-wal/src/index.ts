@@ -9,7 +9,12 @@ export {
 } from "./data-dir.js";
 export { FileSnapshotSink } from "./snapshot-sink.js";
 export { FileSnapshotSource } from "./snapshot-source.js";
-export { FileSnapshotStore, type SnapshotStoreOptions } from "./snapshot-store.js";
+export {
+  FileSnapshotStore,
+  isSnapshotFilePrefix,
+  openSnapshotFile,
+  type SnapshotStoreOptions,
+} from "./snapshot-store.js";
 export { FileStableStore } from "./stable-store.js";
 export { Wal, type WalOptions } from "./wal.js";
 export type { RecoveryReport } from "./wal-recovery.js";

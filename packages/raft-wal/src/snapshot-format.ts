@@ -91,6 +91,13 @@ export function snapshotHeaderLength(prefix: Buffer): number | string {
   return 40 + prefix.readUInt32LE(32);
 }
 
+/** Whether `bytes` begins with a snapshot file's magic. */
+export function hasSnapshotMagic(bytes: Buffer): boolean {
+  return (
+    bytes.length >= headerMagic.length && bytes.subarray(0, headerMagic.length).equals(headerMagic)
+  );
+}
+
 /** Decodes a complete header, or says what is wrong with it. */
 export function decodeSnapshotHeader(bytes: Buffer): SnapshotHeader | string {
   if (!bytes.subarray(0, 8).equals(headerMagic)) {

@@ -15,10 +15,12 @@ import {
   ShortReadError,
 } from "./file-system.js";
 import type { Logger } from "./logger.js";
+import { createNodeFileSystem } from "./node-file-system.js";
 import {
   decodeSnapshotHeader,
   decodeTrailer,
   expectedFileSize,
+  hasSnapshotMagic,
   parseSnapshotName,
   type SnapshotHeader,
   type SnapshotTrailer,
@@ -193,11 +195,28 @@ export class FileSnapshotStore implements SnapshotStore {
     await this.#guard.sync(this.#dir, "fsync-directory", () => this.#fs.syncDirectory(this.#dir));
   }
 
-  async #openFile(path: string): Promise<FileSnapshotSource> {
-    const handle = await this.#fs.open(path, "read");
-    const verified = await closeOnFailure(handle, () => verifyFile(handle, path));
-    return new FileSnapshotSource(handle, path, verified.header, verified.trailer);
+  #openFile(path: string): Promise<FileSnapshotSource> {
+    return openSnapshotFile(path, this.#fs);
   }
+}
+
+/**
+ * Opens one snapshot file of a data directory's `snapshots/` for reading, outside any store: to
+ * check it, or to look into it (`raftstore snapshot inspect`). Its header, trailer and size are
+ * verified now (SnapshotCorruptionError), every chunk as it is read. Close the source after.
+ */
+export async function openSnapshotFile(
+  path: string,
+  fs: FileSystem = createNodeFileSystem(),
+): Promise<FileSnapshotSource> {
+  const handle = await fs.open(path, "read");
+  const verified = await closeOnFailure(handle, () => verifyFile(handle, path));
+  return new FileSnapshotSource(handle, path, verified.header, verified.trailer);
+}
+
+/** Whether `prefix` (a file's first bytes) starts like a data directory's snapshot file. */
+export function isSnapshotFilePrefix(prefix: Uint8Array): boolean {
+  return hasSnapshotMagic(Buffer.from(prefix.buffer, prefix.byteOffset, prefix.byteLength));
 }
 
 /** Reads and checks a snapshot's header and trailer, and that its size adds up. */

@@ -237,7 +237,8 @@ export async function startNode(
     await dataDir.close();
     const advice = isSnapshotDamage(error)
       ? ` To do so, copy the newest *.snap file of another member's ${join("<data-dir>", "snapshots")} ` +
-        `into ${join(config.dataDir, "snapshots")}, under the same name, and start the node again.`
+        `into ${join(config.dataDir, "snapshots")}, under the same name (\`raftstore snapshot ` +
+        "inspect FILE` checks it and shows its index), and start the node again."
       : "";
     throw new NodeStartError(`cannot start the Raft engine: ${(error as Error).message}${advice}`, {
       cause: error,

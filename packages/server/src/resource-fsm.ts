@@ -5,8 +5,9 @@ import { encodeStoreSnapshot, restoreStoreSnapshot } from "@raftstore/raft-backe
 
 /**
  * The engine's state machine: every committed entry goes to the storage Backend, and snapshots
- * are the store's point-in-time view in the snapshot codec's format (so a Raft snapshot file is
- * also a valid `raftstore snapshot inspect` input).
+ * are the store's point-in-time view in the snapshot codec's format: a node's snapshot file
+ * holds them in raft-wal's checksummed chunks, and `raftstore snapshot inspect` and `restore`
+ * read it as they read a backup.
  */
 export function createResourceFsm(
   backend: Backend,

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { OperatorService } from "@raftstore/proto/operator/v1";
+import { openDataDir } from "@raftstore/raft-wal";
 import { encodeSnapshot, inspectSnapshot, writeSnapshotFile } from "@raftstore/snapshot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ExitCode } from "../exit-codes.js";
@@ -37,6 +38,29 @@ async function writeBackup(name = "backup.snap"): Promise<string> {
   return name;
 }
 
+/**
+ * A snapshot file of a node's data directory holding what `writeBackup` writes (at Raft index
+ * 50, term 4); its path relative to `dir`.
+ */
+async function writeNodeSnapshot(): Promise<string> {
+  const dataDir = await openDataDir(join(dir, "node"));
+  try {
+    const sink = await dataDir.snapshots.create({
+      index: 50,
+      term: 4,
+      config: { voters: ["n1", "n2", "n3"], learners: [] },
+    });
+    for await (const chunk of encodeSnapshot(header, [artist("alice"), artist("bob")])) {
+      await sink.write(chunk);
+    }
+    await sink.commit();
+  } finally {
+    await dataDir.close();
+  }
+  const [name] = await readdir(join(dir, "node", "snapshots"));
+  return join("node", "snapshots", name as string);
+}
+
 async function damage(name: string): Promise<void> {
   const bytes = await readFile(join(dir, name));
   bytes[60] = (bytes[60] ?? 0) ^ 0xff;
@@ -67,6 +91,31 @@ describe("snapshot inspect", () => {
       count: 2,
       resourcesByType: { "demo.v1.Artist": 2 },
     });
+  });
+
+  it("reads a snapshot file of a node's data directory, with the Raft index, term and members", async () => {
+    const file = await writeNodeSnapshot();
+    const result = await run(["snapshot", "inspect", file], { cwd: dir });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(ExitCode.Ok);
+    expect(result.stdout).toContain(
+      "node       a node's snapshot file: Raft index 50, term 4, voters n1, n2, n3\n",
+    );
+    expect(result.stdout).toContain("resources  2\n");
+    const json = await run(["snapshot", "inspect", file, "--json"], { cwd: dir });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      count: 2,
+      node: { index: 50, term: 4, voters: ["n1", "n2", "n3"], learners: [] },
+    });
+    // A damaged one is refused like a damaged backup.
+    const bytes = await readFile(join(dir, file));
+    bytes[bytes.length - 40] = (bytes[bytes.length - 40] ?? 0) ^ 0xff;
+    await writeFile(join(dir, file), bytes);
+    const damaged = await run(["snapshot", "inspect", file], { cwd: dir });
+    expect(damaged.code).toBe(ExitCode.InvalidArgument);
+    expect(damaged.stderr).toMatch(
+      /the snapshot is damaged, nothing was done with it: .* is damaged at offset \d+/,
+    );
   });
 
   it("exits with 6 on a damaged file and says where the damage is", async () => {
@@ -133,6 +182,28 @@ describe("snapshot restore", () => {
       "restored 2 resources from backup.snap; the restore took effect at index 57\n",
     );
     expect(received).toEqual(new Uint8Array(await readFile(join(dir, file))));
+  });
+
+  it("restores from a node's snapshot file: the contents go, not the file's chunk framing", async () => {
+    const file = await writeNodeSnapshot();
+    let received: Uint8Array | undefined;
+    const nodes = fakeNodes(() => (router) => {
+      router.service(OperatorService, {
+        async snapshotRestore(requests) {
+          const parts: Uint8Array[] = [];
+          for await (const request of requests) parts.push(request.chunk);
+          received = new Uint8Array(Buffer.concat(parts));
+          return { resources: 2n, index: 58n };
+        },
+      });
+    });
+    const result = await run(["snapshot", "restore", file, "--yes"], {
+      cwd: dir,
+      createTransport: nodes.createTransport,
+    });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(ExitCode.Ok);
+    expect(received).toEqual(await snapshotBytes());
   });
 
   it("says plainly that a server without SnapshotRestore changed nothing", async () => {

@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
@@ -18,12 +18,25 @@ interface InspectFlags {
 /** The snapshot codec, loaded by the snapshot commands only: other commands start faster. */
 const codec = () => import("@raftstore/snapshot");
 
-/** Reads and verifies a whole snapshot file; a missing or unreadable file is invalid input. */
+/**
+ * Reads and verifies a whole snapshot file: a backup (`snapshot save`), or a snapshot file of a
+ * node's data directory (`<data-dir>/snapshots/*.snap`, the same contents in checksummed
+ * chunks, with the Raft index, term and members). A missing or unreadable file is invalid input.
+ */
 async function inspectFile(context: CommandContext, file: string) {
   const path = resolve(context.io.cwd, file);
   const { inspectSnapshot, readSnapshotFile } = await codec();
   try {
-    return snapshotReport(file, await inspectSnapshot(readSnapshotFile(path)));
+    if (!(await isNodeSnapshotFile(path))) {
+      return snapshotReport(file, await inspectSnapshot(readSnapshotFile(path)));
+    }
+    const { openSnapshotFile } = await import("@raftstore/raft-wal");
+    const source = await openSnapshotFile(path);
+    try {
+      return snapshotReport(file, await inspectSnapshot(source.read()), source.meta);
+    } finally {
+      await source.close();
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "EACCES" || code === "EISDIR") {
@@ -32,6 +45,30 @@ async function inspectFile(context: CommandContext, file: string) {
       });
     }
     throw error;
+  }
+}
+
+/** The contents of a node's snapshot file, verified chunk by chunk as they are read. */
+async function* nodeSnapshotContents(path: string): AsyncGenerator<Uint8Array> {
+  const { openSnapshotFile } = await import("@raftstore/raft-wal");
+  const source = await openSnapshotFile(path);
+  try {
+    yield* source.read();
+  } finally {
+    await source.close();
+  }
+}
+
+/** Whether the file at `path` starts like a snapshot file of a node's data directory. */
+async function isNodeSnapshotFile(path: string): Promise<boolean> {
+  const { isSnapshotFilePrefix } = await import("@raftstore/raft-wal");
+  const handle = await open(path, "r");
+  try {
+    const prefix = new Uint8Array(8);
+    const { bytesRead } = await handle.read(prefix, 0, prefix.length, 0);
+    return isSnapshotFilePrefix(prefix.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
   }
 }
 
@@ -102,7 +139,10 @@ by a complete, verified snapshot; an interrupted or failed save leaves it as it 
     .description(
       "Replace every resource of the cluster with a snapshot's content. The whole file is verified first (every checksum, the count); a damaged one is refused",
     )
-    .argument("<file>", "a snapshot written by `raftstore snapshot save`")
+    .argument(
+      "<file>",
+      "a snapshot written by `raftstore snapshot save`, or a snapshot file of a node's data directory (<data-dir>/snapshots/*.snap)",
+    )
     .option("-y, --yes", "do not ask for confirmation (required when there is no terminal)");
   addConnectionOptions(restore);
   restore.addHelpText(
@@ -121,13 +161,15 @@ Every open watch ends with a reset (exit code 4, or a re-list with \`watch --fol
       }
     }
     const path = resolve(context.io.cwd, file);
-    const size = (await stat(path)).size;
     const { readSnapshotFile } = await codec();
+    // A node's snapshot file holds a backup's contents in checksummed chunks: those are sent.
+    const contents =
+      report.node === undefined ? readSnapshotFile(path) : nodeSnapshotContents(path);
     await runClient(context, flags, async ({ connections, signal }) => {
-      const progress = createProgress(context.io.stderr, "restoring snapshot", size);
+      const progress = createProgress(context.io.stderr, "restoring snapshot", report.bytes);
       let sent = 0;
       async function* requests() {
-        for await (const chunk of readSnapshotFile(path)) {
+        for await (const chunk of contents) {
           sent += chunk.byteLength;
           progress.update(sent);
           yield { chunk };
