@@ -130,6 +130,23 @@ describe("snapshot inspect", () => {
   });
 });
 
+/** Nodes whose SnapshotRestore keeps what it received (`received()`) and answers `index`. */
+function restoringNodes(index: bigint) {
+  let received: Uint8Array | undefined;
+  const nodes = fakeNodes(() => (router) => {
+    router.service(OperatorService, {
+      async snapshotRestore(requests) {
+        const parts: Uint8Array[] = [];
+        for await (const request of requests) parts.push(request.chunk);
+        received = new Uint8Array(Buffer.concat(parts));
+        const info = await inspectSnapshot([received]);
+        return { resources: BigInt(info.count), index };
+      },
+    });
+  });
+  return { nodes, received: () => received };
+}
+
 describe("snapshot restore", () => {
   it("refuses a damaged file before it connects to anything", async () => {
     const file = await writeBackup();
@@ -160,18 +177,7 @@ describe("snapshot restore", () => {
 
   it("streams the verified file to the server and reports what was restored", async () => {
     const file = await writeBackup();
-    let received: Uint8Array | undefined;
-    const nodes = fakeNodes(() => (router) => {
-      router.service(OperatorService, {
-        async snapshotRestore(requests) {
-          const parts: Uint8Array[] = [];
-          for await (const request of requests) parts.push(request.chunk);
-          received = new Uint8Array(Buffer.concat(parts));
-          const info = await inspectSnapshot([received]);
-          return { resources: BigInt(info.count), index: 57n };
-        },
-      });
-    });
+    const { nodes, received } = restoringNodes(57n);
     const result = await run(["snapshot", "restore", file, "--yes"], {
       cwd: dir,
       createTransport: nodes.createTransport,
@@ -181,29 +187,19 @@ describe("snapshot restore", () => {
     expect(result.stdout).toBe(
       "restored 2 resources from backup.snap; the restore took effect at index 57\n",
     );
-    expect(received).toEqual(new Uint8Array(await readFile(join(dir, file))));
+    expect(received()).toEqual(new Uint8Array(await readFile(join(dir, file))));
   });
 
   it("restores from a node's snapshot file: the contents go, not the file's chunk framing", async () => {
     const file = await writeNodeSnapshot();
-    let received: Uint8Array | undefined;
-    const nodes = fakeNodes(() => (router) => {
-      router.service(OperatorService, {
-        async snapshotRestore(requests) {
-          const parts: Uint8Array[] = [];
-          for await (const request of requests) parts.push(request.chunk);
-          received = new Uint8Array(Buffer.concat(parts));
-          return { resources: 2n, index: 58n };
-        },
-      });
-    });
+    const { nodes, received } = restoringNodes(58n);
     const result = await run(["snapshot", "restore", file, "--yes"], {
       cwd: dir,
       createTransport: nodes.createTransport,
     });
     expect(result.stderr).toBe("");
     expect(result.code).toBe(ExitCode.Ok);
-    expect(received).toEqual(await snapshotBytes());
+    expect(received()).toEqual(await snapshotBytes());
   });
 
   it("says plainly that a server without SnapshotRestore changed nothing", async () => {
