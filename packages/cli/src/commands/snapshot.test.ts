@@ -246,6 +246,25 @@ describe("snapshot save", () => {
     expect(await readdir(dir)).toEqual(["saved.snap"]);
   });
 
+  it("refuses a FILE in a directory that is missing or a file, before it connects", async () => {
+    await writeFile(join(dir, "plain"), "a file");
+    for (const [file, problem] of [
+      ["missing/saved.snap", `the directory ${join(dir, "missing")} does not exist`],
+      ["plain/saved.snap", `${join(dir, "plain")} is not a directory`],
+    ]) {
+      const nodes = serving(await snapshotBytes());
+      const result = await run(["snapshot", "save", file as string], {
+        cwd: dir,
+        createTransport: nodes.createTransport,
+      });
+      expect(result.code).toBe(ExitCode.InvalidArgument);
+      expect(result.stderr).toBe(
+        `raftstore snapshot save: cannot save to ${file}: ${problem}; nothing was saved\n`,
+      );
+      expect(nodes.connected).toEqual([]);
+    }
+  });
+
   it("leaves FILE untouched when the stream is not a whole snapshot", async () => {
     const bytes = await snapshotBytes();
     await writeFile(join(dir, "saved.snap"), "the previous backup");

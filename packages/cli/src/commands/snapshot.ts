@@ -1,5 +1,6 @@
-import { open } from "node:fs/promises";
-import { resolve } from "node:path";
+import { constants } from "node:fs";
+import { access, open, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
 import { addConnectionOptions, runClient } from "../client-command.js";
@@ -59,6 +60,28 @@ async function* nodeSnapshotContents(path: string): AsyncGenerator<Uint8Array> {
   }
 }
 
+/**
+ * Refuses, before anything is streamed, a FILE whose directory does not exist, is not a
+ * directory, or cannot be written to: the temporary file next to FILE would fail later, with a
+ * message naming that file rather than FILE.
+ */
+async function checkWritableDirectory(file: string, directory: string): Promise<void> {
+  let problem: string | undefined;
+  try {
+    if (!(await stat(directory)).isDirectory()) problem = `${directory} is not a directory`;
+    else await access(directory, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") problem = `the directory ${directory} does not exist`;
+    else if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+      problem = `the directory ${directory} cannot be written to (${code})`;
+    } else throw error;
+  }
+  if (problem !== undefined) {
+    throw new InvalidInputError(`cannot save to ${file}: ${problem}; nothing was saved`);
+  }
+}
+
 /** Whether the file at `path` starts like a snapshot file of a node's data directory. */
 async function isNodeSnapshotFile(path: string): Promise<boolean> {
   const { isSnapshotFilePrefix } = await import("@raftstore/raft-wal");
@@ -105,6 +128,7 @@ by a complete, verified snapshot; an interrupted or failed save leaves it as it 
   );
   save.action(async (file: string, flags: ConnectionFlags & InspectFlags) => {
     const target = resolve(context.io.cwd, file);
+    await checkWritableDirectory(file, dirname(target));
     await runClient(context, flags, async ({ connections, signal }) => {
       const progress = createProgress(context.io.stderr, "saving snapshot");
       let received = 0;
