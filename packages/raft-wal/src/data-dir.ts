@@ -196,7 +196,9 @@ export async function openDataDir(path: string, options: DataDirOptions = {}): P
         (p, kind, run) => guard.sync(p, kind, run),
       );
     }
-    const newest = (await snapshots.latest())?.index ?? 0;
+    // By the file names, not the headers: a damaged newest snapshot is the engine's to work
+    // around at start (it restores an older one), and reading its header here would fail.
+    const newest = (await snapshots.list())[0]?.index ?? 0;
     if (log.compactedIndex > newest) {
       throw new WalCorruptionError(
         walDir,

@@ -56,12 +56,12 @@ async function twoSnapshots(c: TestCluster, i: number): Promise<string[]> {
   }
 }
 
-/** Flips four bytes in the middle of `file`, inside its contents. */
-async function damage(file: string): Promise<void> {
+/** Flips four bytes of `file` at `at` (by default in the middle, inside its contents). */
+async function damage(file: string, at?: number): Promise<void> {
   const { size } = await stat(file);
   const handle = await open(file, "r+");
   try {
-    await handle.write(new Uint8Array([0xff, 0x00, 0xff, 0x00]), 0, 4, Math.floor(size / 2));
+    await handle.write(new Uint8Array([0xff, 0x00, 0xff, 0x00]), 0, 4, at ?? Math.floor(size / 2));
   } finally {
     await handle.close();
   }
@@ -93,21 +93,27 @@ async function stoppedFollower(trailingEntries: number) {
 }
 
 describe("a damaged snapshot at start", () => {
-  it("rebuilds the state from the older snapshot and the log, and sets the damaged one aside", async () => {
-    const {
-      c,
-      follower,
-      files: [newest],
-    } = await stoppedFollower(1000);
-    await damage(newest as string);
+  it.each([
+    ["its contents", undefined],
+    ["its header", 12],
+  ])(
+    "rebuilds the state from the older snapshot and the log, and sets the damaged one aside (%s)",
+    async (_, at) => {
+      const {
+        c,
+        follower,
+        files: [newest],
+      } = await stoppedFollower(1000);
+      await damage(newest as string, at);
 
-    await c.start(follower);
-    const files = await readdir(snapshotsDir(c.configs[follower] as NodeConfig));
-    expect(files).toContain(`${(newest as string).split("/").at(-1)}.broken`);
-    // The log replays what the damaged snapshot held, and the node follows the cluster on.
-    await writeResources(c, 70, 71);
-    await until(async () => (await eventualCount(c, follower)) === 71);
-  });
+      await c.start(follower);
+      const files = await readdir(snapshotsDir(c.configs[follower] as NodeConfig));
+      expect(files).toContain(`${(newest as string).split("/").at(-1)}.broken`);
+      // The log replays what the damaged snapshot held, and the node follows the cluster on.
+      await writeResources(c, 70, 71);
+      await until(async () => (await eventualCount(c, follower)) === 71);
+    },
+  );
 
   it("rebuilds the state from the whole log when every snapshot is damaged and the log starts at 1", async () => {
     // The log is compacted by whole segments, and one segment holds all of this one.
