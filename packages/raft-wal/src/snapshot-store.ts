@@ -1,8 +1,9 @@
-import type {
-  SnapshotIdentity,
-  SnapshotMeta,
-  SnapshotSource,
-  SnapshotStore,
+import {
+  type SnapshotIdentity,
+  type SnapshotMeta,
+  type SnapshotSource,
+  type SnapshotStore,
+  sameSnapshot,
 } from "@raftstore/raft";
 import { SnapshotCorruptionError, StoreClosedError } from "./errors.js";
 import {
@@ -119,10 +120,7 @@ export class FileSnapshotStore implements SnapshotStore {
   async open(meta?: SnapshotIdentity): Promise<SnapshotSource | undefined> {
     this.#check("open a snapshot");
     const listed = await this.#list();
-    const wanted =
-      meta === undefined
-        ? listed[0]
-        : listed.find((s) => s.index === meta.index && s.term === meta.term);
+    const wanted = meta === undefined ? listed[0] : listed.find((s) => sameSnapshot(s, meta));
     if (wanted === undefined) return undefined;
     return this.#openFile(wanted.path);
   }
@@ -139,9 +137,7 @@ export class FileSnapshotStore implements SnapshotStore {
    */
   async setAside(snapshot: SnapshotIdentity): Promise<void> {
     this.#check("set a snapshot aside");
-    const found = (await this.#list()).find(
-      (s) => s.index === snapshot.index && s.term === snapshot.term,
-    );
+    const found = (await this.#list()).find((s) => sameSnapshot(s, snapshot));
     if (found === undefined) return;
     await this.#publish(async () => {
       await this.#fs.rename(found.path, `${found.path}.broken`);

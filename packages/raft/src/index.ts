@@ -103,6 +103,7 @@ export type {
   SnapshotStore,
   StableStore,
 } from "./stores.js";
+export { sameSnapshot } from "./stores.js";
 // Library symbols.
 export type { Transport, TransportHandler } from "./transport.js";
 export { validateMessage } from "./validate-message.js";

@@ -75,8 +75,6 @@ export interface SnapshotSource {
 export interface SnapshotStore {
   /** Starts writing a snapshot with the given metadata. */
   create(meta: SnapshotMeta): Promise<SnapshotSink>;
-  /** The newest complete snapshot, or undefined. */
-  latest(): Promise<SnapshotMeta | undefined>;
   /** Opens a complete snapshot (the newest when `meta` is omitted). */
   open(meta?: SnapshotIdentity): Promise<SnapshotSource | undefined>;
   /**
@@ -96,6 +94,11 @@ export interface SnapshotStore {
 export interface SnapshotIdentity {
   readonly index: number;
   readonly term: number;
+}
+
+/** Whether `a` and `b` name the same snapshot (the same index and term). */
+export function sameSnapshot(a: SnapshotIdentity, b: SnapshotIdentity): boolean {
+  return a.index === b.index && a.term === b.term;
 }
 
 /**

@@ -123,7 +123,6 @@ function counting(store: SnapshotStore, stored: () => void): SnapshotStore {
         abort: () => sink.abort(),
       };
     },
-    latest: () => store.latest(),
     open: (meta) => store.open(meta),
     list: () => store.list(),
     setAside: (snapshot) => store.setAside(snapshot),

@@ -1,5 +1,11 @@
 import type { SnapshotMeta } from "../log-types.js";
-import type { SnapshotIdentity, SnapshotSink, SnapshotSource, SnapshotStore } from "../stores.js";
+import {
+  type SnapshotIdentity,
+  type SnapshotSink,
+  type SnapshotSource,
+  type SnapshotStore,
+  sameSnapshot,
+} from "../stores.js";
 
 interface Stored {
   readonly meta: SnapshotMeta;
@@ -82,11 +88,6 @@ export class MemorySnapshotStore implements SnapshotStore {
   }
 
   async close(): Promise<void> {}
-}
-
-/** Whether `a` and `b` name the same snapshot. */
-export function sameSnapshot(a: SnapshotIdentity, b: SnapshotIdentity): boolean {
-  return a.index === b.index && a.term === b.term;
 }
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {

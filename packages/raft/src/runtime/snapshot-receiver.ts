@@ -1,7 +1,7 @@
 import type { NodeId, SnapshotMeta } from "../log-types.js";
 import type { Logger } from "../logger.js";
 import type { Message, SnapshotChunkMessage, SnapshotTransferStatus } from "../messages.js";
-import type { SnapshotSink, SnapshotStore } from "../stores.js";
+import { type SnapshotSink, type SnapshotStore, sameSnapshot } from "../stores.js";
 
 /** What the receiver needs from its node. */
 export interface ReceiverHost {
@@ -75,7 +75,7 @@ export class SnapshotReceiver {
   /** The node finished restoring `snapshot` into its state machine. */
   installed(snapshot: SnapshotMeta): void {
     const c = this.incoming;
-    if (c === undefined || c.status !== "installing" || !sameMeta(c.snapshot, snapshot)) return;
+    if (c === undefined || c.status !== "installing" || !sameSnapshot(c.snapshot, snapshot)) return;
     c.status = "installed";
     this.host.send(this.response(c.from, c.snapshot, c.size, "installed"));
   }
@@ -94,7 +94,7 @@ export class SnapshotReceiver {
       c.from === m.from &&
       c.leaderTerm === m.term &&
       c.size === m.size &&
-      sameMeta(c.snapshot, m.snapshot);
+      sameSnapshot(c.snapshot, m.snapshot);
     if (c !== undefined && same) {
       if (c.status !== "receiving") {
         this.respond(m, c.status, c.size);
@@ -186,8 +186,4 @@ export class SnapshotReceiver {
       status,
     };
   }
-}
-
-function sameMeta(a: SnapshotMeta, b: SnapshotMeta): boolean {
-  return a.index === b.index && a.term === b.term;
 }

@@ -3,7 +3,7 @@ import { isSnapshotDamage } from "../errors.js";
 import type { NodeId, SnapshotMeta } from "../log-types.js";
 import type { Logger } from "../logger.js";
 import type { Message, SnapshotChunkResponseMessage } from "../messages.js";
-import type { SnapshotSource, SnapshotStore } from "../stores.js";
+import { type SnapshotSource, type SnapshotStore, sameSnapshot } from "../stores.js";
 
 /** What the sender needs from its node. */
 export interface SenderHost {
@@ -81,7 +81,7 @@ export class SnapshotSender {
   start(peer: NodeId, snapshot: SnapshotMeta): void {
     const existing = this.transfers.get(peer);
     if (existing !== undefined) {
-      if (existing.snapshot.index === snapshot.index && existing.snapshot.term === snapshot.term) {
+      if (sameSnapshot(existing.snapshot, snapshot)) {
         return;
       }
       this.close(existing);

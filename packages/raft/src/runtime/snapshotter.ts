@@ -1,7 +1,7 @@
 import type { RaftCore } from "../core/raft.js";
 import { InconsistentStateError } from "../errors.js";
 import type { SnapshotMeta } from "../log-types.js";
-import type { SnapshotSink } from "../stores.js";
+import { type SnapshotSink, sameSnapshot } from "../stores.js";
 import type { RaftEvent } from "./events.js";
 import type { ResolvedOptions } from "./options.js";
 
@@ -123,8 +123,7 @@ export class Snapshotter {
     this.exclusive(() => o.snapshotStore.setAside(snapshot))
       .then(async () => {
         await this.settled();
-        const stored = this.stored;
-        if (stored?.index !== snapshot.index || stored.term !== snapshot.term) return;
+        if (this.stored === undefined || !sameSnapshot(this.stored, snapshot)) return;
         this.stored = undefined;
         await this.take();
       })

@@ -1,13 +1,13 @@
 import type { Entry, HardState, NodeId, SnapshotMeta } from "../log-types.js";
-import { sameSnapshot } from "../runtime/memory-snapshot-store.js";
-import type {
-  LogContents,
-  LogStore,
-  SnapshotIdentity,
-  SnapshotSink,
-  SnapshotSource,
-  SnapshotStore,
-  StableStore,
+import {
+  type LogContents,
+  type LogStore,
+  type SnapshotIdentity,
+  type SnapshotSink,
+  type SnapshotSource,
+  type SnapshotStore,
+  type StableStore,
+  sameSnapshot,
 } from "../stores.js";
 import type { DiskStall } from "./disk-stall.js";
 import type { Prng } from "./prng.js";
@@ -287,10 +287,6 @@ export class SimSnapshotStore implements SnapshotStore {
         done = true;
       },
     };
-  }
-
-  async latest(): Promise<SnapshotMeta | undefined> {
-    return this.durable[this.durable.length - 1]?.meta;
   }
 
   async list(): Promise<readonly SnapshotIdentity[]> {
