@@ -7,11 +7,11 @@ export {
   dataDirLayout,
   openDataDir,
 } from "./data-dir.js";
+export { isSnapshotFilePrefix } from "./snapshot-format.js";
 export { FileSnapshotSink } from "./snapshot-sink.js";
 export { FileSnapshotSource } from "./snapshot-source.js";
 export {
   FileSnapshotStore,
-  isSnapshotFilePrefix,
   openSnapshotFile,
   type SnapshotStoreOptions,
 } from "./snapshot-store.js";

@@ -91,16 +91,16 @@ export function snapshotHeaderLength(prefix: Buffer): number | string {
   return 40 + prefix.readUInt32LE(32);
 }
 
-/** Whether `bytes` begins with a snapshot file's magic. */
-export function hasSnapshotMagic(bytes: Buffer): boolean {
+/** Whether `bytes` (a file's first bytes) begin with a snapshot file's magic. */
+export function isSnapshotFilePrefix(bytes: Uint8Array): boolean {
   return (
-    bytes.length >= headerMagic.length && bytes.subarray(0, headerMagic.length).equals(headerMagic)
+    bytes.length >= headerMagic.length && headerMagic.equals(bytes.subarray(0, headerMagic.length))
   );
 }
 
 /** Decodes a complete header, or says what is wrong with it. */
 export function decodeSnapshotHeader(bytes: Buffer): SnapshotHeader | string {
-  if (!bytes.subarray(0, 8).equals(headerMagic)) {
+  if (!isSnapshotFilePrefix(bytes)) {
     return `expected the magic "RSSNAPSH", found ${JSON.stringify(bytes.toString("latin1", 0, 8))}`;
   }
   const length = bytes.length;

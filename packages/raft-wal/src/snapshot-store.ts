@@ -21,7 +21,6 @@ import {
   decodeSnapshotHeader,
   decodeTrailer,
   expectedFileSize,
-  hasSnapshotMagic,
   parseSnapshotName,
   type SnapshotHeader,
   type SnapshotTrailer,
@@ -208,11 +207,6 @@ export async function openSnapshotFile(
   const handle = await fs.open(path, "read");
   const verified = await closeOnFailure(handle, () => verifyFile(handle, path));
   return new FileSnapshotSource(handle, path, verified.header, verified.trailer);
-}
-
-/** Whether `prefix` (a file's first bytes) starts like a data directory's snapshot file. */
-export function isSnapshotFilePrefix(prefix: Uint8Array): boolean {
-  return hasSnapshotMagic(Buffer.from(prefix.buffer, prefix.byteOffset, prefix.byteLength));
 }
 
 /** Reads and checks a snapshot's header and trailer, and that its size adds up. */

@@ -29,15 +29,9 @@ const codes: Array<[StorageErrorName, Code]> = [
 export function markIfOutcomeUnknown(error: unknown): unknown {
   const inconsistent = findStorageError(error, "InconsistentError");
   if (inconsistent === undefined || hasNoLeaderMark(inconsistent)) return error;
-  if (causedBy(inconsistent, "ProposalDroppedError")) return error;
+  // The raft handle's translate() makes a dropped proposal the cause of its InconsistentError.
+  if ((inconsistent.cause as Error | undefined)?.name === "ProposalDroppedError") return error;
   return Object.assign(error as Error, { outcomeUnknown: true as const });
-}
-
-function causedBy(error: Error, name: string): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (e.name === name) return true;
-  }
-  return false;
 }
 
 /**
