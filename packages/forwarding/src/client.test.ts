@@ -77,6 +77,41 @@ describe("a follower's calls reach the leader over a real socket", () => {
     await expect(client.writeCAS(created)).rejects.toSatisfy(isCASFailureError);
   });
 
+  it("overwrite reaches the leader's overwrite, alone and batched", async () => {
+    const overwriting = Object.assign(new RecordingTarget(), {
+      overwrite(this: RecordingTarget, resource: Resource, options?: CallOptions) {
+        this.calls.push({ method: "overwrite", args: [resource], signal: options?.signal });
+        return this.backend.overwrite(resource, options);
+      },
+    });
+    const leader = await startLoopback(overwriting);
+    try {
+      const follower = clientOf(leader, { maxWritesInFlight: 1 });
+      const created = await follower.writeCAS(newResource("web"));
+      await follower.writeCAS({ ...created, metadata: { team: "edge" } });
+      // Built on the first version; several at once, so that some travel in one WriteBatch.
+      const written = await Promise.all(
+        ["a", "b", "c"].map((team) => follower.overwrite({ ...created, metadata: { team } })),
+      );
+      expect(new Set(written.map((r) => r.version)).size).toBe(3);
+      expect(overwriting.calls.filter((c) => c.method === "overwrite")).toHaveLength(3);
+      expect(overwriting.calls.filter((c) => c.method === "writeCAS")).toHaveLength(2);
+    } finally {
+      await leader.close();
+    }
+  });
+
+  it("overwrite is refused by a leader whose target cannot overwrite, and changes nothing", async () => {
+    const created = await client.writeCAS(newResource("web"));
+    const refused = Promise.all([
+      client.overwrite({ ...created, metadata: { team: "edge" } }),
+      client.overwrite({ ...created, metadata: { team: "edge" } }),
+      client.overwrite({ ...created, metadata: { team: "edge" } }),
+    ]);
+    await expect(refused).rejects.toSatisfy(isInvalidArgumentError);
+    expect(await target.backend.read(ReadConsistency.Strong, idOf("web"))).toEqual(created);
+  });
+
   it("read is a strong read on the leader", async () => {
     const written = await target.backend.writeCAS(newResource("web"));
     expect(await client.read(idOf("web"))).toEqual(written);

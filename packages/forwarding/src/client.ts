@@ -72,6 +72,12 @@ export interface ForwardingCallOptions extends CallOptions {
 export interface ForwardingClient {
   /** `writeCAS` on the leader. */
   writeCAS(resource: Resource, options?: ForwardingCallOptions): Promise<Resource>;
+  /**
+   * `overwrite` on the leader (`OverwritingBackend` of @raftstore/storage). A leader whose
+   * target cannot overwrite refuses it with InvalidArgumentError; one too old to know the
+   * request's flag runs a `writeCAS` instead, whose condition is stricter.
+   */
+  overwrite(resource: Resource, options?: ForwardingCallOptions): Promise<Resource>;
   /** `deleteCAS` on the leader. */
   deleteCAS(id: ID, version: string, options?: ForwardingCallOptions): Promise<void>;
   /** A strongly consistent `read` on the leader. */
@@ -83,6 +89,12 @@ export interface ForwardingClient {
     namePrefix: string,
     options?: ForwardingCallOptions,
   ): Promise<Resource[]>;
+}
+
+/** A forwarded write: the resource, and whether it is an overwrite. */
+interface ForwardedWrite {
+  resource: Resource;
+  overwrite: boolean;
 }
 
 /**
@@ -105,27 +117,34 @@ export function createForwardingClient(
 ): ForwardingClient {
   const defaultTimeoutMs = checkTimeout(options.timeoutMs ?? 10_000);
   const rpc = createClient(ForwardingService, transport);
-  const writeBatch = (resources: readonly Resource[]) =>
-    create(WriteBatchRequestSchema, { writes: resources.map((resource) => ({ resource })) });
-  const writes = new CallBatcher<Resource>(
+  const writeBatch = (writes: readonly ForwardedWrite[]) =>
+    create(WriteBatchRequestSchema, { writes: [...writes] });
+  const writes = new CallBatcher<ForwardedWrite>(
     {
-      async single(resource, callOptions) {
-        const request = create(WriteRequestSchema, { resource });
+      async single(write, callOptions) {
+        const request = create(WriteRequestSchema, write);
         const response = await call(WriteRequestSchema, request, rpc.write, callOptions);
         return deepFreeze(required(response.resource, "Write"));
       },
-      batch: async (resources, timeoutMs) =>
-        (await rpc.writeBatch(writeBatch(resources), { timeoutMs })).results,
-      batchFailure: (error, resources, timeoutMs) =>
-        failure(error, WriteBatchRequestSchema, writeBatch(resources), timeoutMs),
+      batch: async (writes, timeoutMs) =>
+        (await rpc.writeBatch(writeBatch(writes), { timeoutMs })).results,
+      batchFailure: (error, writes, timeoutMs) =>
+        failure(error, WriteBatchRequestSchema, writeBatch(writes), timeoutMs),
     },
     {
       batchMethod: "WriteBatch",
       maxInFlight: checkInFlight("maxWritesInFlight", options.maxWritesInFlight),
       maxBatchBytes,
-      estimatedBytes: estimatedResourceBytes,
+      estimatedBytes: (write) => estimatedResourceBytes(write.resource),
     },
   );
+
+  /** Sends a write or an overwrite, alone or batched with others. */
+  function sendWrite(resource: Resource, overwrite: boolean, callOptions?: ForwardingCallOptions) {
+    validateResource(resource);
+    const timeoutMs = checkTimeout(callOptions?.timeoutMs ?? defaultTimeoutMs);
+    return writes.send({ resource, overwrite }, { signal: callOptions?.signal, timeoutMs });
+  }
   const readBatch = (ids: readonly ID[]) =>
     create(ReadBatchRequestSchema, { reads: ids.map((id) => ({ id })) });
   const reads = new CallBatcher<ID>(
@@ -191,9 +210,11 @@ export function createForwardingClient(
 
   return {
     async writeCAS(resource, callOptions) {
-      validateResource(resource);
-      const timeoutMs = checkTimeout(callOptions?.timeoutMs ?? defaultTimeoutMs);
-      return writes.send(resource, { signal: callOptions?.signal, timeoutMs });
+      return sendWrite(resource, false, callOptions);
+    },
+
+    async overwrite(resource, callOptions) {
+      return sendWrite(resource, true, callOptions);
     },
 
     async deleteCAS(id, version, callOptions) {

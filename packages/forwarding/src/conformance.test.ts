@@ -14,4 +14,5 @@ runConformance({
     return new ForwardedBackend(clientOf(loopback), leader);
   },
   supportsStronglyConsistentList: true,
+  overwrite: true,
 });

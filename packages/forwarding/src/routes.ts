@@ -6,6 +6,7 @@ import {
   ForwardingService,
   type ResourceResult,
   ResourceResultSchema,
+  type WriteRequest,
 } from "@raftstore/proto/storage/v1";
 import {
   type CallOptions,
@@ -34,6 +35,8 @@ export const maxBatchCalls = 256;
  */
 export interface ForwardingTarget {
   writeCAS(resource: Resource, options?: CallOptions): Promise<Resource>;
+  /** `OverwritingBackend.overwrite`; without it, a forwarded overwrite is refused. */
+  overwrite?(resource: Resource, options?: CallOptions): Promise<Resource>;
   deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void>;
   read(consistency: ReadConsistency, id: ID, options?: CallOptions): Promise<Resource>;
   list(
@@ -47,10 +50,10 @@ export interface ForwardingTarget {
 
 /**
  * The forwarding service's routes, for `connectNodeAdapter({ routes })` or any Connect router:
- * `Write` → `target.writeCAS`, `Delete` → `target.deleteCAS`, `Read` and `List` → the target's
- * strongly consistent read and list.
+ * `Write` → `target.writeCAS` (or `target.overwrite` when the request says so), `Delete` →
+ * `target.deleteCAS`, `Read` and `List` → the target's strongly consistent read and list.
  *
- * `WriteBatch` runs `target.writeCAS` for each of its writes, all at once, and answers each with
+ * `WriteBatch` runs each of its writes as `Write` would, all at once, and answers each with
  * its resource or with the status a `Write` of it would have failed with; the writes succeed or
  * fail one by one. `ReadBatch` does the same with strong reads. A batch with no calls, or more
  * than 256, is refused whole.
@@ -61,20 +64,23 @@ export interface ForwardingTarget {
  * Internal with its message.
  */
 export function createForwardingRoutes(target: ForwardingTarget): (router: ConnectRouter) => void {
+  /** A Write, or one write of a WriteBatch: a compare-and-swap, or an overwrite. */
+  function write(request: WriteRequest, signal: AbortSignal): Promise<Resource> {
+    validateResource(request.resource, "resource");
+    if (!request.overwrite) return target.writeCAS(request.resource, { signal });
+    if (target.overwrite === undefined) {
+      throw new InvalidArgumentError("overwrite", "is not supported by the leader's backend");
+    }
+    return target.overwrite(request.resource, { signal });
+  }
+
   return (router) => {
     router.service(ForwardingService, {
       write: (request, context) =>
-        answer(async () => {
-          validateResource(request.resource, "resource");
-          const options = { signal: context.signal };
-          return { resource: await target.writeCAS(request.resource, options) };
-        }),
+        answer(async () => ({ resource: await write(request, context.signal) })),
       writeBatch: (request, context) =>
         answer(() =>
-          runBatch("writes", request.writes, context.signal, ({ resource }) => {
-            validateResource(resource, "resource");
-            return target.writeCAS(resource, { signal: context.signal });
-          }),
+          runBatch("writes", request.writes, context.signal, (one) => write(one, context.signal)),
         ),
       delete: (request, context) =>
         answer(async () => {

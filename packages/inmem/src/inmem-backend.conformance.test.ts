@@ -8,6 +8,7 @@ runConformance({
     return backend;
   },
   supportsStronglyConsistentList: true,
+  overwrite: true,
   restore: async (backend, resources) => {
     const restoration = (backend as InmemBackend).restore();
     try {

@@ -1,7 +1,7 @@
 import type { ID, Resource, Tenancy } from "@raftstore/proto";
 import {
-  type Backend,
   type CallOptions,
+  type OverwritingBackend,
   type ReadConsistency,
   type UnversionedType,
   validateConsistency,
@@ -23,7 +23,7 @@ import type { StoreWatch } from "./store-watch.js";
  * gaps, as in Consul. Every call validates its input first (InvalidArgumentError, nothing
  * changes), then honours an already aborted `options.signal` by rejecting with its reason.
  */
-export class InmemBackend implements Backend {
+export class InmemBackend implements OverwritingBackend {
   /** The database underneath, for views, snapshots and restores. */
   readonly store: Store;
   #lastVersion = 0;
@@ -43,6 +43,12 @@ export class InmemBackend implements Backend {
     validateResource(resource);
     options?.signal?.throwIfAborted();
     return this.store.writeCAS(resource, String(++this.#lastVersion));
+  }
+
+  async overwrite(resource: Resource, options?: CallOptions): Promise<Resource> {
+    validateResource(resource);
+    options?.signal?.throwIfAborted();
+    return this.store.overwrite(resource, String(++this.#lastVersion));
   }
 
   async deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void> {

@@ -1,6 +1,7 @@
 import type { ID, Resource, Tenancy } from "@raftstore/proto";
 import {
   CASFailureError,
+  checkOverwrite,
   InvalidArgumentError,
   type UnversionedType,
   validateId,
@@ -19,6 +20,12 @@ import { StoreView } from "./store-view.js";
 import { openStoreWatch, type StoreWatch } from "./store-watch.js";
 import { Subscriptions } from "./subscriptions.js";
 import { Tables } from "./tables.js";
+
+/** A caller's new version: a non-empty string. */
+function validateNewVersion(newVersion: string): void {
+  validateVersion(newVersion, "newVersion");
+  if (newVersion === "") throw new InvalidArgumentError("newVersion", "is required");
+}
 
 /** Options of a Store. */
 export interface StoreOptions {
@@ -101,20 +108,38 @@ export class Store {
    */
   writeCAS(resource: Resource, newVersion: string): Resource {
     validateResource(resource);
-    validateVersion(newVersion, "newVersion");
-    if (newVersion === "") throw new InvalidArgumentError("newVersion", "is required");
+    validateNewVersion(newVersion);
     const stored = this.#tables.get(resource.id);
     if (stored === undefined) {
       if (resource.version !== "") throw new CASFailureError();
     } else {
       if ((stored.id as ID).uid !== resource.id.uid) throw new WrongUidError();
       if (stored.version !== resource.version) throw new CASFailureError();
-      if (stored.version === newVersion) {
-        throw new InvalidArgumentError(
-          "newVersion",
-          `must differ from the stored version, got ${JSON.stringify(newVersion)} again`,
-        );
-      }
+    }
+    return this.#put(resource, newVersion, stored);
+  }
+
+  /**
+   * Stores a frozen copy of `resource` with version `newVersion` over the resource stored under
+   * its key, whatever that one's version, if it is the same incarnation with the same owner and
+   * status (`OverwritingBackend.overwrite` of @raftstore/storage), and returns it. In order:
+   * nothing stored → CASFailureError; another uid → WrongUidError; another owner or status →
+   * CASFailureError. `resource.version` is not read. O(log n).
+   */
+  overwrite(resource: Resource, newVersion: string): Resource {
+    validateResource(resource);
+    validateNewVersion(newVersion);
+    const stored = this.#tables.get(resource.id);
+    checkOverwrite(stored, resource);
+    return this.#put(resource, newVersion, stored);
+  }
+
+  #put(resource: Resource, newVersion: string, stored: Resource | undefined): Resource {
+    if (stored?.version === newVersion) {
+      throw new InvalidArgumentError(
+        "newVersion",
+        `must differ from the stored version, got ${JSON.stringify(newVersion)} again`,
+      );
     }
     const record = freezeRecord(resource, newVersion);
     this.#tables.put(record, stored);

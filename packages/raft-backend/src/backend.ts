@@ -15,8 +15,8 @@ import {
   type CallOptions,
   findStorageError,
   InconsistentError,
+  type OverwritingBackend,
   ReadConsistency,
-  type Backend as StorageBackend,
   type UnversionedType,
   validateConsistency,
   validateId,
@@ -26,7 +26,12 @@ import {
   type Watch,
 } from "@raftstore/storage";
 import { type Handle, isNoLeaderError, NoLeaderError } from "./handle.js";
-import { applyEntry, encodeDeleteEntry, encodeWriteEntry } from "./log-entry.js";
+import {
+  applyEntry,
+  encodeDeleteEntry,
+  encodeOverwriteEntry,
+  encodeWriteEntry,
+} from "./log-entry.js";
 import type { Logger } from "./logger.js";
 import { type Restoration, restoreStore, type Snapshot, snapshotStore } from "./snapshot.js";
 
@@ -57,7 +62,7 @@ const HOLD_RETRY_MAX_MS = 500;
  * The engine is reached only through `Handle`, and the FSM calls `apply` for every committed
  * entry, so this class never imports the consensus engine.
  */
-export class Backend implements StorageBackend {
+export class Backend implements OverwritingBackend {
   readonly #handle: Handle | undefined;
   readonly #logger: Logger;
   readonly #store: Store;
@@ -166,8 +171,22 @@ export class Backend implements StorageBackend {
     validateResource(resource);
     return this.#holdingForLeader(options, () =>
       this.#servesLocally()
-        ? this.#proposeWrite(resource, options)
+        ? this.#proposeWrite(resource, false, options)
         : this.#forward((client) => client.writeCAS(resource, options)),
+    );
+  }
+
+  /**
+   * `OverwritingBackend.overwrite`: proposed as an entry of its own, whose condition (the stored
+   * uid, owner and status) is checked when it is applied, so concurrent overwrites of one key
+   * each take one round.
+   */
+  async overwrite(resource: Resource, options?: CallOptions): Promise<Resource> {
+    validateResource(resource);
+    return this.#holdingForLeader(options, () =>
+      this.#servesLocally()
+        ? this.#proposeWrite(resource, true, options)
+        : this.#forward((client) => client.overwrite(resource, options)),
     );
   }
 
@@ -259,9 +278,15 @@ export class Backend implements StorageBackend {
     return handle.servesLocally?.() ?? handle.isLeader();
   }
 
-  async #proposeWrite(resource: Resource, options?: CallOptions): Promise<Resource> {
-    const response = await this.#propose(encodeWriteEntry(resource), options);
-    if (response.response.case !== "write" || response.response.value.resource === undefined) {
+  async #proposeWrite(
+    resource: Resource,
+    overwrite: boolean,
+    options?: CallOptions,
+  ): Promise<Resource> {
+    const entry = overwrite ? encodeOverwriteEntry(resource) : encodeWriteEntry(resource);
+    const response = await this.#propose(entry, options);
+    const kind = overwrite ? "overwrite" : "write";
+    if (response.response.case !== kind || response.response.value.resource === undefined) {
       throw new Error(`unexpected response to a write entry: ${response.response.case}`);
     }
     return response.response.value.resource;
@@ -322,7 +347,12 @@ export class Backend implements StorageBackend {
       writeCAS: async (resource, options) => {
         validateResource(resource);
         await leaderOnly();
-        return this.#proposeWrite(resource, options);
+        return this.#proposeWrite(resource, false, options);
+      },
+      overwrite: async (resource, options) => {
+        validateResource(resource);
+        await leaderOnly();
+        return this.#proposeWrite(resource, true, options);
       },
       deleteCAS: async (id, version, options) => {
         validateId(id);

@@ -24,6 +24,7 @@ for (const role of ["leader", "follower", "localFollower"] as const) {
         return backend;
       },
       supportsStronglyConsistentList: true,
+      overwrite: true,
       ignoreWatchListSnapshotOperations: role !== "leader",
       restore: async (backend, resources) => {
         const cluster = clusters.get(backend);

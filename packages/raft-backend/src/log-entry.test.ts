@@ -3,7 +3,7 @@ import { Store } from "@raftstore/inmem";
 import { IDSchema, type Resource, ResourceSchema } from "@raftstore/proto";
 import { LogResponseSchema, LogSchema, LogType } from "@raftstore/proto/storage/v1";
 import { describe, expect, it } from "vitest";
-import { applyEntry, encodeWriteEntry } from "./log-entry.js";
+import { applyEntry, encodeOverwriteEntry, encodeWriteEntry } from "./log-entry.js";
 
 const fields = {
   id: {
@@ -37,5 +37,38 @@ describe("write entries", () => {
     expect(response).toStrictEqual(
       create(LogResponseSchema, { response: { case: "write", value: { resource: stored } } }),
     );
+  });
+});
+
+describe("overwrite entries", () => {
+  it("encode as protobuf-es encodes the Log it would create", () => {
+    const expected = toBinary(
+      LogSchema,
+      create(LogSchema, {
+        type: LogType.OVERWRITE,
+        request: { case: "overwrite", value: { resource: fields } },
+      }),
+    );
+    const encoded = encodeOverwriteEntry(create(ResourceSchema, fields));
+    expect(Buffer.from(encoded).equals(expected)).toBe(true);
+  });
+
+  it("apply over any version of the incarnation, and fail the same way on every node otherwise", () => {
+    const store = new Store();
+    const first = applyEntry(store, encodeWriteEntry(create(ResourceSchema, fields)), 7n);
+    expect(first).not.toBeInstanceOf(Error);
+    const rewritten = { ...fields, metadata: { owner: "team-b" }, version: "stale" };
+    const response = applyEntry(store, encodeOverwriteEntry(create(ResourceSchema, rewritten)), 9n);
+    const stored = store.read(create(IDSchema, fields.id));
+    expect(stored.version).toBe("9");
+    expect(stored.metadata).toEqual({ owner: "team-b" });
+    expect(response).toStrictEqual(
+      create(LogResponseSchema, { response: { case: "overwrite", value: { resource: stored } } }),
+    );
+
+    const missing = { ...fields, id: { ...fields.id, name: "missing" } };
+    const refused = applyEntry(store, encodeOverwriteEntry(create(ResourceSchema, missing)), 10n);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).name).toBe("CASFailureError");
   });
 });

@@ -22,15 +22,29 @@ import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
 
 /** Encodes a write request: `resource.version` is the expected current version. */
 export function encodeWriteEntry(resource: Resource): Uint8Array {
+  return encodeWrite(resource, false);
+}
+
+/**
+ * Encodes an overwrite: `resource` replaces whatever version of its incarnation is stored, if
+ * the stored owner and status are the resource's (`OverwritingBackend.overwrite`).
+ */
+export function encodeOverwriteEntry(resource: Resource): Uint8Array {
+  return encodeWrite(resource, true);
+}
+
+function encodeWrite(resource: Resource, overwrite: boolean): Uint8Array {
   const value: WriteRequest = {
     $typeName: "raftstore.storage.v1.WriteRequest",
     // A caller's plain object (typed as a Resource) becomes one, as `create` would make it.
     resource: isMessage(resource, ResourceSchema) ? resource : create(ResourceSchema, resource),
+    // In the log, the entry's case says it; the flag is for forwarding.
+    overwrite: false,
   };
   const log: Log = {
     $typeName: "raftstore.storage.v1.Log",
-    type: LogType.WRITE,
-    request: { case: "write", value },
+    type: overwrite ? LogType.OVERWRITE : LogType.WRITE,
+    request: overwrite ? { case: "overwrite", value } : { case: "write", value },
   };
   return toBinaryFast(LogSchema, log);
 }
@@ -71,15 +85,20 @@ export function applyEntry(store: Store, buf: Uint8Array, index: bigint): LogRes
   }
   try {
     switch (log.request.case) {
-      case "write": {
-        const resource = log.request.value.resource;
-        if (resource === undefined)
-          return new MalformedEntryError(index, "write without a resource");
-        const stored = store.writeCAS(resource, index.toString());
+      case "write":
+      case "overwrite": {
+        const { case: kind, value } = log.request;
+        const resource = value.resource;
+        if (resource === undefined) {
+          return new MalformedEntryError(index, `${kind} without a resource`);
+        }
+        const version = index.toString();
+        const stored =
+          kind === "write" ? store.writeCAS(resource, version) : store.overwrite(resource, version);
         const response: LogResponse = {
           $typeName: "raftstore.storage.v1.LogResponse",
           response: {
-            case: "write",
+            case: kind,
             value: { $typeName: "raftstore.storage.v1.WriteResponse", resource: stored },
           },
         };

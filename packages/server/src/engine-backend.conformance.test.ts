@@ -26,6 +26,7 @@ for (const { role, forwarding, title } of cases) {
             ).backend;
       },
       supportsStronglyConsistentList: true,
+      overwrite: true,
       ignoreWatchListSnapshotOperations: role === "follower",
     });
   });

@@ -153,3 +153,35 @@ export interface Watch extends AsyncIterable<WatchEvent>, Disposable {
   /** Ends the watch and frees what it holds. Idempotent. */
   close(): void;
 }
+
+/**
+ * A backend that can also overwrite: write a resource over whatever version of the same
+ * incarnation is stored, on a condition that leaves the result exactly what a read, a change
+ * and a compare-and-swap of it would give.
+ *
+ * Optional. Storage writes stay compare-and-swaps of whole resources; the resource service's
+ * blanket writes (no version given) are built from a read of the stored resource, and depend
+ * on it only through its uid, owner and status. When nothing else changed those, the write
+ * is the same on any version, so a backend that checks them where the write is ordered (in a
+ * Raft backend, when the entry is applied) can take concurrent blanket writes of one key in one
+ * round each, instead of losing swaps to each other and writing again, as etcd's Put takes
+ * concurrent puts. A backend without it serves the same writes, slower under contention.
+ */
+export interface OverwritingBackend extends Backend {
+  /**
+   * Writes a whole resource over the resource stored under its key, whatever the stored
+   * version, if the stored one is the same incarnation (uid) with the same owner (including its
+   * uid) and the same status as `resource`. `resource.version` is not read.
+   *
+   * Checks, in order: nothing stored → `CASFailureError`; something stored with a different
+   * uid (an empty uid is different too) → `WrongUidError`; a different owner or status →
+   * `CASFailureError`. Otherwise as `writeCAS`: a new version, the stored resource returned,
+   * an upsert event published after the write is committed, nothing published on failure.
+   */
+  overwrite(resource: Resource, options?: CallOptions): Promise<Resource>;
+}
+
+/** Whether `backend` implements the optional `overwrite`. */
+export function canOverwrite(backend: Backend): backend is OverwritingBackend {
+  return typeof (backend as Partial<OverwritingBackend>).overwrite === "function";
+}

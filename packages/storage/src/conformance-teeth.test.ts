@@ -57,6 +57,9 @@ const expectations: Record<keyof Bugs, string[]> = {
     "WatchList simple #1 - following events",
     "Contract a watch opened during a burst of writes sees every later change exactly once, in order",
   ],
+  overwriteAnyState: [
+    "Overwrite refuses when the stored owner or status differs from the resource's",
+  ],
 };
 
 describe("the conformance suite", () => {

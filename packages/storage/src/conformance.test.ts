@@ -6,5 +6,6 @@ import { ReferenceBackend } from "./testing/reference-backend.js";
 runConformance({
   newBackend: () => new ReferenceBackend(),
   supportsStronglyConsistentList: true,
+  overwrite: true,
   restore: async (backend, resources) => (backend as ReferenceBackend).restore(resources),
 });

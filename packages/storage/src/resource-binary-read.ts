@@ -407,7 +407,20 @@ const readDelete: Read = (r, end) => {
   return m;
 };
 
-const readForwardedWrite = oneField(ForwardedWriteRequestSchema.typeName, "resource", readResource);
+/** A forwarded write (also a log entry's request): the resource, and whether to overwrite. */
+const readForwardedWrite: Read = (r, end) => {
+  const m: Fields = { $typeName: ForwardedWriteRequestSchema.typeName, overwrite: false };
+  readFields(r, end, (n, wt) => {
+    if (n === 1) m.resource = nested(r, end, wt, m.resource, readResource);
+    else if (n === 2) {
+      // Any other value protobuf-es reads as true too; it is left to protobuf-es.
+      const flag = int32Field(r, end, wt);
+      if (flag > 1) throw notPlain;
+      m.overwrite = flag === 1;
+    } else throw notPlain;
+  });
+  return m;
+};
 const readForwardedRead = oneField(ForwardedReadRequestSchema.typeName, "id", readId);
 
 /** A failed write's status in a forwarded batch: code, message, trailers, details. */
@@ -450,16 +463,26 @@ const readResourceResult: Read = (r, end) => {
   return { $typeName: ResourceResultSchema.typeName, outcome };
 };
 
-/** The Raft log entry: its type, then a write or a delete (a oneof: at most one, once). */
+/** The cases of a log entry's request, by field number. */
+const logRequests = new Map<number, [string, Read]>([
+  [2, ["write", readForwardedWrite]],
+  [3, ["delete", readDelete]],
+  [4, ["overwrite", readForwardedWrite]],
+]);
+
+/** The Raft log entry: its type, then a write, delete or overwrite (a oneof: at most one, once). */
 const readLog: Read = (r, end) => {
   const request: { case: string | undefined; value?: Fields } = { case: undefined };
   const m: Fields = { $typeName: LogSchema.typeName, type: 0, request };
   readFields(r, end, (n, wt) => {
-    if (n === 1) m.type = int32Field(r, end, wt);
-    else if ((n === 2 || n === 3) && request.case === undefined) {
-      request.value = nested(r, end, wt, undefined, n === 2 ? readForwardedWrite : readDelete);
-      request.case = n === 2 ? "write" : "delete";
-    } else throw notPlain;
+    if (n === 1) {
+      m.type = int32Field(r, end, wt);
+      return;
+    }
+    const chosen = logRequests.get(n);
+    if (chosen === undefined || request.case !== undefined) throw notPlain;
+    request.value = nested(r, end, wt, undefined, chosen[1]);
+    request.case = chosen[0];
   });
   return m;
 };
@@ -475,6 +498,7 @@ const readers = new Map<string, Read>([
   [ForwardedReadRequestSchema.typeName, readForwardedRead],
   [DeleteRequestSchema.typeName, readDelete],
   [LogSchema.typeName, readLog],
+  [ForwardedWriteRequestSchema.typeName, readForwardedWrite],
   ...oneResourceMessages.map((s): [string, Read] => [
     s.typeName,
     oneField(s.typeName, "resource", readResource),

@@ -426,7 +426,18 @@ function listOf(name: string, field: string, item: Shape): Shape {
 /** A message whose one field, number 1, is a list of resources (ListResponse, …). */
 const resourceList = (name: string) => listOf(name, "resources", resourceShape);
 
-const forwardedWrite = oneResource(ForwardedWriteRequestSchema.typeName);
+/** A forwarded write (also a log entry's request): the resource, and whether to overwrite. */
+const forwardedWrite: Shape = {
+  measure: (sizes, v) => {
+    const m = plainMessage(v, ForwardedWriteRequestSchema.typeName);
+    if (typeof m.overwrite !== "boolean") throw notPlain;
+    return sizes.optional(m.resource, measureResource) + (m.overwrite ? 2 : 0);
+  },
+  write: (w, m) => {
+    writeNested(w, len1, m.resource, writeResource);
+    if (m.overwrite) w.uint(varint2, 1);
+  },
+};
 /** A follower's forwarded strong read: the id. */
 const forwardedRead = oneField(ForwardedReadRequestSchema.typeName, "id", {
   measure: measureId,
@@ -506,7 +517,10 @@ const measureDelete: Measure = (sizes, v) => {
   return sizes.optional(m.id, measureId) + stringField(m.version);
 };
 
-/** The Raft log entry: its type, then a write (a WriteRequest) or a delete (a DeleteRequest). */
+/**
+ * The Raft log entry: its type, then a write or an overwrite (a WriteRequest) or a delete (a
+ * DeleteRequest).
+ */
 const logShape: Shape = {
   measure: (sizes, v) => {
     const m = plainMessage(v, LogSchema.typeName);
@@ -517,6 +531,7 @@ const logShape: Shape = {
       case undefined:
         return size;
       case "write":
+      case "overwrite":
         return size + sizes.nested(request.value, forwardedWrite.measure);
       case "delete":
         return size + sizes.nested(request.value, measureDelete);
@@ -531,6 +546,8 @@ const logShape: Shape = {
       writeNested(w, len2, request.value, forwardedWrite.write);
     } else if (request.case === "delete") {
       writeNested(w, len3, request.value, writeDelete);
+    } else if (request.case === "overwrite") {
+      writeNested(w, len4, request.value, forwardedWrite.write);
     }
   },
 };
@@ -551,6 +568,7 @@ const shapes = new Map<string, Shape>([
   [WatchEventSchema.typeName, watchEvent],
   [WatchListResponseSchema.typeName, watchListResponse],
   [ForwardedReadRequestSchema.typeName, forwardedRead],
+  [ForwardedWriteRequestSchema.typeName, forwardedWrite],
   ...oneResourceMessages.map((s): [string, Shape] => [s.typeName, oneResource(s.typeName)]),
   ...resourceListMessages.map((s): [string, Shape] => [s.typeName, resourceList(s.typeName)]),
   listEntry(WriteBatchRequestSchema, "writes", forwardedWrite),

@@ -9,7 +9,6 @@ import {
 import {
   ListResponseSchema as ForwardedListResponseSchema,
   ReadResponseSchema as ForwardedReadResponseSchema,
-  WriteRequestSchema as ForwardedWriteRequestSchema,
   WriteResponseSchema as ForwardedWriteResponseSchema,
 } from "@raftstore/proto/storage/v1";
 
@@ -23,7 +22,6 @@ export const oneResourceMessages: readonly DescMessage[] = [
   ResourceWriteRequestSchema,
   ResourceWriteResponseSchema,
   ForwardedReadResponseSchema,
-  ForwardedWriteRequestSchema,
   ForwardedWriteResponseSchema,
 ];
 

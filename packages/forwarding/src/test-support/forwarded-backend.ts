@@ -2,6 +2,7 @@ import type { ID, Resource, Tenancy } from "@raftstore/proto";
 import {
   type Backend,
   type CallOptions,
+  type OverwritingBackend,
   ReadConsistency,
   type UnversionedType,
   validateConsistency,
@@ -15,7 +16,7 @@ import type { ForwardingClient } from "../client.js";
  * reads, owner lists and watches are served by `local`, which here is the leader's own store
  * (a real follower would apply the leader's log to a store of its own).
  */
-export class ForwardedBackend implements Backend {
+export class ForwardedBackend implements OverwritingBackend {
   readonly #client: ForwardingClient;
   readonly #local: Backend;
 
@@ -26,6 +27,10 @@ export class ForwardedBackend implements Backend {
 
   writeCAS(resource: Resource, options?: CallOptions): Promise<Resource> {
     return this.#client.writeCAS(resource, options);
+  }
+
+  overwrite(resource: Resource, options?: CallOptions): Promise<Resource> {
+    return this.#client.overwrite(resource, options);
   }
 
   deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void> {

@@ -34,17 +34,18 @@ import {
   eventually,
   expectDeepFrozen,
   expectElementsMatch,
+  expectNextUpsert,
   expectResource,
   idOf,
   nextEvent,
 } from "./helpers.js";
 import type { SuiteContext } from "./suite.js";
 
-const typeA: UnversionedType = { group: "test", kind: "a" };
-const everywhere: Tenancy = { partition: "*", namespace: "*" } as Tenancy;
+export const typeA: UnversionedType = { group: "test", kind: "a" };
+export const everywhere: Tenancy = { partition: "*", namespace: "*" } as Tenancy;
 
 /** Opens a watch and consumes its (empty or stale) initial snapshot up to end-of-snapshot. */
-async function openAfterSnapshot(
+export async function openAfterSnapshot(
   ctx: SuiteContext,
   backend: Backend,
   type: UnversionedType = typeA,
@@ -60,7 +61,7 @@ async function openAfterSnapshot(
  * Waits until an eventual read on `backend` returns `res`, version included. A lagging replica
  * has then applied it, so a watch opened afterwards has it in its snapshot, not as a later event.
  */
-async function settled(ctx: SuiteContext, backend: Backend, res: Resource): Promise<void> {
+export async function settled(ctx: SuiteContext, backend: Backend, res: Resource): Promise<void> {
   await eventually(ctx.timing, async () => {
     expectResource(await backend.read(ReadConsistency.Eventual, idOf(res)), res);
   });
@@ -156,9 +157,7 @@ export function contractTests(ctx: SuiteContext): void {
         await backend.deleteCAS(withId(existing.id, { uid: "" }), existing.version);
 
         const marker = await backend.writeCAS(resource(typeAv1, tenancyDefault, "marker"));
-        const event = await nextEvent(ctx.timing, watch);
-        expect(eventKind(event)).toBe("upsert");
-        expectResource(eventResource(event), marker);
+        await expectNextUpsert(ctx.timing, watch, marker);
       },
       ctx.testTimeoutMs,
     );
@@ -183,9 +182,7 @@ export function contractTests(ctx: SuiteContext): void {
         const status = create(StatusSchema, { observedGeneration: "01HZZZZZZZZZZZZZZZZZZZZZZZ" });
         const v2 = await backend.writeCAS(withResource(v1, { status: { controller: status } }));
         expect(v2.version).not.toBe(v1.version);
-        const event = await nextEvent(ctx.timing, watch);
-        expect(eventKind(event)).toBe("upsert");
-        expectResource(eventResource(event), v2);
+        await expectNextUpsert(ctx.timing, watch, v2);
       },
       ctx.testTimeoutMs,
     );

@@ -91,6 +91,17 @@ export function eventResource(event: WatchEvent): Resource {
   throw new Error(`expected an upsert or delete event, got ${String(e.case)}`);
 }
 
+/** Waits for the watch's next event and asserts that it is an upsert of `expected`. */
+export async function expectNextUpsert(
+  timing: Timing,
+  watch: Watch,
+  expected: Resource,
+): Promise<void> {
+  const event = await nextEvent(timing, watch);
+  expect(eventKind(event)).toBe("upsert");
+  expectResource(eventResource(event), expected);
+}
+
 /** The id of a resource returned by a backend, which always has one. */
 export function idOf(res: Resource): ID {
   if (res.id === undefined) throw new Error("resource without an id");

@@ -13,6 +13,8 @@ export interface ConformanceOptions {
   newBackend(context: BackendContext): Backend | Promise<Backend>;
   /** Also test List with strong consistency. */
   supportsStronglyConsistentList: boolean;
+  /** The backend implements the optional `OverwritingBackend.overwrite`: test it too. */
+  overwrite?: boolean;
   /**
    * Tolerate an initial watch snapshot that is stale (an end-of-snapshot at any position,
    * followed by the missing upserts), as a Raft follower's may be.

@@ -3,6 +3,7 @@ import type { Backend } from "../backend.js";
 import { casTests } from "./cases-cas.js";
 import { contractTests } from "./cases-contract.js";
 import { listTests } from "./cases-list.js";
+import { overwriteTests } from "./cases-overwrite.js";
 import { readTests } from "./cases-read.js";
 import { watchTests } from "./cases-watch.js";
 import type { Timing } from "./helpers.js";
@@ -39,7 +40,8 @@ async function open(options: ConformanceOptions) {
  *
  * It covers every case of Consul's suite under the same names (Read, CAS Write, CAS Delete,
  * ListByOwner, List, WatchList), plus the contract's other promises (immutability, events only
- * for successful changes, concurrent CAS, watches opened during bursts, aborts, bad input).
+ * for successful changes, concurrent CAS, watches opened during bursts, aborts, bad input), and
+ * with `overwrite: true` the optional `OverwritingBackend.overwrite`.
  */
 export function runConformance(options: ConformanceOptions): void {
   if (typeof options?.newBackend !== "function") {
@@ -72,4 +74,5 @@ export function runConformance(options: ConformanceOptions): void {
   listTests(context);
   watchTests(context);
   contractTests(context);
+  if (options.overwrite) overwriteTests(context);
 }

@@ -9,6 +9,7 @@ const bug = process.env.RAFTSTORE_BUG as keyof Bugs;
 runConformance({
   newBackend: () => new ReferenceBackend({ [bug]: true }),
   supportsStronglyConsistentList: true,
+  overwrite: true,
   eventuallyTimeoutMs: 300,
   nextTimeoutMs: 300,
 });

@@ -7,7 +7,13 @@ import {
   type WatchEvent,
   WatchEventSchema,
 } from "@raftstore/proto";
-import type { Backend, CallOptions, ReadConsistency, UnversionedType, Watch } from "../backend.js";
+import type {
+  CallOptions,
+  OverwritingBackend,
+  ReadConsistency,
+  UnversionedType,
+  Watch,
+} from "../backend.js";
 import {
   CASFailureError,
   GroupVersionMismatchError,
@@ -15,6 +21,7 @@ import {
   WrongUidError,
 } from "../errors.js";
 import { matchesQuery, ownerKey, resourceKey } from "../key.js";
+import { checkOverwrite } from "../overwrite.js";
 import {
   validateConsistency,
   validateId,
@@ -34,6 +41,8 @@ export interface Bugs {
   eventOnFailedCAS?: boolean;
   /** Every live event is delivered twice. */
   duplicateEvents?: boolean;
+  /** An overwrite checks the uid only, not the owner and status. */
+  overwriteAnyState?: boolean;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -56,7 +65,7 @@ interface Subscription {
  * changed synchronously, so that a snapshot and a subscription are trivially atomic. It exists
  * to prove the conformance suite (it must pass) and, with `bugs`, that the suite has teeth.
  */
-export class ReferenceBackend implements Backend {
+export class ReferenceBackend implements OverwritingBackend {
   readonly #data = new Map<string, Resource>();
   readonly #subscriptions = new Set<Subscription>();
   #lastVersion = 0;
@@ -84,7 +93,6 @@ export class ReferenceBackend implements Backend {
     validateResource(resource);
     const key = resourceKey(resource.id);
     const stored = this.#data.get(key);
-    const version = String(++this.#lastVersion);
     const fail = (error: Error): never => {
       if (this.#bugs.eventOnFailedCAS)
         this.#publish("upsert", deepFreeze(clone(ResourceSchema, resource)));
@@ -95,8 +103,25 @@ export class ReferenceBackend implements Backend {
       if (!this.#bugs.ignoreUid && stored.id?.uid !== resource.id.uid) fail(new WrongUidError());
       if (stored.version !== resource.version) fail(new CASFailureError());
     }
+    return this.#store(key, resource, stored);
+  }
+
+  async overwrite(resource: Resource, _options?: CallOptions): Promise<Resource> {
+    validateResource(resource);
+    const key = resourceKey(resource.id);
+    const stored = this.#data.get(key);
+    if (this.#bugs.overwriteAnyState && stored !== undefined) {
+      checkOverwrite(stored, withState(resource, stored));
+    } else {
+      checkOverwrite(stored, resource);
+    }
+    return this.#store(key, resource, stored);
+  }
+
+  #store(key: string, resource: Resource, stored: Resource | undefined): Resource {
     const written = clone(ResourceSchema, resource);
-    written.version = this.#bugs.keepVersion && stored !== undefined ? stored.version : version;
+    written.version =
+      this.#bugs.keepVersion && stored !== undefined ? stored.version : String(++this.#lastVersion);
     deepFreeze(written);
     this.#data.set(key, written);
     this.#publish("upsert", written);
@@ -179,6 +204,11 @@ export class ReferenceBackend implements Backend {
       if (this.#bugs.duplicateEvents) s.watch.push(event(kind, resource));
     }
   }
+}
+
+/** `resource` with the owner and status of `stored`. */
+function withState(resource: Resource, stored: Resource): Resource {
+  return { ...resource, owner: stored.owner, status: stored.status };
 }
 
 function event(kind: "upsert" | "delete", resource: Resource): WatchEvent {

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file raftstore/storage/v1/log.proto.
  */
 export const file_raftstore_storage_v1_log: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yYWZ0c3RvcmUvc3RvcmFnZS92MS9sb2cucHJvdG8SFHJhZnRzdG9yZS5zdG9yYWdlLnYxIqkBCgNMb2cSKwoEdHlwZRgBIAEoDjIdLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkxvZ1R5cGUSMwoFd3JpdGUYAiABKAsyIi5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlcXVlc3RIABI1CgZkZWxldGUYAyABKAsyIy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5EZWxldGVSZXF1ZXN0SABCCQoHcmVxdWVzdCKHAQoLTG9nUmVzcG9uc2USNAoFd3JpdGUYASABKAsyIy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlc3BvbnNlSAASNgoGZGVsZXRlGAIgASgLMiQucmFmdHN0b3JlLnN0b3JhZ2UudjEuRGVsZXRlUmVzcG9uc2VIAEIKCghyZXNwb25zZSpMCgdMb2dUeXBlEhgKFExPR19UWVBFX1VOU1BFQ0lGSUVEEAASEgoOTE9HX1RZUEVfV1JJVEUQARITCg9MT0dfVFlQRV9ERUxFVEUQAmIGcHJvdG8z", [file_raftstore_storage_v1_forwarding]);
+  fileDesc("Ch5yYWZ0c3RvcmUvc3RvcmFnZS92MS9sb2cucHJvdG8SFHJhZnRzdG9yZS5zdG9yYWdlLnYxIuIBCgNMb2cSKwoEdHlwZRgBIAEoDjIdLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkxvZ1R5cGUSMwoFd3JpdGUYAiABKAsyIi5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlcXVlc3RIABI1CgZkZWxldGUYAyABKAsyIy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5EZWxldGVSZXF1ZXN0SAASNwoJb3ZlcndyaXRlGAQgASgLMiIucmFmdHN0b3JlLnN0b3JhZ2UudjEuV3JpdGVSZXF1ZXN0SABCCQoHcmVxdWVzdCLBAQoLTG9nUmVzcG9uc2USNAoFd3JpdGUYASABKAsyIy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlc3BvbnNlSAASNgoGZGVsZXRlGAIgASgLMiQucmFmdHN0b3JlLnN0b3JhZ2UudjEuRGVsZXRlUmVzcG9uc2VIABI4CglvdmVyd3JpdGUYAyABKAsyIy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlc3BvbnNlSABCCgoIcmVzcG9uc2UqZAoHTG9nVHlwZRIYChRMT0dfVFlQRV9VTlNQRUNJRklFRBAAEhIKDkxPR19UWVBFX1dSSVRFEAESEwoPTE9HX1RZUEVfREVMRVRFEAISFgoSTE9HX1RZUEVfT1ZFUldSSVRFEANiBnByb3RvMw", [file_raftstore_storage_v1_forwarding]);
 
 /**
  * Log is one resource operation in the Raft log.
@@ -43,6 +43,17 @@ export type Log = Message<"raftstore.storage.v1.Log"> & {
      */
     value: DeleteRequest;
     case: "delete";
+  } | {
+    /**
+     * An overwrite (Backend.overwrite): the stored version is not compared; the stored uid,
+     * owner and status must be the resource's. A case of its own, not a flag on `write`, so
+     * that a node that does not know it refuses the entry as malformed (and says so) instead
+     * of applying it as a compare-and-swap. The request's `overwrite` flag is not read here.
+     *
+     * @generated from field: raftstore.storage.v1.WriteRequest overwrite = 4;
+     */
+    value: WriteRequest;
+    case: "overwrite";
   } | { case: undefined; value?: undefined };
 };
 
@@ -74,6 +85,12 @@ export type LogResponse = Message<"raftstore.storage.v1.LogResponse"> & {
      */
     value: DeleteResponse;
     case: "delete";
+  } | {
+    /**
+     * @generated from field: raftstore.storage.v1.WriteResponse overwrite = 3;
+     */
+    value: WriteResponse;
+    case: "overwrite";
   } | { case: undefined; value?: undefined };
 };
 
@@ -104,6 +121,11 @@ export enum LogType {
    * @generated from enum value: LOG_TYPE_DELETE = 2;
    */
   DELETE = 2,
+
+  /**
+   * @generated from enum value: LOG_TYPE_OVERWRITE = 3;
+   */
+  OVERWRITE = 3,
 }
 
 /**
