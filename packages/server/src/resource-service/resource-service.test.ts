@@ -1,10 +1,19 @@
+import { setTimeout } from "node:timers/promises";
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InmemBackend } from "@raftstore/inmem";
-import { type ID, outcomeHeader, ReadConsistency, type Resource } from "@raftstore/proto";
+import {
+  type ID,
+  outcomeHeader,
+  ReadConsistency,
+  type Resource,
+  StatusSchema,
+} from "@raftstore/proto";
 import {
   type Backend,
   InconsistentError,
   NotFoundError,
+  type OverwritingBackend,
   ReadConsistency as StorageConsistency,
 } from "@raftstore/storage";
 import { afterEach, describe, expect, it } from "vitest";
@@ -193,6 +202,37 @@ function instrumented(inner: InmemBackend) {
 }
 
 /**
+ * The same, able to overwrite: each overwrite counts, stays in flight for a few milliseconds
+ * (`mostAtOnce` is the most in flight at once), and with `racesToLose` first lets another
+ * writer set a status on the key (the overwrite then fails).
+ */
+function instrumentedOverwriting(inner: InmemBackend) {
+  const { backend, counts: casCounts, knobs } = instrumented(inner);
+  const counts = Object.assign(casCounts, { overwrites: 0, mostAtOnce: 0 });
+  let inFlight = 0;
+  const overwriting: OverwritingBackend = {
+    ...backend,
+    async overwrite(resource, options) {
+      counts.overwrites++;
+      counts.mostAtOnce = Math.max(counts.mostAtOnce, ++inFlight);
+      try {
+        await setTimeout(5);
+        if (knobs.racesToLose > 0) {
+          knobs.racesToLose--;
+          const current = await inner.read(StorageConsistency.Strong, resource.id as ID);
+          const status = create(StatusSchema, { observedGeneration: current.generation });
+          await inner.writeCAS({ ...current, status: { "someone.else/ctl": status } });
+        }
+        return await inner.overwrite(resource, options);
+      } finally {
+        inFlight--;
+      }
+    },
+  };
+  return { backend: overwriting, counts, knobs };
+}
+
+/**
  * A service over an instrumented in-memory backend, with resource "web" written and the
  * counts then reset; `writeWeb` is a blanket write of "web" with metadata `{ me: "1" }`.
  */
@@ -283,6 +323,50 @@ describe("ResourceService.Write after a lost compare-and-swap", () => {
     expect(written.metadata).toEqual({ writer: "someone else" });
     expect(Object.keys(written.status)).toEqual(["consul.io/ctl"]);
     expect(counts).toEqual({ strongReads: 0, swaps: 2 });
+  });
+});
+
+describe("ResourceService.Write on a backend that can overwrite", () => {
+  async function setupOverwriting() {
+    const inner = setup().backend;
+    const { backend, counts, knobs } = instrumentedOverwriting(inner);
+    const client = serviceClient(backend);
+    const web = must((await client.write({ resource: { id: id("web") } })).resource);
+    const write = async (metadata: Record<string, string>, version = "") =>
+      must((await client.write({ resource: { id: id("web"), metadata, version } })).resource);
+    return { inner, client, counts, knobs, web, write };
+  }
+
+  it("creates with a compare-and-swap, then updates with overwrites", async () => {
+    const { counts, web, write } = await setupOverwriting();
+    expect(counts).toMatchObject({ swaps: 1, overwrites: 0 });
+    const written = await write({ me: "1" });
+    expect(written.metadata).toEqual({ me: "1" });
+    expect(written.id?.uid).toBe(web.id?.uid);
+    expect(counts).toMatchObject({ strongReads: 0, swaps: 1, overwrites: 1 });
+    // A write with a version stays a compare-and-swap.
+    await write({ me: "2" }, written.version);
+    expect(counts).toMatchObject({ swaps: 2, overwrites: 1 });
+  });
+
+  it("runs one node's concurrent blanket writes of a key at once, each in one write", async () => {
+    const { inner, counts, write } = await setupOverwriting();
+    const written = await Promise.all(Array.from({ length: 10 }, (_, i) => write({ i: `${i}` })));
+    expect(counts).toMatchObject({ strongReads: 0, swaps: 1, overwrites: 10 });
+    expect(counts.mostAtOnce).toBeGreaterThan(1);
+    const stored = await inner.read(StorageConsistency.Eventual, id("web") as ID);
+    const last = written.find((w) => w.version === stored.version);
+    expect(last?.metadata).toEqual(stored.metadata);
+  });
+
+  it("builds on the new status when another writer set one first", async () => {
+    const { counts, knobs, write } = await setupOverwriting();
+    knobs.racesToLose = 1;
+    const written = await write({ me: "1" });
+    expect(written.metadata).toEqual({ me: "1" });
+    expect(Object.keys(written.status)).toEqual(["someone.else/ctl"]);
+    // The refused overwrite, then one built on the local copy, which holds the status.
+    expect(counts).toMatchObject({ strongReads: 0, overwrites: 2 });
   });
 });
 

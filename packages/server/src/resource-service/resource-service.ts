@@ -1,5 +1,5 @@
 import { randomFillSync } from "node:crypto";
-import { create, equals } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import {
@@ -12,7 +12,6 @@ import {
   type Resource,
   ResourceSchema,
   ResourceService,
-  StatusSchema,
   type WatchEvent,
   type WatchListRequest,
   type WatchListResponse,
@@ -24,6 +23,7 @@ import {
   type Backend,
   CASFailureError,
   type CallOptions,
+  canOverwrite,
   InvalidArgumentError,
   isCASFailureError,
   isGroupVersionMismatchError,
@@ -34,6 +34,7 @@ import {
   ReadConsistency,
   resourceBinarySize,
   resourceKey,
+  sameStatus,
 } from "@raftstore/storage";
 import { isValid as isValidUlid, monotonicFactory } from "ulid";
 import { markIfOutcomeUnknown, toConnectError } from "./errors.js";
@@ -76,16 +77,6 @@ function consistencyOf(value: ProtoConsistency): ReadConsistency {
 
 function isEmptyStatus(status: Resource["status"] | undefined): boolean {
   return status === undefined || Object.keys(status).length === 0;
-}
-
-function sameStatus(a: Resource["status"], b: Resource["status"]): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const key of keys) {
-    const x = a[key];
-    const y = b[key];
-    if (x === undefined || y === undefined || !equals(StatusSchema, x, y)) return false;
-  }
-  return true;
 }
 
 /** A failure a lagging local copy can cause: the leader's view may say otherwise. */
@@ -171,8 +162,9 @@ export function createResourceServiceRoutes(
    * A write of `id` built on what is stored: a compare-and-swap with the caller's version, run
    * once, or a blanket one (`blanket`), retried with backoff while other writers win.
    *
-   * A blanket write also waits for this node's earlier blanket writes of the same key, retries
-   * and backoffs included. Run at once, they would all read the same version, all but one
+   * A blanket write that `overwrites` (see the Write handler) wins against other writers of the
+   * key unless they changed what it was built on, and runs at once. Any other blanket write
+   * waits for this node's earlier blanket writes of the same key, retries and backoffs included. Run at once, they would all read the same version, all but one
    * would lose their swap, and each loser would go round again: under enough writers of one
    * key, some ran out of attempts and failed with Aborted. In turn, each reads what the one
    * before wrote, and only writers on other nodes can get in between; while one backs off, so
@@ -186,10 +178,11 @@ export function createResourceServiceRoutes(
     callOptions: CallOptions,
     read: (consistency: ReadConsistency) => Promise<S>,
     write: (stored: S) => Promise<Resource>,
+    overwrites = false,
   ): Promise<Resource> {
     const run = () =>
       retryCAS(blanket, () => readModifyWrite(blanket, read, write), policy, callOptions);
-    return blanket ? turns.run(resourceKey(id), run, callOptions) : run();
+    return blanket && !overwrites ? turns.run(resourceKey(id), run, callOptions) : run();
   }
 
   async function prepareCreate(input: Resource, callOptions: CallOptions): Promise<Resource> {
@@ -252,18 +245,30 @@ export function createResourceServiceRoutes(
       const callOptions = optionsOf(ctx);
       const input = normalizeResource(req.resource, "resource");
       checkSize(resourceBinarySize(input), maxBytes, "resource");
+      const blanket = input.version === "";
+      // An update depends on what is stored only through its uid, owner and status (see
+      // prepareUpdate), which is the condition of an overwrite: a blanket update is then the
+      // same on whatever version is stored when it is applied, and concurrent ones of a key
+      // need not lose swaps to each other.
+      const overwriter = blanket && canOverwrite(backend) ? backend : undefined;
       const resource = await swap(
-        input.version === "",
+        blanket,
         input.id as ID,
         callOptions,
         (consistency) => readStored(input.id as ID, consistency, callOptions),
         async (stored) => {
-          const next =
-            stored === undefined
-              ? await prepareCreate(input, callOptions)
-              : prepareUpdate(input, stored);
-          return change(backend.writeCAS(create(ResourceSchema, next), callOptions));
+          if (stored === undefined) {
+            const next = await prepareCreate(input, callOptions);
+            return change(backend.writeCAS(create(ResourceSchema, next), callOptions));
+          }
+          const next = create(ResourceSchema, prepareUpdate(input, stored));
+          return change(
+            overwriter !== undefined
+              ? overwriter.overwrite(next, callOptions)
+              : backend.writeCAS(next, callOptions),
+          );
         },
+        overwriter !== undefined,
       );
       return { resource };
     },
