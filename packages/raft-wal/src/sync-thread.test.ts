@@ -111,6 +111,23 @@ describe("SyncThread", () => {
     closeSync(readOnly);
   });
 
+  it("waits for the thread's answer through a wake-up that is not one (a late notify)", async () => {
+    // The thread stores a job's outcome, then notifies. When the event loop saw the outcome
+    // first and went on to the next job, the late notify wakes that job's wait early.
+    const { path, fd } = await freshFile();
+    const thread = new SyncThread();
+    await thread.ready;
+    const data = pattern(256 * 1024, 6);
+    for (let i = 0; i < 10; i++) {
+      const job = thread.writeAndSync(fd, data, i * data.length);
+      thread.wakeSpuriously();
+      await job;
+    }
+    expect(readFileSync(path).length).toBe(10 * data.length);
+    await thread.stop();
+    closeSync(fd);
+  });
+
   it("says so when a lost error had no errno, instead of guessing one", () => {
     expect(failureFromSharedMemory(0, 1)).toEqual({
       message: "the sync thread's fdatasync failed, and its error did not reach the event loop",

@@ -15,10 +15,11 @@ import {
 //
 // The protocol lives in one Int32Array over a SharedArrayBuffer. The event loop writes a job's
 // fields, then stores its operation into `op` and notifies; the thread waits on `op`, does the job,
-// clears `op`, stores the outcome into `done` and notifies; the event loop waits on `done`. A failed
-// job's errno and system call go into the shared memory too, before `done`, so they reach the event
-// loop even when the message with the thread's own error does not (a port torn down). Jobs run
-// one at a time. Bytes go through a shared staging buffer of at most STAGING_MAX bytes; a larger
+// clears `op`, stores the outcome into `done` and notifies; the event loop waits until `done` is
+// no longer pending (a wake-up alone is no answer: it may be the late notify of the job before).
+// A failed job's errno and system call go into the shared memory too, before `done`, so they
+// reach the event loop even when the message with the thread's own error does not (a port torn
+// down). Jobs run one at a time. Bytes go through a shared staging buffer of at most STAGING_MAX bytes; a larger
 // write goes as several write-only jobs and then one write-and-sync job (a crash in between is a
 // torn write, which the log's recovery already handles).
 
@@ -270,8 +271,14 @@ export class SyncThread {
     try {
       Atomics.store(ints, OP, op);
       Atomics.notify(ints, OP);
-      const wait = waitAsync(ints, DONE, DONE_PENDING);
-      if (wait.async) await wait.value;
+      // A wake-up is not an answer: the thread stores the last job's outcome and notifies in two
+      // steps, and when this side saw that outcome before the notify came (without waiting),
+      // the late notify wakes this job's wait instead, while `done` is still pending. Read as a
+      // failure, that stopped a node under load ("its error did not reach the event loop").
+      while (Atomics.load(ints, DONE) === DONE_PENDING) {
+        const wait = waitAsync(ints, DONE, DONE_PENDING);
+        if (wait.async) await wait.value;
+      }
     } finally {
       this.#worker.unref();
     }
@@ -280,6 +287,11 @@ export class SyncThread {
     if (outcome === DONE_LOST) throw this.#lostError();
     const reply = receiveMessageOnPort(this.#port)?.message as ThreadError | undefined;
     throw toNodeError(reply ?? failureFromSharedMemory(ints[ERRNO] ?? 0, ints[SYSCALL] ?? 0));
+  }
+
+  /** @internal For tests: wakes a waiting job as the thread's late notify of the last job would. */
+  wakeSpuriously(): void {
+    Atomics.notify(this.#ints, DONE);
   }
 
   /** @internal For tests: loses the thread's messages to the event loop, as a torn-down port would. */
