@@ -164,13 +164,14 @@ export function createResourceServiceRoutes(
    *
    * A blanket write that `overwrites` (see the Write handler) wins against other writers of the
    * key unless they changed what it was built on, and runs at once. Any other blanket write
-   * waits for this node's earlier blanket writes of the same key, retries and backoffs included. Run at once, they would all read the same version, all but one
-   * would lose their swap, and each loser would go round again: under enough writers of one
-   * key, some ran out of attempts and failed with Aborted. In turn, each reads what the one
-   * before wrote, and only writers on other nodes can get in between; while one backs off, so
-   * does its node for that key, which leaves the others room. (Holding the turn for one attempt
-   * only, so that a write backing off let the next one go, made ten times more writes fail when
-   * 64 clients wrote one key, in a scratch run.)
+   * waits for this node's earlier blanket writes of the same key, retries and backoffs
+   * included. Run at once, they would all read the same version, all but one would lose their
+   * swap, and each loser would go round again: under enough writers of one key, some ran out
+   * of attempts and failed with Aborted. In turn, each reads what the one before wrote, and
+   * only writers on other nodes can get in between; while one backs off, so does its node for
+   * that key, which leaves the others room. (Holding the turn for one attempt only, so that a
+   * write backing off let the next one go, made ten times more writes fail when 64 clients
+   * wrote one key, in a scratch run.)
    */
   function swap<S extends { version: string } | undefined>(
     blanket: boolean,
