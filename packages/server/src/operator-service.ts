@@ -55,6 +55,8 @@ export function createOperatorRoutes(deps: OperatorDeps): (router: ConnectRouter
         })(),
         { signal },
       );
+    } catch (error) {
+      throw forwardedRestoreError(error, leader);
     } finally {
       sessions.abort();
     }
@@ -153,6 +155,27 @@ export function createOperatorRoutes(deps: OperatorDeps): (router: ConnectRouter
       },
     });
   };
+}
+
+/**
+ * What a forwarded restore's failure becomes. The leader's refusals (a damaged or refused
+ * snapshot: InvalidArgument) and its "outcome unknown" answers pass as they are. Anything else
+ * may be the connection failing after the whole snapshot went out (connect-node reports a reset
+ * stream as Aborted, as the leader reports a restore already running): the leader may have
+ * restored it, so the caller is told the outcome is unknown rather than that it failed.
+ */
+function forwardedRestoreError(error: unknown, leader: string): ConnectError {
+  const failure = ConnectError.from(error);
+  if (failure.code === Code.InvalidArgument || failure.metadata.get(outcomeHeader) === "unknown") {
+    return failure;
+  }
+  return new ConnectError(
+    `the restore was handed to the leader ${leader}, and its answer did not arrive intact (it may or may not have taken effect; check with a read): ${failure.message}`,
+    Code.Unavailable,
+    new Headers({ [outcomeHeader]: "unknown" }),
+    undefined,
+    failure,
+  );
 }
 
 /** Restore failures a client can act on, with their codes. */
