@@ -38,6 +38,7 @@ import {
   progress,
   stopChildrenOnInterrupt,
 } from "./machine.js";
+import { describeNodes, withNodeStats } from "./node-stats.js";
 import { etcdFirst, type FigureSummary, type Round, summarizeRounds } from "./rounds.js";
 
 stopChildrenOnInterrupt();
@@ -68,6 +69,8 @@ const rounds = envInteger("RAFTSTORE_BENCH_ROUNDS", 3);
 let etcd: EtcdCluster | undefined;
 let raftstore: RaftstoreCluster | undefined;
 const targets: KvTarget[] = [];
+/** The raftstore members' URLs, for the nodes' own figures (event-loop delay, GC). */
+let raftstoreUrls: readonly string[] = [];
 const measured = new Map<string, Round[]>(figures.map(([name]) => [name, []]));
 try {
   progress(`starting a 3-member etcd cluster (${etcdVersion})`);
@@ -82,6 +85,7 @@ try {
   const etcdTarget = createEtcdTarget(etcd.urls);
   const raftstoreTarget = createRaftstoreTarget(raftstore.urls);
   const raftstoreMembers = raftstore.members;
+  raftstoreUrls = raftstore.urls;
   const etcdPids = etcd.pids;
   const clusterCpuMs = new Map([
     [etcdTarget, processesCpuMs(() => etcdPids)],
@@ -121,11 +125,20 @@ async function measure(
         progress(
           `round ${round + 1}/${rounds}: ${name} (${clients} client${clients === 1 ? "" : "s"}) on ${target.name}`,
         );
-        const result = await runWorkload(target, workload, clients, settings, {
-          clusterCpuMs: clusterCpuMs.get(target),
-        });
-        results[target.name] = result;
-        progress(`  ${describeResult(result)}`);
+        const run = () =>
+          runWorkload(target, workload, clients, settings, {
+            clusterCpuMs: clusterCpuMs.get(target),
+          });
+        if (target === raftstoreTarget) {
+          const { result, nodes } = await withNodeStats(raftstoreUrls, run);
+          results[target.name] = { ...result, nodes };
+          progress(`  ${describeResult(result)}`);
+          progress(`  nodes: ${describeNodes(nodes)}`);
+        } else {
+          const result = await run();
+          results[target.name] = result;
+          progress(`  ${describeResult(result)}`);
+        }
       }
       measured.get(name)?.push({
         raftstore: results.raftstore as LoadResult,

@@ -25,6 +25,7 @@ import {
   progress,
   stopChildrenOnInterrupt,
 } from "./machine.js";
+import { describeNodes, withNodeStats } from "./node-stats.js";
 
 stopChildrenOnInterrupt();
 
@@ -67,9 +68,12 @@ async function measure(): Promise<void> {
   const clusterCpuMs = processesCpuMs(() => cluster.members.map((m) => m.pid));
   for (const [name, workload, clients] of figures) {
     progress(`${name}, ${clients} client${clients === 1 ? "" : "s"}`);
-    const result = await runWorkload(kv, workload, clients, settings, { clusterCpuMs });
-    results[name] = { ...results[name], [String(clients)]: result };
+    const { result, nodes } = await withNodeStats(cluster.urls, () =>
+      runWorkload(kv, workload, clients, settings, { clusterCpuMs }),
+    );
+    results[name] = { ...results[name], [String(clients)]: { ...result, nodes } };
     progress(`  ${describeResult(result)}`);
+    progress(`  nodes: ${describeNodes(nodes)}`);
   }
 }
 if (profileDir !== undefined) progress(`CPU profiles of the nodes are in ${profileDir}`);
