@@ -168,12 +168,7 @@ export class Backend implements OverwritingBackend {
   }
 
   async writeCAS(resource: Resource, options?: CallOptions): Promise<Resource> {
-    validateResource(resource);
-    return this.#holdingForLeader(options, () =>
-      this.#servesLocally()
-        ? this.#proposeWrite(resource, false, options)
-        : this.#forward((client) => client.writeCAS(resource, options)),
-    );
+    return this.#write(resource, false, options);
   }
 
   /**
@@ -182,11 +177,17 @@ export class Backend implements OverwritingBackend {
    * each take one round.
    */
   async overwrite(resource: Resource, options?: CallOptions): Promise<Resource> {
+    return this.#write(resource, true, options);
+  }
+
+  async #write(resource: Resource, overwrite: boolean, options?: CallOptions): Promise<Resource> {
     validateResource(resource);
     return this.#holdingForLeader(options, () =>
       this.#servesLocally()
-        ? this.#proposeWrite(resource, true, options)
-        : this.#forward((client) => client.overwrite(resource, options)),
+        ? this.#proposeWrite(resource, overwrite, options)
+        : this.#forward((client) =>
+            overwrite ? client.overwrite(resource, options) : client.writeCAS(resource, options),
+          ),
     );
   }
 
