@@ -37,7 +37,7 @@ export {
   unversionedType,
   unversionedTypeString,
 } from "./key.js";
-export { checkOverwrite, sameStatus } from "./overwrite.js";
+export { checkOverwrite, sameOwner, sameStatus } from "./overwrite.js";
 export { keepProtoMapKeys } from "./proto-map-keys.js";
 // Resources and the messages that carry them, written to and read from protobuf binary by hand
 // (the same bytes and messages as protobuf-es's toBinary and fromBinary, several times faster).

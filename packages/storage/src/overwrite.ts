@@ -1,7 +1,6 @@
 import { equals } from "@bufbuild/protobuf";
-import { type Resource, StatusSchema } from "@raftstore/proto";
+import { type ID, type Resource, StatusSchema } from "@raftstore/proto";
 import { CASFailureError, WrongUidError } from "./errors.js";
-import { ownerKey } from "./key.js";
 
 /** Whether two resources' statuses hold the same keys with equal values. */
 export function sameStatus(a: Resource["status"], b: Resource["status"]): boolean {
@@ -17,6 +16,23 @@ export function sameStatus(a: Resource["status"], b: Resource["status"]): boolea
 }
 
 /**
+ * Whether two owner references name the same incarnation of the same resource (group, kind,
+ * tenancy, name and uid; the group version is ignored, as `ownerKey` ignores it), or are both
+ * absent. Compared field by field: no key is built.
+ */
+export function sameOwner(a: ID | undefined, b: ID | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return (
+    a.uid === b.uid &&
+    a.name === b.name &&
+    a.type?.group === b.type?.group &&
+    a.type?.kind === b.type?.kind &&
+    a.tenancy?.partition === b.tenancy?.partition &&
+    a.tenancy?.namespace === b.tenancy?.namespace
+  );
+}
+
+/**
  * The condition of `OverwritingBackend.overwrite`, for backends to share: throws what the
  * overwrite of `stored` (undefined: nothing stored) by `resource` fails with, in the contract's
  * order; returns when the overwrite may go ahead.
@@ -24,8 +40,7 @@ export function sameStatus(a: Resource["status"], b: Resource["status"]): boolea
 export function checkOverwrite(stored: Resource | undefined, resource: Resource): void {
   if (stored === undefined) throw new CASFailureError();
   if (stored.id?.uid !== resource.id?.uid) throw new WrongUidError();
-  const owner = (r: Resource) => (r.owner === undefined ? "" : ownerKey(r.owner));
-  if (owner(stored) !== owner(resource) || !sameStatus(stored.status, resource.status)) {
+  if (!sameOwner(stored.owner, resource.owner) || !sameStatus(stored.status, resource.status)) {
     throw new CASFailureError();
   }
 }

@@ -30,10 +30,10 @@ import {
   isNotFoundError,
   isWrongUidError,
   keepProtoMapKeys,
-  ownerKey,
   ReadConsistency,
   resourceBinarySize,
   resourceKey,
+  sameOwner,
   sameStatus,
 } from "@raftstore/storage";
 import { isValid as isValidUlid, monotonicFactory } from "ulid";
@@ -110,6 +110,11 @@ export function createResourceServiceRoutes(
   const now = options.now ?? (() => new Date());
   const newUlid = options.newUlid ?? monotonicFactory(pooledRandom());
   const turns = new KeyQueue();
+  // An update depends on what is stored only through its uid, owner and status (see
+  // prepareUpdate), which is the condition of an overwrite: a blanket update is then the same on
+  // whatever version is stored when it is applied, and concurrent ones of a key need not lose
+  // swaps to each other.
+  const overwriter = canOverwrite(backend) ? backend : undefined;
 
   /** Reads what is stored under the id's key, whatever its group version; undefined if nothing. */
   async function readStored(id: ID, consistency: ReadConsistency, callOptions: CallOptions) {
@@ -213,8 +218,7 @@ export function createResourceServiceRoutes(
     if (owner === undefined) owner = stored.owner;
     else if (owner.uid === "" && stored.owner !== undefined)
       owner = { ...owner, uid: stored.owner.uid };
-    const key = (ref: ID | undefined) => (ref === undefined ? "" : ownerKey(ref));
-    if (key(owner) !== key(stored.owner)) {
+    if (!sameOwner(owner, stored.owner)) {
       throw new InvalidArgumentError("resource.owner", "cannot be changed after creation");
     }
     if (!isEmptyStatus(input.status) && !sameStatus(input.status, stored.status)) {
@@ -247,11 +251,6 @@ export function createResourceServiceRoutes(
       const input = normalizeResource(req.resource, "resource");
       checkSize(resourceBinarySize(input), maxBytes, "resource");
       const blanket = input.version === "";
-      // An update depends on what is stored only through its uid, owner and status (see
-      // prepareUpdate), which is the condition of an overwrite: a blanket update is then the
-      // same on whatever version is stored when it is applied, and concurrent ones of a key
-      // need not lose swaps to each other.
-      const overwriter = blanket && canOverwrite(backend) ? backend : undefined;
       const resource = await swap(
         blanket,
         input.id as ID,
@@ -264,12 +263,12 @@ export function createResourceServiceRoutes(
           }
           const next = create(ResourceSchema, prepareUpdate(input, stored));
           return change(
-            overwriter !== undefined
+            blanket && overwriter !== undefined
               ? overwriter.overwrite(next, callOptions)
               : backend.writeCAS(next, callOptions),
           );
         },
-        overwriter !== undefined,
+        blanket && overwriter !== undefined,
       );
       return { resource };
     },
