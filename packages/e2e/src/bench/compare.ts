@@ -38,7 +38,7 @@ import {
   progress,
   stopChildrenOnInterrupt,
 } from "./machine.js";
-import { describeNodes, withNodeStats } from "./node-stats.js";
+import { describeNodes, type FigureResult, withNodeStats } from "./node-stats.js";
 import { etcdFirst, type FigureSummary, type Round, summarizeRounds } from "./rounds.js";
 
 stopChildrenOnInterrupt();
@@ -69,8 +69,6 @@ const rounds = envInteger("RAFTSTORE_BENCH_ROUNDS", 3);
 let etcd: EtcdCluster | undefined;
 let raftstore: RaftstoreCluster | undefined;
 const targets: KvTarget[] = [];
-/** The raftstore members' URLs, for the nodes' own figures (event-loop delay, GC). */
-let raftstoreUrls: readonly string[] = [];
 const measured = new Map<string, Round[]>(figures.map(([name]) => [name, []]));
 try {
   progress(`starting a 3-member etcd cluster (${etcdVersion})`);
@@ -85,7 +83,6 @@ try {
   const etcdTarget = createEtcdTarget(etcd.urls);
   const raftstoreTarget = createRaftstoreTarget(raftstore.urls);
   const raftstoreMembers = raftstore.members;
-  raftstoreUrls = raftstore.urls;
   const etcdPids = etcd.pids;
   const clusterCpuMs = new Map([
     [etcdTarget, processesCpuMs(() => etcdPids)],
@@ -120,25 +117,21 @@ async function measure(
       const order = etcdFirst(index, round)
         ? [etcdTarget, raftstoreTarget]
         : [raftstoreTarget, etcdTarget];
-      const results: Record<string, LoadResult> = {};
+      const results: Record<string, FigureResult> = {};
       for (const target of order) {
         progress(
           `round ${round + 1}/${rounds}: ${name} (${clients} client${clients === 1 ? "" : "s"}) on ${target.name}`,
         );
-        const run = () =>
+        // The nodes' own figures come from raftstore's /metrics; etcd's are not read.
+        const urls = target === raftstoreTarget ? (raftstore?.urls ?? []) : [];
+        const { result, nodes } = await withNodeStats(urls, () =>
           runWorkload(target, workload, clients, settings, {
             clusterCpuMs: clusterCpuMs.get(target),
-          });
-        if (target === raftstoreTarget) {
-          const { result, nodes } = await withNodeStats(raftstoreUrls, run);
-          results[target.name] = { ...result, nodes };
-          progress(`  ${describeResult(result)}`);
-          progress(`  nodes: ${describeNodes(nodes)}`);
-        } else {
-          const result = await run();
-          results[target.name] = result;
-          progress(`  ${describeResult(result)}`);
-        }
+          }),
+        );
+        results[target.name] = nodes.length === 0 ? result : { ...result, nodes };
+        progress(`  ${describeResult(result)}`);
+        if (nodes.length > 0) progress(`  nodes: ${describeNodes(nodes)}`);
       }
       measured.get(name)?.push({
         raftstore: results.raftstore as LoadResult,

@@ -1,3 +1,5 @@
+import type { LoadResult } from "../load/run-load.js";
+
 // What each raftstore node's event loop went through during a figure, read from its /metrics
 // (prom-client's default metrics): the worst delay of its event loop, and the time its garbage
 // collector took. A round whose p99 jumps while the other rounds stay level can then be told
@@ -10,6 +12,12 @@ export interface NodeWindowStats {
   /** Time spent in garbage collection during the window, in ms, by kind (major, minor, …). */
   gcMs: Record<string, number>;
 }
+
+/**
+ * A benchmark figure with, for raftstore, each node's worst event-loop delay and GC time over
+ * the figure (its warm-up included), in member order.
+ */
+export type FigureResult = LoadResult & { nodes?: Array<NodeWindowStats | undefined> };
 
 /** What one scrape of a node's /metrics says about the event loop and the garbage collector. */
 export interface NodeMetricsReading {

@@ -14,7 +14,6 @@
 
 import type { KvTarget } from "../load/kv-target.js";
 import { createRaftstoreTarget } from "../load/raftstore-target.js";
-import type { LoadResult } from "../load/run-load.js";
 import { preloadKeys, runWorkload, type WorkloadName, warmUp } from "../load/workloads.js";
 import { startRaftstoreCluster } from "../raftstore-cluster.js";
 import {
@@ -25,7 +24,7 @@ import {
   progress,
   stopChildrenOnInterrupt,
 } from "./machine.js";
-import { describeNodes, withNodeStats } from "./node-stats.js";
+import { describeNodes, type FigureResult, withNodeStats } from "./node-stats.js";
 
 stopChildrenOnInterrupt();
 
@@ -45,7 +44,7 @@ const cluster = await startRaftstoreCluster({
   nodeArgs,
   compiled: true,
 });
-const results: Record<string, Record<string, LoadResult>> = {};
+const results: Record<string, Record<string, FigureResult>> = {};
 let target: KvTarget | undefined;
 try {
   // A node that dies stops the run with the end of its log; close() then keeps its directory.

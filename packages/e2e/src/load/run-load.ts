@@ -1,5 +1,4 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { NodeWindowStats } from "../bench/node-stats.js";
 import { sleep } from "../wait.js";
 import { type LatencySummary, summarizeLatencies } from "./latency.js";
 
@@ -52,11 +51,6 @@ export interface LoadResult {
    */
   clusterCpu: number;
   clusterCpuPerOperationUs: number;
-  /**
-   * Each raftstore node's worst event-loop delay and GC time over the figure (its warm-up
-   * included), in member order; set by the benchmarks, not by `runLoad`.
-   */
-  nodes?: Array<NodeWindowStats | undefined>;
 }
 
 function errorLabel(error: unknown): string {
