@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { defaultWorkloadSettings } from "../load/workloads.js";
-import { benchSettingsFromEnv } from "./machine.js";
+import { benchSettingsFromEnv, selectFigures } from "./machine.js";
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -24,5 +24,33 @@ describe("benchSettingsFromEnv", () => {
         `expected RAFTSTORE_BENCH_KEYS to be a positive integer, got "${bad}"`,
       );
     }
+  });
+});
+
+describe("selectFigures", () => {
+  const figures = [
+    ["writes", "writes", 1],
+    ["writes", "writes", 64],
+    ["eventualReads", "serializableReads", 64],
+  ] as const;
+
+  it("selects every figure when nothing is named", () => {
+    expect(selectFigures(figures, undefined)).toEqual(figures);
+    expect(selectFigures(figures, " ")).toEqual(figures);
+  });
+
+  it("takes a name alone as every client count, and name:clients as one, in the figures' order", () => {
+    expect(selectFigures(figures, "eventualReads:64, writes")).toEqual([
+      figures[0],
+      figures[1],
+      figures[2],
+    ]);
+    expect(selectFigures(figures, "writes:64")).toEqual([figures[1]]);
+  });
+
+  it("refuses a name that matches no figure, listing the figures", () => {
+    expect(() => selectFigures(figures, "writes:32")).toThrow(
+      'no figure "writes:32"; the figures are writes:1, writes:64, eventualReads:64',
+    );
   });
 });

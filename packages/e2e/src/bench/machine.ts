@@ -95,3 +95,27 @@ export function benchSettingsFromEnv() {
     nodeArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
   };
 }
+
+/**
+ * The figures `selection` names, in their own order: a comma-separated list of `name` (every
+ * client count of that figure) or `name:clients`. Undefined or empty selects them all; a name
+ * that matches nothing is an error, so that a typo does not measure nothing.
+ */
+export function selectFigures<F extends readonly [string, string, number]>(
+  figures: readonly F[],
+  selection: string | undefined,
+): F[] {
+  if (selection === undefined || selection.trim() === "") return [...figures];
+  const wanted = selection.split(",").map((part) => part.trim());
+  for (const want of wanted) {
+    if (!figures.some((figure) => matches(figure, want))) {
+      const known = [...new Set(figures.map(([name, , clients]) => `${name}:${clients}`))];
+      throw new Error(`no figure "${want}"; the figures are ${known.join(", ")}`);
+    }
+  }
+  return figures.filter((figure) => wanted.some((want) => matches(figure, want)));
+}
+
+function matches([name, , clients]: readonly [string, string, number], want: string): boolean {
+  return want === name || want === `${name}:${clients}`;
+}

@@ -10,7 +10,9 @@
 // RAFTSTORE_BENCH_WARMUP_MS / RAFTSTORE_BENCH_DURATION_MS change the time per figure, and
 // RAFTSTORE_BENCH_CLUSTER_WARMUP_MS the fresh cluster's warm-up (per workload, before any figure);
 // RAFTSTORE_BENCH_KEYS changes the key space (1: every writer contends for one key);
-// RAFTSTORE_BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every node there.
+// RAFTSTORE_BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every node there;
+// RAFTSTORE_BENCH_FIGURES=eventualReads:64,writes measures only the figures named (a name alone
+// takes both client counts), so that such a profile covers one workload.
 
 import type { KvTarget } from "../load/kv-target.js";
 import { createRaftstoreTarget } from "../load/raftstore-target.js";
@@ -22,6 +24,7 @@ import {
   describeResult,
   processesCpuMs,
   progress,
+  selectFigures,
   stopChildrenOnInterrupt,
 } from "./machine.js";
 import { describeNodes, type FigureResult, withNodeStats } from "./node-stats.js";
@@ -29,7 +32,7 @@ import { describeNodes, type FigureResult, withNodeStats } from "./node-stats.js
 stopChildrenOnInterrupt();
 
 const { settings, profileDir, nodeArgs } = benchSettingsFromEnv();
-const figures: Array<[string, WorkloadName, number]> = [
+const allFigures: Array<[string, WorkloadName, number]> = [
   ["writes", "writes", 1],
   ["writes", "writes", 64],
   ["cas", "cas", 64],
@@ -38,6 +41,7 @@ const figures: Array<[string, WorkloadName, number]> = [
   ["eventualReads", "serializableReads", 1],
   ["eventualReads", "serializableReads", 64],
 ];
+const figures = selectFigures(allFigures, process.env.RAFTSTORE_BENCH_FIGURES);
 
 progress("starting a 3-node raftstore cluster");
 const cluster = await startRaftstoreCluster({
