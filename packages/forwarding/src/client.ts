@@ -60,7 +60,7 @@ export interface ForwardingCallOptions extends CallOptions {
  *
  * Every method rejects with a storage error the leader raised (`NotFoundError`,
  * `CASFailureError`, `WrongUidError`, `InconsistentError`, `InvalidArgumentError`,
- * `GroupVersionMismatchError`), with `InconsistentError` ("leader unreachable: …", retryable)
+ * `GroupVersionMismatchError`, `QuotaExceededError`), with `InconsistentError` ("leader unreachable: …", retryable)
  * when the leader cannot be reached or the connection dies mid-call or the call times out, with
  * `options.signal.reason` when the caller aborts, and with a `ConnectError` for anything else
  * (an unexpected failure on the leader arrives as Internal with the leader's message). Malformed

@@ -6,6 +6,7 @@ import {
   InconsistentError,
   InvalidArgumentError,
   NotFoundError,
+  QuotaExceededError,
   WrongUidError,
 } from "@raftstore/storage";
 import { deepFreeze } from "./deep-freeze.js";
@@ -49,7 +50,8 @@ const unreachableCodes: ReadonlySet<Code> = new Set([
  *   leader's message and the ConnectError as its `cause`: NotFound → NotFoundError, Aborted →
  *   CASFailureError, AlreadyExists → WrongUidError, FailedPrecondition → InconsistentError
  *   (marked `noLeader: true` with the `raftstore-error-no-leader` trailer),
- *   InvalidArgument → InvalidArgumentError (with its field), OutOfRange with a complete
+ *   InvalidArgument → InvalidArgumentError (with its field), ResourceExhausted →
+ *   QuotaExceededError, OutOfRange with a complete
  *   GroupVersionMismatchErrorDetails → GroupVersionMismatchError (its `stored` deeply frozen).
  * - An unmarked status with a code that says the exchange broke (Unavailable, DeadlineExceeded,
  *   Canceled, Aborted, Internal, Unknown) becomes a retryable InconsistentError
@@ -93,6 +95,8 @@ export function connectErrorToStorageError(error: unknown): unknown {
       return invalidArgument(error, message);
     case "GroupVersionMismatchError":
       return groupVersionMismatch(error, message) ?? error;
+    case "QuotaExceededError":
+      return new QuotaExceededError(message, options);
   }
 }
 

@@ -12,8 +12,10 @@ import {
   isInconsistentError,
   isInvalidArgumentError,
   isNotFoundError,
+  isQuotaExceededError,
   isWrongUidError,
   NotFoundError,
+  QuotaExceededError,
   WatchClosedError,
   WrongUidError,
 } from "@raftstore/storage";
@@ -37,6 +39,7 @@ describe("errorToConnectError (leader side)", () => {
       Code.InvalidArgument,
     ],
     ["GroupVersionMismatchError", new GroupVersionMismatchError(artistV1, stored), Code.OutOfRange],
+    ["QuotaExceededError", new QuotaExceededError(), Code.ResourceExhausted],
   ];
   for (const [name, error, code] of cases) {
     it(`maps a ${name} to ${Code[code]}, marked as a storage error, keeping its message`, () => {
@@ -135,6 +138,7 @@ describe("connectErrorToStorageError (follower side)", () => {
     [new InconsistentError("no quorum"), isInconsistentError],
     [new InvalidArgumentError("id.tenancy", "is required"), isInvalidArgumentError],
     [new GroupVersionMismatchError(artistV1, stored), isGroupVersionMismatchError],
+    [new QuotaExceededError("the store would hold 2 GiB, past 1 GiB"), isQuotaExceededError],
   ];
   for (const [error, guard] of roundTrips) {
     it(`rebuilds a ${error.name} from the leader's status, with its message`, () => {

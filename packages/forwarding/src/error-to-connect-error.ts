@@ -41,6 +41,7 @@ import {
  * | WrongUidError | AlreadyExists |
  * | InconsistentError | FailedPrecondition, `raftstore-error-no-leader: 1` when marked `noLeader` |
  * | InvalidArgumentError | InvalidArgument, the field in the `raftstore-error-field` trailer |
+ * | QuotaExceededError | ResourceExhausted |
  * | anything else | Internal, with the message |
  *
  * Every result carries the `raftstore-error` trailer (the storage error's name, or `internal`),

@@ -62,6 +62,7 @@ export const codeByStorageError = {
   WrongUidError: Code.AlreadyExists,
   InconsistentError: Code.FailedPrecondition,
   InvalidArgumentError: Code.InvalidArgument,
+  QuotaExceededError: Code.ResourceExhausted,
 } as const satisfies Partial<Record<StorageErrorName, Code>>;
 
 /** A storage error that crosses the wire as itself. */

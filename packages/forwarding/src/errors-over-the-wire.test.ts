@@ -11,8 +11,10 @@ import {
   isInconsistentError,
   isInvalidArgumentError,
   isNotFoundError,
+  isQuotaExceededError,
   isWrongUidError,
   NotFoundError,
+  QuotaExceededError,
   ReadConsistency,
   WrongUidError,
 } from "@raftstore/storage";
@@ -78,6 +80,11 @@ describe("storage errors cross from the leader to the follower as themselves", (
       "GroupVersionMismatchError",
       new GroupVersionMismatchError(artistV1, stored),
       isGroupVersionMismatchError,
+    ],
+    [
+      "QuotaExceededError",
+      new QuotaExceededError("the store would hold 2 GiB, past its quota of 1 GiB"),
+      isQuotaExceededError,
     ],
   ];
   for (const [name, error, guard] of kinds) {

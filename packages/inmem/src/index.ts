@@ -6,3 +6,4 @@ export { Store, type StoreOptions } from "./store.js";
 export type { StoreSnapshot } from "./store-snapshot.js";
 export type { StoreView } from "./store-view.js";
 export type { StoreWatch } from "./store-watch.js";
+export { RECORD_OVERHEAD_BYTES } from "./tables.js";

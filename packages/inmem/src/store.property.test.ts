@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { Store } from "./store.js";
 import type { StoreView } from "./store-view.js";
 import type { StoreWatch } from "./store-watch.js";
+import { recordBytes } from "./tables.js";
 
 // The store against the simplest model that could be right: a Map from key to the resource,
 // with every rule of §2.3–§2.7 spelled out naively. Random operation sequences must give the same
@@ -234,6 +235,8 @@ describe("Store against a model", () => {
             expect(state(store.listByOwner(ownerId))).toEqual(expected);
           }
         }
+        // The size kept write by write is the content's, whatever the path to it.
+        expect(store.bytes).toBe([...model.values()].reduce((sum, r) => sum + recordBytes(r), 0));
         // Every key reads back as in the model.
         for (const [k, r] of model) {
           const [kind, partition, namespace, name] = k.split("/") as [

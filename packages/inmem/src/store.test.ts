@@ -9,6 +9,7 @@ import {
 } from "@raftstore/storage";
 import { describe, expect, it } from "vitest";
 import { Store } from "./store.js";
+import { contentBytes, RECORD_OVERHEAD_BYTES } from "./tables.js";
 import {
   album,
   artist,
@@ -300,6 +301,93 @@ describe("Store input validation", () => {
     const store = new Store();
     const error = thrown(() => store.writeCAS(bad({ ...valid, version: 1 }), "1"));
     expect(String(error)).toMatch(/resource\.version must be a string, got number/);
+  });
+});
+
+describe("Store size estimate", () => {
+  const cost = (r: Resource) => contentBytes(r) + RECORD_OVERHEAD_BYTES;
+
+  it("counts a record's strings and bytes, and 64 bytes per map entry and condition", () => {
+    const web = resource("web", {
+      uid: "u1",
+      version: "7",
+      generation: "g",
+      metadata: { a: "bc" },
+      data: { typeUrl: "t", value: new Uint8Array(10) },
+      status: {
+        ctl: {
+          observedGeneration: "g1",
+          conditions: [{ type: "Ready", reason: "ok", message: "fine" }],
+        },
+      },
+    });
+    // uid, name, version, generation; metadata; data; status entry; its condition.
+    expect(contentBytes(web)).toBe(
+      2 + 3 + 1 + 1 + (64 + 1 + 2) + (1 + 10) + (64 + 3 + 2) + (64 + 5 + 2 + 4),
+    );
+    // An owner's uid and name count; types and tenancies (shared by every record) do not.
+    const owned = resource("web", { uid: "u1", owner: idOf("db", { uid: "u2" }) });
+    expect(contentBytes(owned)).toBe(2 + 3 + 2 + 2);
+  });
+
+  it("counts each stored record's encoded size plus the overhead, through writes and deletes", () => {
+    const store = new Store();
+    expect(store.bytes).toBe(0);
+    const small = store.writeCAS(resource("web"), "1");
+    expect(store.bytes).toBe(cost(small));
+    const big = store.writeCAS(
+      resource("web", {
+        uid: small.id?.uid,
+        version: "1",
+        data: { typeUrl: "t", value: new Uint8Array(5000) },
+      }),
+      "2",
+    );
+    expect(store.bytes).toBe(cost(big));
+    expect(cost(big) - cost(small)).toBeGreaterThan(5000);
+    const other = store.writeCAS(resource("db"), "3");
+    expect(store.bytes).toBe(cost(big) + cost(other));
+    const smaller = store.overwrite(resource("web", { uid: big.id?.uid }), "4");
+    expect(store.bytes).toBe(cost(smaller) + cost(other));
+    store.deleteCAS(idOf("web", { uid: smaller.id?.uid }), "4");
+    store.deleteCAS(idOf("db", { uid: other.id?.uid }), "3");
+    expect(store.bytes).toBe(0);
+  });
+
+  it("does not change on a failed write, a no-op delete or a read", () => {
+    const store = new Store();
+    store.writeCAS(resource("web"), "1");
+    const before = store.bytes;
+    thrown(() => store.writeCAS(resource("web", { data: { value: new Uint8Array(100) } }), "2"));
+    store.deleteCAS(idOf("missing"), "1");
+    store.read(idOf("web"));
+    expect(store.bytes).toBe(before);
+  });
+
+  it("says what a write would make it, counting what the write replaces", () => {
+    const store = new Store();
+    const web = store.writeCAS(resource("web", { data: { value: new Uint8Array(1000) } }), "1");
+    const update = resource("web", { uid: web.id?.uid, version: "1" });
+    expect(store.bytesWith(update)).toBe(cost(update));
+    expect(store.bytesWith(resource("db"))).toBe(cost(web) + cost(resource("db")));
+    expect(store.bytes).toBe(cost(web));
+    expect(isInvalidArgumentError(thrown(() => store.bytesWith(resource(""))))).toBe(true);
+  });
+
+  it("is the restored content's after a restore commits, and unchanged by one aborted", () => {
+    const source = new Store();
+    for (const name of ["a", "b", "c"]) source.writeCAS(resource(name), "1");
+    const store = new Store();
+    store.writeCAS(resource("old", { data: { value: new Uint8Array(2000) } }), "1");
+    const before = store.bytes;
+    const aborted = store.restore();
+    for (const r of source.snapshot()) aborted.apply(r);
+    aborted.abort();
+    expect(store.bytes).toBe(before);
+    const restoration = store.restore();
+    for (const r of source.snapshot()) restoration.apply(r);
+    restoration.commit();
+    expect(store.bytes).toBe(source.bytes);
   });
 });
 

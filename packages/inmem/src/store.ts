@@ -19,7 +19,7 @@ import { StoreSnapshot } from "./store-snapshot.js";
 import { StoreView } from "./store-view.js";
 import { openStoreWatch, type StoreWatch } from "./store-watch.js";
 import { Subscriptions } from "./subscriptions.js";
-import { Tables } from "./tables.js";
+import { recordBytes, Tables } from "./tables.js";
 
 /** A caller's new version: a non-empty string. */
 function validateNewVersion(newVersion: string): void {
@@ -79,6 +79,30 @@ export class Store {
   /** The number of resources stored. */
   get size(): number {
     return this.#tables.size;
+  }
+
+  /**
+   * An estimate of the memory the stored resources take, in bytes: each one's content (the
+   * characters of its strings, the bytes of its byte arrays) plus a fixed overhead per resource
+   * for its objects and index entries (`RECORD_OVERHEAD_BYTES`).
+   * A function of the content alone, so every replica of the same state says the same. What a
+   * quota (the Raft backend's `quotaBytes`) is checked against.
+   */
+  get bytes(): number {
+    return this.#tables.bytes;
+  }
+
+  /**
+   * What `bytes` would be if `resource` were stored over what its key holds now: the check a
+   * quota makes before a write is proposed. The resource's own version stands in for the one it
+   * will get. Throws InvalidArgumentError for a malformed resource.
+   */
+  bytesWith(resource: Resource): number {
+    validateResource(resource);
+    const stored = this.#tables.get(resource.id);
+    return (
+      this.#tables.bytes + recordBytes(resource) - (stored === undefined ? 0 : recordBytes(stored))
+    );
   }
 
   /** The number of open watches. */

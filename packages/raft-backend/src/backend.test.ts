@@ -6,6 +6,8 @@ import {
   InconsistentError,
   isCASFailureError,
   isInconsistentError,
+  isInvalidArgumentError,
+  isQuotaExceededError,
   isWatchClosedError,
   isWrongUidError,
   ReadConsistency,
@@ -359,6 +361,73 @@ describe("forwarding", () => {
     expect(written.version).toBe("1");
     expect(waits).toEqual([0]);
     await leaders.stop();
+  });
+});
+
+describe("quotaBytes", () => {
+  const blob = (bytes: number) => ({
+    data: { typeUrl: "demo/blob", value: new Uint8Array(bytes) },
+  });
+
+  it("refuses a write that would grow the store past it, on the leader and through either kind of follower, and changes nothing", async () => {
+    const cluster = await startFakeCluster({ maxLagMs: 0, backendOptions: { quotaBytes: 10_000 } });
+    cleanups.push(() => cluster.close());
+    const { leader, follower, localFollower } = cluster;
+    await leader.writeCAS(resource("a", blob(4000)));
+    await cluster.caughtUp();
+    const before = leader.store.bytes;
+    for (const node of [leader, follower, localFollower]) {
+      // 4,000 + 5,000 bytes of data, and 700 of overhead each: past 10,000.
+      const error = await node.writeCAS(resource("b", blob(5000))).catch((e: unknown) => e);
+      expect(isQuotaExceededError(error), String(error)).toBe(true);
+      expect((error as Error).message).toContain(
+        "past its quota of 0.0 MiB (10000 bytes) (it holds 0.0 MiB",
+      );
+      expect((error as Error).message).toContain("Delete resources that are no longer needed");
+      const overwrite = await node.overwrite(resource("a", blob(9600))).catch((e: unknown) => e);
+      expect(isQuotaExceededError(overwrite), String(overwrite)).toBe(true);
+    }
+    await cluster.caughtUp();
+    for (const node of [leader, follower, localFollower]) {
+      expect(node.store.size).toBe(1);
+      expect(node.store.bytes).toBe(before);
+    }
+  });
+
+  it("lets through, even over it, deletes and writes that do not grow the store", async () => {
+    const cluster = await startFakeCluster({ maxLagMs: 0, backendOptions: { quotaBytes: 5_000 } });
+    cleanups.push(() => cluster.close());
+    const { leader, follower } = cluster;
+    // A snapshot installed, or a quota lowered at a restart, can leave the store over it.
+    // (Versions beyond the fake log's indexes, which start again at 1.)
+    const big = Object.assign(resource("a", blob(8000)), { version: "100" });
+    const other = Object.assign(resource("b", blob(10)), { version: "101" });
+    await cluster.restore([big, other]);
+    expect(leader.store.bytes).toBeGreaterThan(5_000);
+    const same = await follower.writeCAS(resource("a", { version: "100", ...blob(8000) }));
+    const grows = await follower.overwrite(resource("b", blob(100))).catch((e: unknown) => e);
+    expect(isQuotaExceededError(grows), String(grows)).toBe(true);
+    const smaller = await follower.overwrite(resource("a", blob(2000)));
+    // The refused write was never proposed: it used up no index.
+    expect(Number(smaller.version)).toBe(Number(same.version) + 1);
+    await follower.deleteCAS(smaller.id as never, smaller.version);
+    await cluster.caughtUp();
+    expect(leader.store.bytes).toBeLessThan(5_000);
+    // Under it again, the store takes what fits.
+    await follower.overwrite(resource("b", blob(100)));
+  });
+
+  it("must be a positive integer of bytes", () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      let refusal: unknown;
+      try {
+        new Backend(undefined, silentLogger, { quotaBytes: bad });
+      } catch (error) {
+        refusal = error;
+      }
+      expect(isInvalidArgumentError(refusal), String(bad)).toBe(true);
+      expect((refusal as { field?: string }).field).toBe("options.quotaBytes");
+    }
   });
 });
 

@@ -15,7 +15,9 @@ import {
   type CallOptions,
   findStorageError,
   InconsistentError,
+  InvalidArgumentError,
   type OverwritingBackend,
+  QuotaExceededError,
   ReadConsistency,
   type UnversionedType,
   validateConsistency,
@@ -45,6 +47,15 @@ export interface BackendOptions extends StoreOptions {
    * Consul's rpc_hold_timeout, with its default: 7_000. 0 fails at once.
    */
   leaderHoldMs?: number;
+  /**
+   * The most the store may hold, in the bytes of `Store.bytes` (each resource's content plus a
+   * fixed overhead: an estimate of its memory). A write that would grow the store past
+   * it is refused with QuotaExceededError before it is proposed; deletes, and writes that do not
+   * grow the store, still go through. It is checked against the proposing node's store before
+   * the entry is ordered, so writes in flight together may pass it by as much as they carry
+   * (etcd's quota is as soft). Default: none.
+   */
+  quotaBytes?: number;
 }
 
 export const DEFAULT_LEADER_HOLD_MS = 7_000;
@@ -74,6 +85,13 @@ export class Backend implements OverwritingBackend {
   constructor(handle: Handle | undefined, logger: Logger, options: BackendOptions = {}) {
     this.#handle = handle;
     this.#logger = logger;
+    const quota = options.quotaBytes;
+    if (quota !== undefined && !(Number.isSafeInteger(quota) && quota > 0)) {
+      throw new InvalidArgumentError(
+        "options.quotaBytes",
+        `must be a positive integer, got ${String(quota)}`,
+      );
+    }
     this.#options = options;
     this.#store = new Store(options);
   }
@@ -284,6 +302,7 @@ export class Backend implements OverwritingBackend {
     overwrite: boolean,
     options?: CallOptions,
   ): Promise<Resource> {
+    this.#checkQuota(resource);
     const entry = overwrite ? encodeOverwriteEntry(resource) : encodeWriteEntry(resource);
     const response = await this.#propose(entry, options);
     const kind = overwrite ? "overwrite" : "write";
@@ -291,6 +310,20 @@ export class Backend implements OverwritingBackend {
       throw new Error(`unexpected response to a write entry: ${response.response.case}`);
     }
     return response.response.value.resource;
+  }
+
+  /** Refuses a write that would grow the store past `quotaBytes`: the memory is finite. */
+  #checkQuota(resource: Resource): void {
+    const quota = this.#options.quotaBytes;
+    if (quota === undefined) return;
+    const now = this.#store.bytes;
+    const after = this.#store.bytesWith(resource);
+    if (after <= quota || after <= now) return;
+    throw new QuotaExceededError(
+      `write refused: it would grow the store to ${describeBytes(after)}, past its quota of ` +
+        `${describeBytes(quota)} (it holds ${describeBytes(now)}). Delete resources that are no ` +
+        "longer needed, or raise the quota",
+    );
   }
 
   async #proposeDelete(id: ID, version: string, options?: CallOptions): Promise<void> {
@@ -432,4 +465,9 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 function describe(value: unknown): string {
   return value instanceof Error ? value.message : String(value);
+}
+
+/** A byte count for people: MiB with one decimal, and the exact count. */
+function describeBytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB (${bytes} bytes)`;
 }

@@ -10,7 +10,9 @@ import {
   isCASFailureError,
   isInconsistentError,
   isNotFoundError,
+  isQuotaExceededError,
   NotFoundError,
+  QuotaExceededError,
 } from "./errors.js";
 
 describe("storage errors", () => {
@@ -35,6 +37,17 @@ describe("storage errors", () => {
     expect(isInconsistentError(wrapped)).toBe(false);
     expect(findStorageError(wrapped, "InconsistentError")).toBe(inner);
     expect(findStorageError(wrapped, "NotFoundError")).toBeUndefined();
+  });
+
+  it("say that a quota refused a write, and are told from the other refusals", () => {
+    const error = new QuotaExceededError();
+    expect(error.name).toBe("QuotaExceededError");
+    expect(error.message).toBe("write refused: the store would grow past its quota");
+    expect(isQuotaExceededError(error)).toBe(true);
+    expect(isQuotaExceededError(new CASFailureError())).toBe(false);
+    expect(findStorageError(new Error("write", { cause: error }), "QuotaExceededError")).toBe(
+      error,
+    );
   });
 
   it("stop following a cyclic cause chain", () => {

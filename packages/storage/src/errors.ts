@@ -14,7 +14,8 @@ export type StorageErrorName =
   | "InconsistentError"
   | "WatchClosedError"
   | "GroupVersionMismatchError"
-  | "InvalidArgumentError";
+  | "InvalidArgumentError"
+  | "QuotaExceededError";
 
 /** Nothing is stored under the key, or the stored incarnation has a different uid. */
 export class NotFoundError extends Error {
@@ -100,6 +101,21 @@ export class InvalidArgumentError extends Error {
   }
 }
 
+/**
+ * A write was refused because the store would grow past its quota (etcd's "database space
+ * exceeded"). Nothing changed. Deletes, and writes that do not grow the store, still succeed:
+ * free space, or raise the quota, then retry.
+ */
+export class QuotaExceededError extends Error {
+  override readonly name = "QuotaExceededError";
+  constructor(
+    message = "write refused: the store would grow past its quota",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 type ErrorByName = {
   NotFoundError: NotFoundError;
   CASFailureError: CASFailureError;
@@ -108,6 +124,7 @@ type ErrorByName = {
   WatchClosedError: WatchClosedError;
   GroupVersionMismatchError: GroupVersionMismatchError;
   InvalidArgumentError: InvalidArgumentError;
+  QuotaExceededError: QuotaExceededError;
 };
 
 /**
@@ -146,3 +163,5 @@ export const isWatchClosedError = guard("WatchClosedError");
 export const isGroupVersionMismatchError = guard("GroupVersionMismatchError");
 /** True for an InvalidArgumentError. */
 export const isInvalidArgumentError = guard("InvalidArgumentError");
+/** True for a QuotaExceededError. */
+export const isQuotaExceededError = guard("QuotaExceededError");

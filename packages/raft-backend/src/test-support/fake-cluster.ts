@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:net";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { Resource } from "@raftstore/proto";
 import { InconsistentError } from "@raftstore/storage";
-import { Backend } from "../backend.js";
+import { Backend, type BackendOptions } from "../backend.js";
 import type { Handle } from "../handle.js";
 import { silentLogger } from "../logger.js";
 
@@ -39,6 +39,8 @@ export interface FakeClusterOptions {
   /** Longest replication lag per entry, in ms (uniform in [0, maxLagMs]). Default 50. */
   maxLagMs?: number;
   seed?: number;
+  /** The options of every node's Backend. */
+  backendOptions?: BackendOptions;
 }
 
 /**
@@ -71,7 +73,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       throw new InconsistentError("the leader does not forward");
     },
   };
-  leader = new Backend(leaderHandle, silentLogger);
+  leader = new Backend(leaderHandle, silentLogger, options.backendOptions);
 
   const server: Server = createServer((socket) => leader.handleConnection(socket));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -90,7 +92,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     },
     dialLeader: () => createGrpcTransport({ baseUrl, sessionManager: sessions }),
   };
-  const follower = new Backend(followerHandle, silentLogger);
+  const follower = new Backend(followerHandle, silentLogger, options.backendOptions);
   follower.leaderChanged();
   replicas.push(new Replica(follower));
 
@@ -109,7 +111,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       throw new InconsistentError("this follower never forwards");
     },
   };
-  const localFollower = new Backend(localHandle, silentLogger);
+  const localFollower = new Backend(localHandle, silentLogger, options.backendOptions);
   local = new Replica(localFollower);
   replicas.push(local);
 
