@@ -20,7 +20,8 @@ export const CLI_VERSION = "0.0.0";
 
 const overview = `
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 conflict (version, uid, watch reset),
-5 unavailable (unreachable, no leader: retry), 6 invalid input, 130 interrupted (143 SIGTERM).
+5 unavailable (unreachable, no leader: retry), 6 invalid input, 7 store full (quota),
+130 interrupted (143 SIGTERM).
 
 Environment: RAFTSTORE_ENDPOINT (default http://127.0.0.1:7001), RAFTSTORE_TLS_CA,
 RAFTSTORE_TLS_CERT, RAFTSTORE_TLS_KEY for client commands; RAFTSTORE_<SETTING> for agent.

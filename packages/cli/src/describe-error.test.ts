@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { outcomeHeader } from "@raftstore/proto";
+import { outcomeHeader, quotaExceededHeader } from "@raftstore/proto";
 import { ConfigError, NodeStartError } from "@raftstore/server";
 import { SnapshotFormatError } from "@raftstore/snapshot";
 import { describe, expect, it } from "vitest";
@@ -81,6 +81,23 @@ describe("exit codes", () => {
     expect(report.message).toBe(
       "too large: message size is larger than configured readMaxBytes 1114112\nThe nodes refuse a resource larger than their --max-resource-bytes (1 MiB unless set otherwise): store less in one resource, or split it into several.",
     );
+  });
+
+  it("tells a store at its quota from a request too large, with an exit code of its own", () => {
+    const full = new ConnectError(
+      "write refused: it would grow the store to 1024.1 MiB (1073848320 bytes), past its quota of 1024.0 MiB (1073741824 bytes)",
+      Code.ResourceExhausted,
+      new Headers({ [quotaExceededHeader]: "1" }),
+    );
+    const report = describeError(full, { ...context, command: "raftstore write" });
+    expect(report.exitCode).toBe(ExitCode.QuotaExceeded);
+    expect(report.exitCode).toBe(7);
+    expect(report.message).toMatch(/^the store is full: write refused: it would grow the store/);
+    expect(report.message).toContain("Nothing was changed. Deletes still work");
+    expect(report.message).toContain("raising --quota-bytes takes a restart of each node");
+    // Without the node's header, a ResourceExhausted is a request too large, whatever it says.
+    const unmarked = new ConnectError("quota of something", Code.ResourceExhausted);
+    expect(describeError(unmarked, context).exitCode).toBe(ExitCode.InvalidArgument);
   });
 
   it("says that a change whose outcome is unknown may have taken effect, and what to do", () => {

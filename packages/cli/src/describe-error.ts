@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { outcomeHeader } from "@raftstore/proto";
+import { outcomeHeader, quotaExceededHeader } from "@raftstore/proto";
 import { isCommandFailedError, isInvalidInputError, isUsageError } from "./errors.js";
 import { ExitCode, exitCodeForRpc } from "./exit-codes.js";
 
@@ -61,6 +61,11 @@ const codeNames: Partial<Record<Code, string>> = {
   [Code.Canceled]: "cancelled",
   [Code.ResourceExhausted]: "too large",
 };
+
+/** A change the nodes refused because the store is at its quota (not a request too large). */
+function isQuotaExceeded(error: ConnectError): boolean {
+  return error.code === Code.ResourceExhausted && error.metadata.get(quotaExceededHeader) === "1";
+}
 
 /** The TLS failure somewhere in an error's causes (a certificate not trusted, or missing). */
 function tlsFailure(error: unknown): Error | undefined {
@@ -147,6 +152,12 @@ export function describeError(error: unknown, context: ErrorContext): ErrorRepor
     };
   }
   if (error instanceof ConnectError) {
+    if (isQuotaExceeded(error)) {
+      return {
+        exitCode: ExitCode.QuotaExceeded,
+        message: `the store is full: ${error.rawMessage}\nNothing was changed. Deletes still work; raising --quota-bytes takes a restart of each node, one at a time. The nodes' raftstore_store_bytes metric shows how full the store is.`,
+      };
+    }
     return { exitCode: exitCodeForRpc(error.code), message: describeRpcError(error, context) };
   }
   const message = error instanceof Error ? error.message : String(error);

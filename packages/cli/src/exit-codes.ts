@@ -22,6 +22,11 @@ export const ExitCode = {
   Unavailable: 5,
   /** The request, a JSON document or a file given is invalid (a damaged snapshot too). */
   InvalidArgument: 6,
+  /**
+   * The cluster's store is at its quota (`--quota-bytes`): the change would grow it past it.
+   * It succeeds once resources are deleted or the quota is raised; waiting alone does not help.
+   */
+  QuotaExceeded: 7,
   /** Stopped by SIGINT (Ctrl-C) or SIGTERM before it finished. */
   Interrupted: 130,
 } as const;

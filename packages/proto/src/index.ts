@@ -13,3 +13,11 @@ export * from "./gen/raftstore/resource/v1/resource_service_pb.js";
  * change that names a version.
  */
 export const outcomeHeader = "raftstore-outcome";
+
+/**
+ * The response header (a gRPC trailer) with which a node says that a change failed with
+ * ResourceExhausted because the store is at its quota (`--quota-bytes`), not because the
+ * request was too large: the same change succeeds once resources are deleted or the quota is
+ * raised. Its value is `1`.
+ */
+export const quotaExceededHeader = "raftstore-quota-exceeded";

@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ReadConsistency, ResourceSchema } from "@raftstore/proto";
+import { quotaExceededHeader, ReadConsistency, ResourceSchema } from "@raftstore/proto";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestCluster, type TestCluster } from "./test-support/cluster.js";
@@ -408,6 +408,35 @@ describe("bad requests", () => {
       await client.read({ id: id("never-written") }).catch(() => undefined);
     }
     expect(await readsNotFound()).toEqual([before + 3, timedBefore + 3]);
+  });
+
+  it("refuses a write that would grow the store past --quota-bytes with ResourceExhausted, through any node, and lets deletes through", async () => {
+    cluster = await startTestCluster({ flags: { quotaBytes: "20000" } });
+    const leader = await cluster.leader();
+    const follower = (leader + 1) % 3;
+    const blob = (name: string, bytes: number) => ({
+      resource: { id: id(name), metadata: { blob: "x".repeat(bytes) } },
+    });
+    const first = await cluster.client(follower).write(blob("first", 12_000));
+    const url = `http://${cluster.configs[follower]?.listen}`;
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/raftstore_store_quota_bytes 20000\n/);
+    expect(Number(metrics.match(/raftstore_store_bytes (\d+)/)?.[1])).toBeGreaterThan(12_000);
+    // gRPC (the lean unary path) and the Connect protocol (connect's adapter), leader and follower.
+    for (const client of [cluster.client(follower), cluster.jsonClient(leader)]) {
+      const error = await client.write(blob("second", 12_000)).catch((e: unknown) => e);
+      const refused = ConnectError.from(error);
+      expect(Code[refused.code]).toBe("ResourceExhausted");
+      expect(refused.metadata.get(quotaExceededHeader)).toBe("1");
+      expect(refused.rawMessage).toMatch(/past its quota of 0\.0 MiB \(20000 bytes\)/);
+    }
+    await expect(
+      cluster.client(leader).read({ id: id("second"), consistency: ReadConsistency.STRONG }),
+    ).rejects.toThrow(/not found/);
+    // Deleting makes room.
+    await cluster.client(follower).delete({ id: first.resource?.id, version: "" });
+    const second = await cluster.client(follower).write(blob("second", 12_000));
+    expect(second.resource?.id?.name).toBe("second");
   });
 
   it("refuses a request far over the resource limit before reading it, and one just over it with the limit", async () => {

@@ -1,5 +1,11 @@
+import { getHeapStatistics } from "node:v8";
 import { describe, expect, it } from "vitest";
-import { defaultRaftSettings, loadConfig, unknownSettingVariables } from "./config.js";
+import {
+  defaultQuotaBytes,
+  defaultRaftSettings,
+  loadConfig,
+  unknownSettingVariables,
+} from "./config.js";
 
 const base = {
   id: "n1",
@@ -50,6 +56,27 @@ describe("the leader hold setting", () => {
     expect(() => loadConfig({ flags: { ...base, leaderHoldMs: "-5" } })).toThrow(
       '--leader-hold-ms: expected an integer ≥ 0, got "-5"',
     );
+  });
+});
+
+describe("the store quota", () => {
+  it("is a quarter of the V8 heap limit in whole MiB unless told otherwise; 0 turns it off", () => {
+    const quarter = getHeapStatistics().heap_size_limit / 4;
+    const byDefault = loadConfig({ flags: base }).quotaBytes;
+    expect(byDefault).toBe(defaultQuotaBytes());
+    expect(byDefault % 2 ** 20).toBe(0);
+    expect(byDefault).toBeLessThanOrEqual(quarter);
+    expect(byDefault).toBeGreaterThan(quarter - 2 ** 20);
+    expect(loadConfig({ flags: { ...base, quotaBytes: "0" } }).quotaBytes).toBe(0);
+    const fromEnv = loadConfig({ flags: base, env: { RAFTSTORE_QUOTA_BYTES: "1048576" } });
+    expect(fromEnv.quotaBytes).toBe(1_048_576);
+  });
+
+  it("refuses a negative or fractional quota, naming the flag", () => {
+    expect(() => loadConfig({ flags: { ...base, quotaBytes: "-1" } })).toThrow(
+      '--quota-bytes: expected an integer ≥ 0, got "-1"',
+    );
+    expect(() => loadConfig({ flags: { ...base, quotaBytes: "1.5" } })).toThrow("--quota-bytes");
   });
 });
 

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { getHeapStatistics } from "node:v8";
 import { DEFAULT_LEADER_HOLD_MS } from "@raftstore/raft-backend";
 
 /** Raft timing and sizing knobs of a node. */
@@ -53,6 +54,12 @@ export interface NodeConfig {
   /** The largest encoded resource a write may store. */
   maxResourceBytes: number;
   /**
+   * The most the store may hold (its `bytes`: each resource's content plus a fixed
+   * overhead); a write that would grow it past this is refused with ResourceExhausted. 0: no
+   * quota. Default `defaultQuotaBytes()`.
+   */
+  quotaBytes: number;
+  /**
    * How long a write, delete or strong read that finds no leader waits for one, in ms, before
    * it fails with Unavailable (Consul's rpc_hold_timeout); 0 fails at once.
    */
@@ -85,6 +92,19 @@ export interface ConfigSources {
   file?: string;
 }
 
+/**
+ * The store quota of a node started without --quota-bytes: a quarter of this process's V8 heap
+ * limit (which --max-old-space-size in NODE_OPTIONS raises), in whole MiB. The store's `bytes`
+ * estimates its memory, and the rest of the heap must hold a second copy of the store while a
+ * snapshot is restored, the Raft log's entries, requests and watches in flight, and the garbage
+ * between collections. A store that outgrew the heap would stop every node with "heap out of
+ * memory", and a restart, which applies the same log again, may run out again.
+ */
+export function defaultQuotaBytes(): number {
+  const quarter = getHeapStatistics().heap_size_limit / 4;
+  return Math.max(1, Math.floor(quarter / 2 ** 20)) * 2 ** 20;
+}
+
 /** The token of a cluster started without --initial-cluster-token (etcd's is "etcd-cluster"). */
 export const DEFAULT_INITIAL_CLUSTER_TOKEN = "raftstore-cluster";
 
@@ -111,6 +131,7 @@ const keys = [
   "tlsCa",
   "tlsClientAuth",
   "maxResourceBytes",
+  "quotaBytes",
   "leaderHoldMs",
   "tickMs",
   "electionTicks",
@@ -414,6 +435,7 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
     );
   }
   const maxResourceBytes = integer(raw.get("maxResourceBytes"), 1024 * 1024, 64, problems);
+  const quotaBytes = integer(raw.get("quotaBytes"), defaultQuotaBytes(), 0, problems);
   const leaderHoldMs = integer(raw.get("leaderHoldMs"), DEFAULT_LEADER_HOLD_MS, 0, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -426,6 +448,7 @@ export function loadConfig(sources: ConfigSources): NodeConfig {
     initialClusterToken,
     tls,
     maxResourceBytes,
+    quotaBytes,
     leaderHoldMs,
     raft,
     logLevel: logLevel as NodeConfig["logLevel"],

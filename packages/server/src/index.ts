@@ -4,6 +4,7 @@
 export {
   ConfigError,
   type ConfigSources,
+  defaultQuotaBytes,
   defaultRaftSettings,
   isConfigError,
   loadConfig,

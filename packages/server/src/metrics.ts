@@ -19,7 +19,14 @@ export interface NodeMetrics {
   /** Records how long applying one committed entry took. */
   observeApply(seconds: number): void;
   /** Connects the gauges that are read at scrape time. */
-  bind(deps: { raft: RaftNode; store: Store; dataDir: DataDir; transport: RaftTransport }): void;
+  bind(deps: {
+    raft: RaftNode;
+    store: Store;
+    dataDir: DataDir;
+    transport: RaftTransport;
+    /** The store's quota in bytes; 0 for none. */
+    quotaBytes: number;
+  }): void;
   /** The exposition, Prometheus text format 0.0.4. */
   render(): Promise<string>;
   readonly contentType: string;
@@ -67,6 +74,16 @@ export function createNodeMetrics(): NodeMetrics {
   );
   gauge("raftstore_resources", "Resources in the store.", (d) => d.store.size);
   gauge("raftstore_watches", "Open watches on this node.", (d) => d.store.watchCount);
+  gauge(
+    "raftstore_store_bytes",
+    "The store's size: each resource's content plus a fixed overhead (an estimate of its memory).",
+    (d) => d.store.bytes,
+  );
+  gauge(
+    "raftstore_store_quota_bytes",
+    "The most the store may hold before writes that grow it are refused; 0: no quota.",
+    (d) => d.quotaBytes,
+  );
   gauge(
     "raftstore_disk_syncs_in_flight",
     "Disk syncs in progress.",

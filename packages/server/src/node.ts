@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { getHeapStatistics } from "node:v8";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createUnaryGrpcHandler } from "@raftstore/forwarding";
@@ -127,7 +128,10 @@ export async function startNode(
   const backend = new Backend(
     lateBoundHandle(() => handle),
     logger,
-    { leaderHoldMs: config.leaderHoldMs },
+    {
+      leaderHoldMs: config.leaderHoldMs,
+      quotaBytes: config.quotaBytes === 0 ? undefined : config.quotaBytes,
+    },
   );
   // The engine carries a follower's proposals to the leader, and the handle lets the Backend
   // serve writes and strong reads on followers: both follow the one setting.
@@ -165,7 +169,7 @@ export async function startNode(
       logger.info({ leader: event.leader, term: event.term }, "leader changed");
     }
   });
-  metrics.bind({ raft, store: backend.store, dataDir, transport });
+  metrics.bind({ raft, store: backend.store, dataDir, transport, quotaBytes: config.quotaBytes });
 
   const routes = (router: ConnectRouter) => {
     createResourceServiceRoutes({ backend, maxResourceBytes: config.maxResourceBytes })(router);
@@ -248,6 +252,15 @@ export async function startNode(
     { url: urlOf(config.id), dataDir: config.dataDir, cluster: clusterId },
     "node started",
   );
+  const heapLimit = getHeapStatistics().heap_size_limit;
+  if (config.quotaBytes === 0 || config.quotaBytes > heapLimit / 2) {
+    logger.warn(
+      { quotaBytes: config.quotaBytes, heapLimitBytes: heapLimit },
+      config.quotaBytes === 0
+        ? "no store quota (--quota-bytes 0): a store that outgrows the heap stops every node at once, and a restart may run out of memory again"
+        : "the store quota (--quota-bytes) is over half the heap limit: a store that large may not fit twice while a snapshot is restored; raise the heap (NODE_OPTIONS=--max-old-space-size=…) or lower the quota",
+    );
+  }
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => {

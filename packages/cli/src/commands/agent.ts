@@ -26,6 +26,8 @@ export function settingDescriptions({ defaultRaftSettings }: Server): Record<str
     tlsCa: "the CA that signs the nodes' (and clients') certificates (PEM)",
     tlsClientAuth: "require a client certificate signed by --tls-ca: true or false (default true)",
     maxResourceBytes: "the largest encoded resource a write may store (default 1048576)",
+    quotaBytes:
+      "the most the store may hold (each resource's content, its strings and bytes, plus 700 bytes: an estimate of its memory); a write that would grow it past this fails with ResourceExhausted, deletes still work; 0: no quota (default a quarter of the V8 heap limit, which --max-old-space-size in NODE_OPTIONS raises)",
     leaderHoldMs:
       "how long a write or strong read that finds no leader (an election) waits for one, in ms, before it fails with Unavailable; 0 fails at once (default 7000)",
     tickMs: `one Raft tick, in ms (default ${defaultRaftSettings.tickMs})`,

@@ -1,13 +1,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { hasNoLeaderMark } from "@raftstore/forwarding";
-import { outcomeHeader } from "@raftstore/proto";
+import { outcomeHeader, quotaExceededHeader } from "@raftstore/proto";
 import { findStorageError, type StorageErrorName } from "@raftstore/storage";
 
 // How storage errors reach API clients (DESIGN.md, "Public API"). A client can act on each code:
 // NotFound (nothing there), Aborted (someone else wrote first: re-read and retry; also a watch
 // ended by a restore: re-list), FailedPrecondition (the resource was deleted and re-created:
 // you hold a stale uid), InvalidArgument (fix the request), Unavailable (no leader or no quorum
-// right now: retry later).
+// right now: retry later), ResourceExhausted (the store is at its quota: delete, or raise it).
 
 const codes: Array<[StorageErrorName, Code]> = [
   ["InvalidArgumentError", Code.InvalidArgument],
@@ -17,6 +17,7 @@ const codes: Array<[StorageErrorName, Code]> = [
   ["WrongUidError", Code.FailedPrecondition],
   ["InconsistentError", Code.Unavailable],
   ["WatchClosedError", Code.Aborted],
+  ["QuotaExceededError", Code.ResourceExhausted],
 ];
 
 /**
@@ -49,7 +50,11 @@ export function toConnectError(
     const found = findStorageError(error, name);
     if (found !== undefined) {
       const unknown = (error as { outcomeUnknown?: unknown }).outcomeUnknown === true;
-      const metadata = unknown ? new Headers({ [outcomeHeader]: "unknown" }) : undefined;
+      const metadata = unknown
+        ? new Headers({ [outcomeHeader]: "unknown" })
+        : name === "QuotaExceededError"
+          ? new Headers({ [quotaExceededHeader]: "1" })
+          : undefined;
       return new ConnectError(found.message, code, metadata, undefined, error);
     }
   }
