@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { outcomeHeader, quotaExceededHeader } from "@raftstore/proto";
+import { outcomeHeader } from "@raftstore/proto";
 import { isCommandFailedError, isInvalidInputError, isUsageError } from "./errors.js";
-import { ExitCode, exitCodeForRpc } from "./exit-codes.js";
+import { ExitCode, exitCodeForRpc, isQuotaExceeded } from "./exit-codes.js";
 
 /**
  * Errors of the server (ConfigError, NodeStartError), of the snapshot codec
@@ -62,11 +62,6 @@ const codeNames: Partial<Record<Code, string>> = {
   [Code.ResourceExhausted]: "too large",
 };
 
-/** A change the nodes refused because the store is at its quota (not a request too large). */
-function isQuotaExceeded(error: ConnectError): boolean {
-  return error.code === Code.ResourceExhausted && error.metadata.get(quotaExceededHeader) === "1";
-}
-
 /** The TLS failure somewhere in an error's causes (a certificate not trusted, or missing). */
 function tlsFailure(error: unknown): Error | undefined {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
@@ -78,6 +73,9 @@ function tlsFailure(error: unknown): Error | undefined {
 
 function describeRpcError(error: ConnectError, context: ErrorContext): string {
   const where = context.endpoint ?? "the node";
+  if (isQuotaExceeded(error.code, error.metadata)) {
+    return `the store is full: ${error.rawMessage}\nNothing was changed. Deletes still work; raising --quota-bytes takes a restart of each node, one at a time. The nodes' raftstore_store_bytes metric shows how full the store is.`;
+  }
   const tls = tlsFailure(error);
   if (tls !== undefined) {
     return `the TLS handshake with ${where} failed (${error.rawMessage}).\nGive the CA that signed the nodes' certificates with --tls-ca (or RAFTSTORE_TLS_CA), and, for nodes that require a client certificate, --tls-cert and --tls-key (or RAFTSTORE_TLS_CERT and RAFTSTORE_TLS_KEY).`;
@@ -152,13 +150,10 @@ export function describeError(error: unknown, context: ErrorContext): ErrorRepor
     };
   }
   if (error instanceof ConnectError) {
-    if (isQuotaExceeded(error)) {
-      return {
-        exitCode: ExitCode.QuotaExceeded,
-        message: `the store is full: ${error.rawMessage}\nNothing was changed. Deletes still work; raising --quota-bytes takes a restart of each node, one at a time. The nodes' raftstore_store_bytes metric shows how full the store is.`,
-      };
-    }
-    return { exitCode: exitCodeForRpc(error.code), message: describeRpcError(error, context) };
+    return {
+      exitCode: exitCodeForRpc(error.code, error.metadata),
+      message: describeRpcError(error, context),
+    };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { exitCode: ExitCode.Failure, message };

@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import { quotaExceededHeader } from "@raftstore/proto";
 
 /**
  * The exit codes of `raftstore`, which scripts may rely on: they are part of the public
@@ -34,11 +35,12 @@ export const ExitCode = {
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /**
- * The exit code for an RPC that failed with `code`. The mapping follows what the resource
- * service means by each code (DESIGN.md, "Public API"): a script can tell "retry later" (5)
- * from "re-read and retry" (4) from "fix the request" (6).
+ * The exit code for an RPC that failed with `code` (and `metadata`, the headers and trailers
+ * the error carries). The mapping follows what the resource service means by each code
+ * (DESIGN.md, "Public API"): a script can tell "retry later" (5) from "re-read and retry" (4)
+ * from "fix the request" (6) from "make room" (7).
  */
-export function exitCodeForRpc(code: Code): ExitCode {
+export function exitCodeForRpc(code: Code, metadata?: Headers): ExitCode {
   switch (code) {
     case Code.NotFound:
       return ExitCode.NotFound;
@@ -54,11 +56,19 @@ export function exitCodeForRpc(code: Code): ExitCode {
       return ExitCode.Unavailable;
     case Code.InvalidArgument:
     case Code.OutOfRange:
-    // Only a message too large to read gets it (a request over the nodes' limit): the same
-    // call fails again, however long one waits.
+    // A request over the nodes' limit, too large to read: the same call fails again, however
+    // long one waits. Or, marked so, a change the store's quota refused.
     case Code.ResourceExhausted:
-      return ExitCode.InvalidArgument;
+      return isQuotaExceeded(code, metadata) ? ExitCode.QuotaExceeded : ExitCode.InvalidArgument;
     default:
       return ExitCode.Failure;
   }
+}
+
+/**
+ * Whether a call failed because the store is at its quota, not because the request was too
+ * large: ResourceExhausted that the node marked with `raftstore-quota-exceeded: 1`.
+ */
+export function isQuotaExceeded(code: Code, metadata: Headers | undefined): boolean {
+  return code === Code.ResourceExhausted && metadata?.get(quotaExceededHeader) === "1";
 }
