@@ -19,7 +19,7 @@ import { StoreSnapshot } from "./store-snapshot.js";
 import { StoreView } from "./store-view.js";
 import { openStoreWatch, type StoreWatch } from "./store-watch.js";
 import { Subscriptions } from "./subscriptions.js";
-import { recordBytes, Tables } from "./tables.js";
+import { Tables } from "./tables.js";
 
 /** A caller's new version: a non-empty string. */
 function validateNewVersion(newVersion: string): void {
@@ -99,10 +99,7 @@ export class Store {
    */
   bytesWith(resource: Resource): number {
     validateResource(resource);
-    const stored = this.#tables.get(resource.id);
-    return (
-      this.#tables.bytes + recordBytes(resource) - (stored === undefined ? 0 : recordBytes(stored))
-    );
+    return this.#tables.bytesWith(resource, this.#tables.get(resource.id));
   }
 
   /** The number of open watches. */

@@ -112,7 +112,12 @@ export class Tables {
     const newOwner = record.owner === undefined ? undefined : ownerIndexKey(record.owner, key);
     if (oldOwner !== undefined && oldOwner !== newOwner) this.#byOwner.delete(oldOwner);
     if (newOwner !== undefined) this.#byOwner.set(newOwner, record);
-    this.#bytes += recordBytes(record) - (previous === undefined ? 0 : recordBytes(previous));
+    this.#bytes = this.bytesWith(record, previous);
+  }
+
+  /** What `bytes` would be with `record` stored in place of `previous` (what `get` returned). */
+  bytesWith(record: Resource, previous: Resource | undefined): number {
+    return this.#bytes + recordBytes(record) - (previous === undefined ? 0 : recordBytes(previous));
   }
 
   /** Removes `previous`, the record stored under its key. */
