@@ -44,6 +44,24 @@ describe("the snapshot interval setting", () => {
   });
 });
 
+describe("the trailing bytes setting", () => {
+  it("keeps at most 64 MiB of entries behind a snapshot unless told otherwise; 0 keeps none", () => {
+    expect(loadConfig({ flags: base }).raft.trailingBytes).toBe(64 * 2 ** 20);
+    expect(loadConfig({ flags: { ...base, trailingBytes: "0" } }).raft.trailingBytes).toBe(0);
+    const fromEnv = loadConfig({ flags: base, env: { RAFTSTORE_TRAILING_BYTES: "1048576" } });
+    expect(fromEnv.raft.trailingBytes).toBe(1_048_576);
+  });
+
+  it("refuses a negative or fractional size, naming the flag", () => {
+    expect(() => loadConfig({ flags: { ...base, trailingBytes: "-1" } })).toThrow(
+      '--trailing-bytes: expected an integer ≥ 0, got "-1"',
+    );
+    expect(() => loadConfig({ flags: { ...base, trailingBytes: "2.5" } })).toThrow(
+      "--trailing-bytes",
+    );
+  });
+});
+
 describe("the leader hold setting", () => {
   it("is 7 s unless told otherwise, as Consul's rpc_hold_timeout; 0 fails at once", () => {
     expect(loadConfig({ flags: base }).leaderHoldMs).toBe(7_000);

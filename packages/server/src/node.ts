@@ -152,6 +152,7 @@ export async function startNode(
     snapshotJitter: config.raft.snapshotJitter,
     snapshotIntervalMs: config.raft.snapshotIntervalMs,
     trailingEntries: config.raft.trailingEntries,
+    trailingBytes: config.raft.trailingBytes,
     forwardProposals,
     maxEntrySize: config.maxResourceBytes + REQUEST_HEADROOM_BYTES,
     logger: withoutNodeKey(logger),

@@ -37,6 +37,7 @@ export function settingDescriptions({ defaultRaftSettings }: Server): Record<str
     snapshotJitter: `each node snapshots after between (1 − this) × --snapshot-threshold and --snapshot-threshold entries (and --snapshot-interval-ms lowered alike), drawn again each time, so the members do not all snapshot at once; 0 to below 1 (default ${defaultRaftSettings.snapshotJitter})`,
     snapshotIntervalMs: `the least time between two snapshots --snapshot-threshold triggers, in ms: a large store takes seconds to encode (default ${defaultRaftSettings.snapshotIntervalMs})`,
     trailingEntries: `entries kept after a snapshot, for followers slightly behind (default ${defaultRaftSettings.trailingEntries})`,
+    trailingBytes: `…and at most this many bytes of them: the log is held in memory (default ${defaultRaftSettings.trailingBytes}, 64 MiB)`,
     forwarding: `how a follower reaches the leader for writes and strong reads: raft (in its Raft stream, answered from its own store) or rpc (the ForwardingService) (default ${defaultRaftSettings.forwarding})`,
     logLevel: "debug, info, warn, error or silent (default info); logs are JSON lines on stderr",
   };

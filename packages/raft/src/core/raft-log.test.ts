@@ -104,4 +104,23 @@ describe("the core's log", () => {
     expect(l.slice(2, 4)).toBeUndefined();
     expect(l.slice(3, 5)?.map((e) => e.index)).toEqual([3, 4]);
   });
+
+  it("finds where a trail of at most so many entries and so many bytes behind an index starts", () => {
+    // Entries 1 to 6 hold 10, 20, 30, 40, 50 and 60 bytes; the first two are compacted.
+    const entries = [10, 20, 30, 40, 50, 60].map((size, i) =>
+      createEntry(i + 1, 1, EntryType.Normal, new Uint8Array(size)),
+    );
+    const l = new RaftLog(none, 2, entries.slice(2));
+    const unbounded = Number.POSITIVE_INFINITY;
+    // Behind 5: entries 5 (50), 4 (40), 3 (30).
+    expect(l.trailStart(5, 2, unbounded)).toBe(3);
+    expect(l.trailStart(5, unbounded, 90)).toBe(3);
+    expect(l.trailStart(5, unbounded, 89)).toBe(4);
+    expect(l.trailStart(5, 0, unbounded)).toBe(5);
+    expect(l.trailStart(5, unbounded, 49)).toBe(5);
+    // Every retained entry fits: the trail starts where the log does.
+    expect(l.trailStart(5, 10, unbounded)).toBe(2);
+    expect(l.trailStart(6, 4, 180)).toBe(2);
+    expect(l.trailStart(6, 4, 179)).toBe(3);
+  });
 });

@@ -94,6 +94,23 @@ export class RaftLog {
     return out;
   }
 
+  /**
+   * Where to compact to so that the log keeps, of the entries up to `index`, the newest ones
+   * that together number at most `maxEntries` and hold at most `maxBytes` bytes of data: the
+   * index just before them (`index` itself when not even entry `index` fits). When every
+   * retained entry up to `index` fits, the index before the first of them.
+   */
+  trailStart(index: number, maxEntries: number, maxBytes: number): number {
+    let count = 0;
+    let bytes = 0;
+    for (let i = Math.min(index, this.lastIndex()); i >= this.offset; i--) {
+      count++;
+      bytes += (this.entries[i - this.offset] as Entry).data.byteLength;
+      if (count > maxEntries || bytes > maxBytes) return i;
+    }
+    return this.offset - 1;
+  }
+
   /** Raft's up-to-date rule (§5.4.1): a log with (lastIndex, lastTerm) is at least as new as ours. */
   isUpToDate(lastIndex: number, lastTerm: number): boolean {
     const ourTerm = this.lastTerm();

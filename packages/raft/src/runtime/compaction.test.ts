@@ -36,6 +36,58 @@ describe("log compaction on the leader", () => {
     expect(events.filter((e) => e.type === "snapshotInstalled")).toEqual([]);
     await c.shutdown();
   });
+
+  it("keeps no more trailing entries than trailingBytes hold, however many trailingEntries allows", async () => {
+    const command = put("k", "x".repeat(100));
+    const c = new VirtualCluster(["n1", "n2", "n3"], 3, {
+      snapshotThreshold: 1000,
+      trailingEntries: 1000,
+      trailingBytes: command.byteLength * 5,
+    });
+    await c.start();
+    const leader = await c.leader();
+    for (let i = 0; i < 20; i++) await c.settle(leader.apply(command));
+    const last = leader.stats().commitIndex;
+    await c.runUntil(
+      () => [...c.members.values()].every((m) => m.node.stats().appliedIndex === last),
+      1000,
+    );
+    await c.settle(leader.snapshot());
+    const { snapshotIndex, firstIndex } = leader.stats();
+    expect(snapshotIndex).toBe(last);
+    // The five entries up to the snapshot's, and nothing before them.
+    expect(snapshotIndex - firstIndex + 1).toBe(5);
+    await c.shutdown();
+  });
+
+  it("lets a follower more than snapshotThresholdBytes behind go, and catches it up by snapshot", async () => {
+    const command = put("k", "y".repeat(100));
+    const c = new VirtualCluster(["n1", "n2", "n3"], 3, {
+      snapshotThreshold: 1000,
+      snapshotThresholdBytes: command.byteLength * 4,
+      trailingEntries: 0,
+    });
+    await c.start();
+    const leader = await c.leader();
+    await c.settle(leader.apply(put("k", "start")));
+    const behind = [...c.members.values()].find((m) => m.id !== leader.id);
+    if (behind === undefined) throw new Error("no follower");
+    await c.runUntil(() => behind.node.stats().appliedIndex === leader.stats().commitIndex, 1000);
+    const events: RaftEvent[] = [];
+    behind.node.observe((e) => events.push(e));
+    const match = leader.stats().peers[behind.id]?.match ?? 0;
+    c.isolate(behind.id);
+    // Eight entries: far fewer than snapshotThreshold, twice snapshotThresholdBytes.
+    for (let i = 0; i < 8; i++) await c.settle(leader.apply(command));
+    await c.settle(leader.snapshot());
+    expect(leader.stats().peers[behind.id]?.match).toBe(match);
+    expect(leader.stats().firstIndex).toBeGreaterThan(match + 1);
+    c.network.heal();
+    await c.runUntil(() => behind.fsm.get("k") === "y".repeat(100), 3000);
+    expect(behind.fsm.get("k")).toBe("y".repeat(100));
+    expect(events.filter((e) => e.type === "snapshotInstalled")).toHaveLength(1);
+    await c.shutdown();
+  });
 });
 
 /** The indexes each member of `c` takes its snapshots at, from now on, by member id. */

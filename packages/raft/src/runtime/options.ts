@@ -78,6 +78,12 @@ export interface RaftNodeOptions {
   readonly snapshotIntervalMs?: number;
   /** Entries kept in the log behind a snapshot, for followers slightly behind. Default 4096. */
   readonly trailingEntries?: number;
+  /**
+   * …and at most this many bytes of them (their data): the log's entries are held in memory, and
+   * a count alone would let a trail of large entries (1 MiB each, say) take gigabytes. Default
+   * 64 MiB.
+   */
+  readonly trailingBytes?: number;
   /** Bytes per snapshot chunk on the wire. Default 1 MiB. */
   readonly snapshotChunkSize?: number;
   /** Snapshot chunks in flight per transfer. Default 4. */
@@ -179,6 +185,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     snapshotJitter: fraction("snapshotJitter", options.snapshotJitter ?? 0),
     snapshotIntervalMs: nonNegativeInteger("snapshotIntervalMs", options.snapshotIntervalMs ?? 0),
     trailingEntries: nonNegativeInteger("trailingEntries", options.trailingEntries ?? 4096),
+    trailingBytes: nonNegativeInteger("trailingBytes", options.trailingBytes ?? 64 << 20),
     snapshotChunkSize: positiveInteger("snapshotChunkSize", options.snapshotChunkSize ?? 1 << 20),
     snapshotWindow: positiveInteger("snapshotWindow", options.snapshotWindow ?? 4),
     maxApplyBatchBytes: positiveInteger(

@@ -203,11 +203,13 @@ export class Snapshotter {
 
   /**
    * Compacts the log behind a new snapshot, keeping: trailing entries for followers slightly
-   * behind; everything after a snapshot still being sent (its receiver continues from the log
-   * once installed); and what followers replicating normally, a few entries behind, still need
-   * (they would otherwise need the snapshot themselves, and could keep chasing ever newer ones,
-   * etcd-io/etcd#4055) unless they are more than a snapshot interval behind (then they are
-   * slow, and a snapshot is the cheaper way to catch them up). The trailing entries never
+   * behind (at most `trailingEntries` of them, holding at most `trailingBytes`); everything
+   * after a snapshot still being sent (its receiver continues from the log once installed); and
+   * what followers replicating normally, a few entries behind, still need (they would otherwise
+   * need the snapshot themselves, and could keep chasing ever newer ones, etcd-io/etcd#4055)
+   * unless they are more than a snapshot interval behind, in entries or in bytes (then they are
+   * slow, and a snapshot is the cheaper way to catch them up; the log is held in memory, and a
+   * slow follower must not make it grow without bound). The trailing entries never
    * include the chunks of a restore the snapshot covers: they are the snapshot's size again,
    * and a follower that needs them later is better served by the snapshot.
    *
@@ -218,11 +220,12 @@ export class Snapshotter {
   private compact(core: RaftCore, meta: SnapshotMeta): void {
     if (this.host.core() !== core || core.log.snapshot.index >= meta.index) return;
     const o = this.host.options;
-    let compactTo = meta.index - o.trailingEntries;
+    let compactTo = core.log.trailStart(meta.index, o.trailingEntries, o.trailingBytes);
     const restored = this.host.lastRestoreIndex();
     if (restored <= meta.index) compactTo = Math.max(compactTo, restored);
+    const slow = core.log.trailStart(meta.index, o.snapshotThreshold, o.snapshotThresholdBytes);
     for (const status of core.peerStatus().values()) {
-      if (status.state === "replicate" && status.match >= meta.index - o.snapshotThreshold) {
+      if (status.state === "replicate" && status.match >= slow) {
         compactTo = Math.min(compactTo, status.match - 1);
       }
     }

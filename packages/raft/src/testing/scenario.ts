@@ -56,6 +56,10 @@ export interface Scenario {
    * followers refuse them.
    */
   readonly forwardedWrites: number;
+  /** Bytes of entries kept behind a snapshot (with `trailingEntries`, whichever is less). */
+  readonly trailingBytes: number;
+  /** Bytes of entries applied since the last snapshot that trigger a new one. */
+  readonly snapshotThresholdBytes: number;
 }
 
 export type ScenarioOverrides = Partial<Omit<Scenario, "seed">>;
@@ -98,6 +102,8 @@ export function scenarioFor(seed: number, overrides: ScenarioOverrides = {}): Sc
     leaderDiskStallRate: pick([0, 0, 0.02]),
     diskStallTicks: 10,
     forwardedWrites: pick([0, 0.5, 0.9]),
+    trailingBytes: pick([100, 1000, 1 << 20]),
+    snapshotThresholdBytes: pick([600, 6000, 64 << 20]),
   };
   return { ...base, ...overrides, seed };
 }

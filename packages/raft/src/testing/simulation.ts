@@ -358,6 +358,8 @@ class Simulation {
       maxUncommittedBytes: this.scenario.maxUncommittedBytes,
       snapshotThreshold: this.scenario.snapshotThreshold,
       trailingEntries: this.scenario.trailingEntries,
+      trailingBytes: this.scenario.trailingBytes,
+      snapshotThresholdBytes: this.scenario.snapshotThresholdBytes,
       snapshotChunkSize: this.scenario.snapshotChunkSize,
       snapshotWindow: this.scenario.snapshotWindow,
       restoreChunkSize: this.scenario.restoreChunkSize,
