@@ -33,6 +33,8 @@ const leader = {
   appliedIndex: 120n,
   lastIndex: 121n,
   resources: 17n,
+  storeBytes: 15_360n,
+  quotaBytes: 1_073_741_824n,
   peers: [
     { id: "n2", matchIndex: 121n, lag: 0n, replicationState: "replicate", active: true },
     { id: "n3", matchIndex: 90n, lag: 31n, replicationState: "probe", active: false },
@@ -47,6 +49,8 @@ const follower = {
   appliedIndex: 119n,
   lastIndex: 121n,
   resources: 17n,
+  storeBytes: 15_360n,
+  quotaBytes: 1_073_741_824n,
 } satisfies Status;
 
 describe("raftstore status", () => {
@@ -62,15 +66,18 @@ describe("raftstore status", () => {
     const lines = result.stdout.split("\n");
     expect(lines[0]).toBe("leader: n1 (term 4)");
     expect(lines[2]).toMatch(
-      /^MEMBER +URL +STATE +TERM +COMMIT +APPLIED +LAST +MATCH +LAG +RESOURCES$/,
+      /^MEMBER +URL +STATE +TERM +COMMIT +APPLIED +LAST +MATCH +LAG +RESOURCES +STORE +QUOTA$/,
     );
-    expect(lines[3]).toMatch(/^n1 +http:\/\/10.0.0.1:7001 +leader +4 +120 +120 +121 +121 +0 +17$/);
+    expect(lines[3]).toMatch(
+      /^n1 +http:\/\/10.0.0.1:7001 +leader +4 +120 +120 +121 +121 +0 +17 +15.0 KiB +1.0 GiB \(0%\)$/,
+    );
     expect(lines[4]).toMatch(
-      /^n2 +http:\/\/10.0.0.2:7001 +follower +4 +120 +119 +121 +121 +0 +17$/,
+      /^n2 +http:\/\/10.0.0.2:7001 +follower +4 +120 +119 +121 +121 +0 +17 +15.0 KiB +1.0 GiB \(0%\)$/,
     );
     expect(lines[5]).toMatch(
-      /^n3 +http:\/\/10.0.0.3:7001 +unreachable +- +- +- +- +90 +31 \(inactive\) +-$/,
+      /^n3 +http:\/\/10.0.0.3:7001 +unreachable +- +- +- +- +90 +31 \(inactive\) +- +- +-$/,
     );
+    expect(result.stdout).not.toContain("quota");
     expect(result.stdout).toContain("n3 is unreachable: connect ECONNREFUSED 10.0.0.3:7001");
   });
 
@@ -101,6 +108,33 @@ describe("raftstore status", () => {
       "aaaa",
       "bbbb",
     ]);
+  });
+
+  it("warns of a store near its quota and of members with different quotas; shows none, and a node too old to say", async () => {
+    const full = { ...follower, storeBytes: 950_000n, quotaBytes: 1_000_000n };
+    const older = { ...follower, id: "n3", storeBytes: undefined, quotaBytes: undefined };
+    const nodes = fakeNodes((url) =>
+      node(url === urls.n1 ? { ...leader, quotaBytes: 0n } : url === urls.n2 ? full : older),
+    );
+    const result = await run(["status", "--endpoint", urls.n1], {
+      createTransport: nodes.createTransport,
+    });
+    expect(result.code).toBe(ExitCode.Ok);
+    const lines = result.stdout.split("\n");
+    expect(lines[3]).toMatch(/ +15.0 KiB +none$/);
+    expect(lines[4]).toMatch(/ +927.7 KiB +976.6 KiB \(95%\)$/);
+    expect(lines[5]).toMatch(/ +17 +- +-$/);
+    expect(result.stdout).toContain(
+      "n2's store holds 927.7 KiB, 95% of its quota of 976.6 KiB: writes that would grow it past the quota are refused (exit code 7)",
+    );
+    expect(result.stdout).toContain(
+      "the members have different quotas (n1 none, n2 976.6 KiB): each checks the writes it proposes against its own",
+    );
+    const json = await run(["status", "-o", "json", "--endpoint", urls.n1], {
+      createTransport: nodes.createTransport,
+    });
+    const members = JSON.parse(json.stdout).members as { storeBytes?: number }[];
+    expect(members.map((m) => m.storeBytes)).toEqual([15_360, 950_000, undefined]);
   });
 
   it("prints the same as JSON, and exits with 5 when no member leads", async () => {

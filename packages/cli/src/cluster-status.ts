@@ -20,6 +20,10 @@ export interface MemberStatus {
   snapshotIndex?: number;
   resources?: number;
   watches?: number;
+  /** The size of its store, as its quota counts it. */
+  storeBytes?: number;
+  /** Its store's quota; 0 for none. */
+  quotaBytes?: number;
   /** The cluster its data directory belongs to. */
   clusterId?: string;
   /** From the leader: the highest index known replicated to this member. */
@@ -62,6 +66,8 @@ function fromResponse(id: string, url: string, s: StatusResponse): MemberStatus 
     snapshotIndex: Number(s.snapshotIndex),
     resources: Number(s.resources),
     watches: Number(s.watches),
+    storeBytes: s.storeBytes === undefined ? undefined : Number(s.storeBytes),
+    quotaBytes: s.quotaBytes === undefined ? undefined : Number(s.quotaBytes),
     clusterId: s.clusterId,
   };
 }

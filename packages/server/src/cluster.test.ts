@@ -421,7 +421,10 @@ describe("bad requests", () => {
     const url = `http://${cluster.configs[follower]?.listen}`;
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/raftstore_store_quota_bytes 20000\n/);
-    expect(Number(metrics.match(/raftstore_store_bytes (\d+)/)?.[1])).toBeGreaterThan(12_000);
+    const storeBytes = Number(metrics.match(/raftstore_store_bytes (\d+)/)?.[1]);
+    expect(storeBytes).toBeGreaterThan(12_000);
+    const status = await cluster.operator(follower).status({});
+    expect([status.storeBytes, status.quotaBytes]).toEqual([BigInt(storeBytes), 20_000n]);
     // gRPC (the lean unary path) and the Connect protocol (connect's adapter), leader and follower.
     for (const client of [cluster.client(follower), cluster.jsonClient(leader)]) {
       const error = await client.write(blob("second", 12_000)).catch((e: unknown) => e);

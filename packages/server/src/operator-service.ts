@@ -84,6 +84,8 @@ export function createOperatorRoutes(deps: OperatorDeps): (router: ConnectRouter
           })),
           resources: BigInt(backend.store.size),
           watches: BigInt(backend.store.watchCount),
+          storeBytes: BigInt(backend.store.bytes),
+          quotaBytes: BigInt(deps.config.quotaBytes),
           url: deps.urlOf(stats.id) ?? "",
           clusterId: deps.clusterId,
         };

@@ -1,9 +1,10 @@
 import { type Command, Option } from "commander";
 import { addConnectionOptions, runClient } from "../client-command.js";
-import { type ClusterStatus, gatherClusterStatus } from "../cluster-status.js";
+import { type ClusterStatus, gatherClusterStatus, type MemberStatus } from "../cluster-status.js";
 import { type CommandContext, examples, printJson } from "../command-context.js";
 import type { ConnectionFlags } from "../connections.js";
 import { ExitCode } from "../exit-codes.js";
+import { formatBytes } from "../progress.js";
 import { renderTable } from "../table.js";
 
 interface StatusFlags extends ConnectionFlags {
@@ -14,6 +15,41 @@ interface StatusFlags extends ConnectionFlags {
 export const MEMBER_STATUS_TIMEOUT_MS = 3000;
 
 const text = (value: number | string | undefined) => (value === undefined ? "-" : String(value));
+
+/** A store this full of its quota is reported: writes that grow it are refused soon. */
+export const QUOTA_WARNING_FRACTION = 0.9;
+
+/** How much of its quota a member's store uses, in whole percent. */
+const percentUsed = (storeBytes: number, quotaBytes: number) =>
+  Math.floor((100 * storeBytes) / quotaBytes);
+
+/** `1.0 GiB (37%)`: the quota and how much of it the store uses; `none` without a quota. */
+function quotaText(m: MemberStatus): string {
+  if (m.quotaBytes === undefined || m.storeBytes === undefined) return "-";
+  if (m.quotaBytes === 0) return "none";
+  return `${formatBytes(m.quotaBytes)} (${percentUsed(m.storeBytes, m.quotaBytes)}%)`;
+}
+
+/** What an operator should hear about the members' store sizes and quotas. */
+function quotaProblems(members: readonly MemberStatus[]): string[] {
+  const problems: string[] = [];
+  for (const m of members) {
+    if (m.quotaBytes === undefined || m.storeBytes === undefined || m.quotaBytes === 0) continue;
+    if (m.storeBytes >= QUOTA_WARNING_FRACTION * m.quotaBytes) {
+      problems.push(
+        `${m.id}'s store holds ${formatBytes(m.storeBytes)}, ${percentUsed(m.storeBytes, m.quotaBytes)}% of its quota of ${formatBytes(m.quotaBytes)}: writes that would grow it past the quota are refused (exit code 7). Delete resources, or restart the members with a larger --quota-bytes (and heap: NODE_OPTIONS=--max-old-space-size=…)\n`,
+      );
+    }
+  }
+  const quotas = members.filter((m) => m.quotaBytes !== undefined);
+  if (new Set(quotas.map((m) => m.quotaBytes)).size > 1) {
+    const each = quotas.map((m) => `${m.id} ${quotaText(m).replace(/ \(.*/, "")}`).join(", ");
+    problems.push(
+      `the members have different quotas (${each}): each checks the writes it proposes against its own, and any of them may lead; give every member the same --quota-bytes\n`,
+    );
+  }
+  return problems;
+}
 
 export function renderClusterStatus(status: ClusterStatus): string {
   const leaderLine =
@@ -26,7 +62,20 @@ export function renderClusterStatus(status: ClusterStatus): string {
   const cluster = leaderCluster || mostCommon(clusters);
   const head = `${leaderLine}${cluster === undefined ? "" : `\ncluster: ${cluster}`}\n\n`;
   const table = renderTable(
-    ["MEMBER", "URL", "STATE", "TERM", "COMMIT", "APPLIED", "LAST", "MATCH", "LAG", "RESOURCES"],
+    [
+      "MEMBER",
+      "URL",
+      "STATE",
+      "TERM",
+      "COMMIT",
+      "APPLIED",
+      "LAST",
+      "MATCH",
+      "LAG",
+      "RESOURCES",
+      "STORE",
+      "QUOTA",
+    ],
     status.members.map((m) => [
       m.id,
       m.url,
@@ -38,6 +87,8 @@ export function renderClusterStatus(status: ClusterStatus): string {
       text(m.matchIndex),
       m.lag === undefined ? "-" : m.active === false ? `${m.lag} (inactive)` : String(m.lag),
       text(m.resources),
+      m.storeBytes === undefined ? "-" : formatBytes(m.storeBytes),
+      quotaText(m),
     ]),
   );
   const problems = status.members
@@ -50,6 +101,7 @@ export function renderClusterStatus(status: ClusterStatus): string {
       }
       return [];
     })
+    .concat(quotaProblems(status.members.filter((m) => m.reachable)))
     .join("");
   return `${head}${table}${problems === "" ? "" : `\n${problems}`}`;
 }
@@ -80,6 +132,9 @@ export function registerStatus(program: Command, context: CommandContext): void 
     "after",
     `${examples("raftstore status", "raftstore status -o json | jq .leader")}
 LAG is the leader's view: how many log entries a member is behind the leader's last entry.
+STORE is the member's store as its quota counts it (each resource's content plus 700 bytes);
+QUOTA is its --quota-bytes and how much of it the store uses. A store at ${QUOTA_WARNING_FRACTION * 100}% of its quota, and
+members with different quotas, are reported below the table.
 Exit code 0 when a leader is known, 5 when none is (or the endpoint cannot be reached).
 Each member gets ${MEMBER_STATUS_TIMEOUT_MS / 1000}s (or --timeout, if shorter) to answer.
 `,
