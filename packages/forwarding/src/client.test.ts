@@ -112,6 +112,41 @@ describe("a follower's calls reach the leader over a real socket", () => {
     expect(await target.backend.read(ReadConsistency.Strong, idOf("web"))).toEqual(created);
   });
 
+  it("deleteIncarnation reaches the leader's, which deletes whatever version is stored", async () => {
+    const deleting = Object.assign(new RecordingTarget(), {
+      deleteIncarnation(this: RecordingTarget, id: ID, options?: CallOptions) {
+        this.calls.push({ method: "deleteIncarnation", args: [id], signal: options?.signal });
+        return this.backend.deleteIncarnation(id, options);
+      },
+    });
+    const leader = await startLoopback(deleting);
+    try {
+      const follower = clientOf(leader);
+      const created = await follower.writeCAS(newResource("web"));
+      await follower.writeCAS({ ...created, metadata: { team: "edge" } });
+      await follower.deleteIncarnation(created.id as ID);
+      await expect(deleting.backend.read(ReadConsistency.Strong, idOf("web"))).rejects.toSatisfy(
+        isNotFoundError,
+      );
+      expect(deleting.calls.map((c) => c.method)).toEqual([
+        "writeCAS",
+        "writeCAS",
+        "deleteIncarnation",
+      ]);
+      await expect(follower.deleteIncarnation(idOf(""))).rejects.toSatisfy(isInvalidArgumentError);
+    } finally {
+      await leader.close();
+    }
+  });
+
+  it("deleteIncarnation is refused by a leader whose target cannot do it, and changes nothing", async () => {
+    const created = await client.writeCAS(newResource("web"));
+    await expect(client.deleteIncarnation(created.id as ID)).rejects.toSatisfy(
+      isInvalidArgumentError,
+    );
+    expect(await target.backend.read(ReadConsistency.Strong, idOf("web"))).toEqual(created);
+  });
+
   it("read is a strong read on the leader", async () => {
     const written = await target.backend.writeCAS(newResource("web"));
     expect(await client.read(idOf("web"))).toEqual(written);

@@ -80,6 +80,13 @@ export interface ForwardingClient {
   overwrite(resource: Resource, options?: ForwardingCallOptions): Promise<Resource>;
   /** `deleteCAS` on the leader. */
   deleteCAS(id: ID, version: string, options?: ForwardingCallOptions): Promise<void>;
+  /**
+   * `deleteIncarnation` on the leader (`IncarnationDeletingBackend` of @raftstore/storage). A
+   * leader whose target cannot do it refuses it with InvalidArgumentError; one too old to know
+   * the request's flag runs a `deleteCAS` with an empty version instead, which fails with
+   * CASFailureError while the incarnation is stored.
+   */
+  deleteIncarnation(id: ID, options?: ForwardingCallOptions): Promise<void>;
   /** A strongly consistent `read` on the leader. */
   read(id: ID, options?: ForwardingCallOptions): Promise<Resource>;
   /** A strongly consistent `list` on the leader (every group version of the type). */
@@ -221,6 +228,12 @@ export function createForwardingClient(
       validateId(id);
       validateVersion(version);
       const request = create(DeleteRequestSchema, { id, version });
+      await call(DeleteRequestSchema, request, rpc.delete, callOptions);
+    },
+
+    async deleteIncarnation(id, callOptions) {
+      validateId(id);
+      const request = create(DeleteRequestSchema, { id, incarnation: true });
       await call(DeleteRequestSchema, request, rpc.delete, callOptions);
     },
 

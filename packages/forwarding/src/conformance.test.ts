@@ -15,4 +15,5 @@ runConformance({
   },
   supportsStronglyConsistentList: true,
   overwrite: true,
+  deleteIncarnation: true,
 });

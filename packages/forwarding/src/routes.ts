@@ -38,6 +38,11 @@ export interface ForwardingTarget {
   /** `OverwritingBackend.overwrite`; without it, a forwarded overwrite is refused. */
   overwrite?(resource: Resource, options?: CallOptions): Promise<Resource>;
   deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void>;
+  /**
+   * `IncarnationDeletingBackend.deleteIncarnation`; without it, a forwarded incarnation delete
+   * is refused.
+   */
+  deleteIncarnation?(id: ID, options?: CallOptions): Promise<void>;
   read(consistency: ReadConsistency, id: ID, options?: CallOptions): Promise<Resource>;
   list(
     consistency: ReadConsistency,
@@ -51,7 +56,7 @@ export interface ForwardingTarget {
 /**
  * The forwarding service's routes, for `connectNodeAdapter({ routes })` or any Connect router:
  * `Write` → `target.writeCAS` (or `target.overwrite` when the request says so), `Delete` →
- * `target.deleteCAS`, `Read` and `List` → the target's strongly consistent read and list.
+ * `target.deleteCAS` (or `target.deleteIncarnation` when the request says so), `Read` and `List` → the target's strongly consistent read and list.
  *
  * `WriteBatch` runs each of its writes as `Write` would, all at once, and answers each with
  * its resource or with the status a `Write` of it would have failed with; the writes succeed or
@@ -85,7 +90,17 @@ export function createForwardingRoutes(target: ForwardingTarget): (router: Conne
       delete: (request, context) =>
         answer(async () => {
           validateId(request.id, "id");
-          await target.deleteCAS(request.id, request.version, { signal: context.signal });
+          const options = { signal: context.signal };
+          if (!request.incarnation) {
+            await target.deleteCAS(request.id, request.version, options);
+          } else if (target.deleteIncarnation === undefined) {
+            throw new InvalidArgumentError(
+              "incarnation",
+              "is not supported by the leader's backend",
+            );
+          } else {
+            await target.deleteIncarnation(request.id, options);
+          }
           return {};
         }),
       read: (request, context) =>

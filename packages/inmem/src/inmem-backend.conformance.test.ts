@@ -9,6 +9,7 @@ runConformance({
   },
   supportsStronglyConsistentList: true,
   overwrite: true,
+  deleteIncarnation: true,
   restore: async (backend, resources) => {
     const restoration = (backend as InmemBackend).restore();
     try {

@@ -1,6 +1,7 @@
 import type { ID, Resource, Tenancy } from "@raftstore/proto";
 import {
   type CallOptions,
+  type IncarnationDeletingBackend,
   type OverwritingBackend,
   type ReadConsistency,
   type UnversionedType,
@@ -23,7 +24,7 @@ import type { StoreWatch } from "./store-watch.js";
  * gaps, as in Consul. Every call validates its input first (InvalidArgumentError, nothing
  * changes), then honours an already aborted `options.signal` by rejecting with its reason.
  */
-export class InmemBackend implements OverwritingBackend {
+export class InmemBackend implements OverwritingBackend, IncarnationDeletingBackend {
   /** The database underneath, for views, snapshots and restores. */
   readonly store: Store;
   #lastVersion = 0;
@@ -56,6 +57,12 @@ export class InmemBackend implements OverwritingBackend {
     validateVersion(version);
     options?.signal?.throwIfAborted();
     this.store.deleteCAS(id, version);
+  }
+
+  async deleteIncarnation(id: ID, options?: CallOptions): Promise<void> {
+    validateId(id);
+    options?.signal?.throwIfAborted();
+    this.store.deleteIncarnation(id);
   }
 
   async list(

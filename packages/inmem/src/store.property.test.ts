@@ -56,7 +56,14 @@ const operation = fc.oneof(
       op: fc.constant("delete" as const),
       key,
       uid: fc.constantFrom(...UIDS),
-      expect: fc.constantFrom<Expectation>("current", "current", "empty", "stale"),
+      // "incarnation": deleteIncarnation, which compares no version.
+      expect: fc.constantFrom<Expectation | "incarnation">(
+        "current",
+        "current",
+        "empty",
+        "stale",
+        "incarnation",
+      ),
     }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("view" as const) }) },
@@ -182,10 +189,14 @@ describe("Store against a model", () => {
             const version =
               o.expect === "current" ? (stored?.version ?? "") : o.expect === "empty" ? "" : "0";
             let expected = "ok";
-            if (stored !== undefined && stored.id?.uid === o.uid && stored.version !== version) {
-              expected = "CASFailureError";
+            if (o.expect === "incarnation") {
+              expect(outcome(() => store.deleteIncarnation(id(o.key, o.uid)))).toBe(expected);
+            } else {
+              if (stored !== undefined && stored.id?.uid === o.uid && stored.version !== version) {
+                expected = "CASFailureError";
+              }
+              expect(outcome(() => store.deleteCAS(id(o.key, o.uid), version))).toBe(expected);
             }
-            expect(outcome(() => store.deleteCAS(id(o.key, o.uid), version))).toBe(expected);
             if (expected === "ok" && stored?.id?.uid === o.uid) model.delete(modelKey(o.key));
           } else if (o.op === "view") {
             views.push({ view: store.view(), expected: state(model.values()) });

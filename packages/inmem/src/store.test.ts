@@ -156,6 +156,24 @@ describe("Store deletes", () => {
     expect(store.size).toBe(0);
     expect(store.eventIndex).toBe(2);
   });
+
+  it("deletes an incarnation at any version, and is a silent no-op for a missing key or another uid", () => {
+    const store = new Store();
+    const v1 = store.writeCAS(resource("web"), "1");
+    const v2 = store.writeCAS({ ...v1, metadata: { k: "2" } }, "2");
+    store.deleteIncarnation(idOf("api"));
+    store.deleteIncarnation(idOf("web", { uid: "other" }));
+    store.deleteIncarnation(idOf("web", { uid: "" }));
+    expect(store.read(idOf("web"))).toBe(v2);
+    expect(store.eventIndex).toBe(2);
+    const bytes = store.bytes;
+
+    store.deleteIncarnation(idOf("web", { type: artistV2 }));
+    expect(store.size).toBe(0);
+    expect(store.eventIndex).toBe(3);
+    expect(store.bytes).toBeLessThan(bytes);
+    expect(isInvalidArgumentError(thrown(() => store.deleteIncarnation(idOf(""))))).toBe(true);
+  });
 });
 
 describe("Store lists", () => {

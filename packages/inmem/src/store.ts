@@ -4,6 +4,7 @@ import {
   checkOverwrite,
   InvalidArgumentError,
   type UnversionedType,
+  type ValidID,
   validateId,
   validateListQuery,
   validateResource,
@@ -177,9 +178,24 @@ export class Store {
   deleteCAS(id: ID, version: string): void {
     validateId(id);
     validateVersion(version);
+    this.#delete(id, version);
+  }
+
+  /**
+   * Deletes the resource stored under `id`'s key, whatever its version, if its uid is `id.uid`
+   * (`IncarnationDeletingBackend.deleteIncarnation` of @raftstore/storage). Nothing stored, or
+   * another uid (an empty uid included), is a no-op that publishes nothing. O(log n).
+   */
+  deleteIncarnation(id: ID): void {
+    validateId(id);
+    this.#delete(id, undefined);
+  }
+
+  /** Deletes the incarnation `id` names if it is stored at `version` (any, when undefined). */
+  #delete(id: ValidID, version: string | undefined): void {
     const stored = this.#tables.get(id);
     if (stored === undefined || (stored.id as ID).uid !== id.uid) return;
-    if (stored.version !== version) throw new CASFailureError();
+    if (version !== undefined && stored.version !== version) throw new CASFailureError();
     this.#tables.remove(stored);
     this.#eventIndex++;
     this.#subscriptions.publish(stored, deleteEvent);

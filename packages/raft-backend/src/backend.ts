@@ -14,6 +14,7 @@ import type { LogResponse } from "@raftstore/proto/storage/v1";
 import {
   type CallOptions,
   findStorageError,
+  type IncarnationDeletingBackend,
   InconsistentError,
   InvalidArgumentError,
   type OverwritingBackend,
@@ -31,6 +32,7 @@ import { type Handle, isNoLeaderError, NoLeaderError } from "./handle.js";
 import {
   applyEntry,
   encodeDeleteEntry,
+  encodeDeleteIncarnationEntry,
   encodeOverwriteEntry,
   encodeWriteEntry,
 } from "./log-entry.js";
@@ -73,7 +75,7 @@ const HOLD_RETRY_MAX_MS = 500;
  * The engine is reached only through `Handle`, and the FSM calls `apply` for every committed
  * entry, so this class never imports the consensus engine.
  */
-export class Backend implements OverwritingBackend {
+export class Backend implements OverwritingBackend, IncarnationDeletingBackend {
   readonly #handle: Handle | undefined;
   readonly #logger: Logger;
   readonly #store: Store;
@@ -212,10 +214,29 @@ export class Backend implements OverwritingBackend {
   async deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void> {
     validateId(id);
     validateVersion(version);
+    return this.#delete(id, version, options);
+  }
+
+  /**
+   * `IncarnationDeletingBackend.deleteIncarnation`: proposed as an entry of its own, whose
+   * condition (the stored uid) is checked when it is applied, so writes of the incarnation
+   * ordered before it cannot make it fail.
+   */
+  async deleteIncarnation(id: ID, options?: CallOptions): Promise<void> {
+    validateId(id);
+    return this.#delete(id, undefined, options);
+  }
+
+  /** A delete of the incarnation `id` names at `version` (at any, when undefined). */
+  async #delete(id: ID, version: string | undefined, options?: CallOptions): Promise<void> {
     return this.#holdingForLeader(options, () =>
       this.#servesLocally()
         ? this.#proposeDelete(id, version, options)
-        : this.#forward((client) => client.deleteCAS(id, version, options)),
+        : this.#forward((client) =>
+            version === undefined
+              ? client.deleteIncarnation(id, options)
+              : client.deleteCAS(id, version, options),
+          ),
     );
   }
 
@@ -326,10 +347,14 @@ export class Backend implements OverwritingBackend {
     );
   }
 
-  async #proposeDelete(id: ID, version: string, options?: CallOptions): Promise<void> {
-    const response = await this.#propose(encodeDeleteEntry(id, version), options);
-    if (response.response.case !== "delete") {
-      throw new Error(`unexpected response to a delete entry: ${response.response.case}`);
+  async #proposeDelete(id: ID, version: string | undefined, options?: CallOptions): Promise<void> {
+    const [entry, kind] =
+      version === undefined
+        ? [encodeDeleteIncarnationEntry(id), "deleteIncarnation"]
+        : [encodeDeleteEntry(id, version), "delete"];
+    const response = await this.#propose(entry, options);
+    if (response.response.case !== kind) {
+      throw new Error(`unexpected response to a ${kind} entry: ${response.response.case}`);
     }
   }
 
@@ -393,6 +418,11 @@ export class Backend implements OverwritingBackend {
         validateVersion(version);
         await leaderOnly();
         return this.#proposeDelete(id, version, options);
+      },
+      deleteIncarnation: async (id, options) => {
+        validateId(id);
+        await leaderOnly();
+        return this.#proposeDelete(id, undefined, options);
       },
       read: async (_consistency, id, options) => {
         validateId(id);

@@ -25,6 +25,7 @@ for (const role of ["leader", "follower", "localFollower"] as const) {
       },
       supportsStronglyConsistentList: true,
       overwrite: true,
+      deleteIncarnation: true,
       ignoreWatchListSnapshotOperations: role !== "leader",
       restore: async (backend, resources) => {
         const cluster = clusters.get(backend);

@@ -3,7 +3,12 @@ import { Store } from "@raftstore/inmem";
 import { IDSchema, type Resource, ResourceSchema } from "@raftstore/proto";
 import { LogResponseSchema, LogSchema, LogType } from "@raftstore/proto/storage/v1";
 import { describe, expect, it } from "vitest";
-import { applyEntry, encodeOverwriteEntry, encodeWriteEntry } from "./log-entry.js";
+import {
+  applyEntry,
+  encodeDeleteIncarnationEntry,
+  encodeOverwriteEntry,
+  encodeWriteEntry,
+} from "./log-entry.js";
 
 const fields = {
   id: {
@@ -70,5 +75,47 @@ describe("overwrite entries", () => {
     const refused = applyEntry(store, encodeOverwriteEntry(create(ResourceSchema, missing)), 10n);
     expect(refused).toBeInstanceOf(Error);
     expect((refused as Error).name).toBe("CASFailureError");
+  });
+});
+
+describe("incarnation delete entries", () => {
+  it("encode as protobuf-es encodes the Log it would create", () => {
+    const id = create(IDSchema, { ...fields.id, uid: "u1" });
+    const expected = toBinary(
+      LogSchema,
+      create(LogSchema, {
+        type: LogType.DELETE_INCARNATION,
+        request: { case: "deleteIncarnation", value: { id } },
+      }),
+    );
+    expect(Buffer.from(encodeDeleteIncarnationEntry(id)).equals(expected)).toBe(true);
+  });
+
+  it("delete any version of the incarnation, and nothing of another", () => {
+    const store = new Store();
+    const created = { ...fields, id: { ...fields.id, uid: "u1" } };
+    applyEntry(store, encodeWriteEntry(create(ResourceSchema, created)), 7n);
+    const updated = { ...created, version: "7", metadata: { owner: "team-b" } };
+    applyEntry(store, encodeWriteEntry(create(ResourceSchema, updated)), 8n);
+    const other = create(IDSchema, { ...fields.id, uid: "u2" });
+    const noop = applyEntry(store, encodeDeleteIncarnationEntry(other), 9n);
+    expect(noop).toStrictEqual(
+      create(LogResponseSchema, { response: { case: "deleteIncarnation", value: {} } }),
+    );
+    expect(store.read(create(IDSchema, fields.id)).version).toBe("8");
+
+    const id = create(IDSchema, created.id);
+    const response = applyEntry(store, encodeDeleteIncarnationEntry(id), 10n);
+    expect(response).toStrictEqual(
+      create(LogResponseSchema, { response: { case: "deleteIncarnation", value: {} } }),
+    );
+    expect(store.size).toBe(0);
+    const malformed = toBinary(
+      LogSchema,
+      create(LogSchema, { request: { case: "deleteIncarnation", value: {} } }),
+    );
+    expect((applyEntry(store, malformed, 11n) as Error).message).toMatch(
+      /deleteIncarnation without an id/,
+    );
   });
 });

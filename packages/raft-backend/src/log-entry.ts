@@ -60,6 +60,20 @@ export function encodeDeleteEntry(id: ID, version: string): Uint8Array {
   );
 }
 
+/**
+ * Encodes the delete of an incarnation: whatever version of `id.uid` is stored under `id`'s key
+ * (`IncarnationDeletingBackend.deleteIncarnation`).
+ */
+export function encodeDeleteIncarnationEntry(id: ID): Uint8Array {
+  return toBinaryFast(
+    LogSchema,
+    create(LogSchema, {
+      type: LogType.DELETE_INCARNATION,
+      request: { case: "deleteIncarnation", value: { id } },
+    }),
+  );
+}
+
 /** A log entry whose bytes are not a valid resource operation. */
 export class MalformedEntryError extends Error {
   override readonly name = "MalformedEntryError";
@@ -104,11 +118,13 @@ export function applyEntry(store: Store, buf: Uint8Array, index: bigint): LogRes
         };
         return response;
       }
-      case "delete": {
-        const { id, version } = log.request.value;
-        if (id === undefined) return new MalformedEntryError(index, "delete without an id");
-        store.deleteCAS(id, version);
-        return create(LogResponseSchema, { response: { case: "delete", value: {} } });
+      case "delete":
+      case "deleteIncarnation": {
+        const { case: kind, value } = log.request;
+        if (value.id === undefined) return new MalformedEntryError(index, `${kind} without an id`);
+        if (kind === "delete") store.deleteCAS(value.id, value.version);
+        else store.deleteIncarnation(value.id);
+        return create(LogResponseSchema, { response: { case: kind, value: {} } });
       }
       default:
         return new MalformedEntryError(index, `unexpected request type ${String(log.type)}`);

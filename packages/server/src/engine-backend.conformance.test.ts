@@ -27,6 +27,7 @@ for (const { role, forwarding, title } of cases) {
       },
       supportsStronglyConsistentList: true,
       overwrite: true,
+      deleteIncarnation: true,
       ignoreWatchListSnapshotOperations: role === "follower",
     });
   });

@@ -185,3 +185,29 @@ export interface OverwritingBackend extends Backend {
 export function canOverwrite(backend: Backend): backend is OverwritingBackend {
   return typeof (backend as Partial<OverwritingBackend>).overwrite === "function";
 }
+
+/**
+ * A backend that can also delete an incarnation: whatever version of it is stored.
+ *
+ * Optional, as `overwrite`. The resource service's blanket deletes (no version given) learn the
+ * incarnation with a strong read and used to delete the version that read returned, with a
+ * compare-and-swap: under a steady stream of writes to the key, the version had changed by the
+ * time the delete was ordered, and most such deletes ran out of attempts. A backend that takes
+ * the incarnation's delete where it is ordered (in a Raft backend, when the entry is applied)
+ * deletes it in one round, as etcd's Delete does.
+ */
+export interface IncarnationDeletingBackend extends Backend {
+  /**
+   * Deletes the resource stored under `id`'s key, whatever its version, if it is the
+   * incarnation `id.uid` names. The group version is ignored. Nothing stored, or a stored
+   * resource with another uid (an empty uid is another), is a no-op that publishes nothing, as
+   * in `deleteCAS`. Otherwise as `deleteCAS`: a delete event with the stored resource is
+   * published after the delete is committed.
+   */
+  deleteIncarnation(id: ID, options?: CallOptions): Promise<void>;
+}
+
+/** Whether `backend` implements the optional `deleteIncarnation`. */
+export function canDeleteIncarnation(backend: Backend): backend is IncarnationDeletingBackend {
+  return typeof (backend as Partial<IncarnationDeletingBackend>).deleteIncarnation === "function";
+}

@@ -7,5 +7,6 @@ runConformance({
   newBackend: () => new ReferenceBackend(),
   supportsStronglyConsistentList: true,
   overwrite: true,
+  deleteIncarnation: true,
   restore: async (backend, resources) => (backend as ReferenceBackend).restore(resources),
 });

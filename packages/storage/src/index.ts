@@ -2,7 +2,9 @@
 export {
   type Backend,
   type CallOptions,
+  canDeleteIncarnation,
   canOverwrite,
+  type IncarnationDeletingBackend,
   type OverwritingBackend,
   ReadConsistency,
   type UnversionedType,

@@ -77,6 +77,7 @@ function messages(arbs: typeof plain) {
         [[ReadRequestSchema, create(ReadRequestSchema, { id, consistency: 2 })]],
         [[ForwardedReadRequestSchema, create(ForwardedReadRequestSchema, { id })]],
         [[DeleteRequestSchema, create(DeleteRequestSchema, { id, version: "9" })]],
+        [[DeleteRequestSchema, create(DeleteRequestSchema, { id, incarnation: true })]],
         [
           [
             LogSchema,
@@ -92,6 +93,15 @@ function messages(arbs: typeof plain) {
             create(LogSchema, {
               type: LogType.DELETE,
               request: { case: "delete", value: { id, version: "3" } },
+            }),
+          ],
+        ],
+        [
+          [
+            LogSchema,
+            create(LogSchema, {
+              type: LogType.DELETE_INCARNATION,
+              request: { case: "deleteIncarnation", value: { id } },
             }),
           ],
         ],

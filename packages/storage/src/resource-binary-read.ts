@@ -397,27 +397,32 @@ const readReadRequest: Read = (r, end) => {
   return m;
 };
 
+/** A delete (also a log entry's request): the id, the version, whether of the incarnation. */
 const readDelete: Read = (r, end) => {
-  const m: Fields = { $typeName: DeleteRequestSchema.typeName, version: "" };
+  const m: Fields = { $typeName: DeleteRequestSchema.typeName, version: "", incarnation: false };
   readFields(r, end, (n, wt) => {
     if (n === 1) m.id = nested(r, end, wt, m.id, readId);
     else if (n === 2) m.version = stringField(r, end, wt);
+    else if (n === 3) m.incarnation = flagField(r, end, wt);
     else throw notPlain;
   });
   return m;
 };
+
+/** A bool written as 0 or 1; any other value protobuf-es reads as true too, and is left to it. */
+function flagField(r: Reader, end: number, wireType: number): boolean {
+  const flag = int32Field(r, end, wireType);
+  if (flag > 1) throw notPlain;
+  return flag === 1;
+}
 
 /** A forwarded write (also a log entry's request): the resource, and whether to overwrite. */
 const readForwardedWrite: Read = (r, end) => {
   const m: Fields = { $typeName: ForwardedWriteRequestSchema.typeName, overwrite: false };
   readFields(r, end, (n, wt) => {
     if (n === 1) m.resource = nested(r, end, wt, m.resource, readResource);
-    else if (n === 2) {
-      // Any other value protobuf-es reads as true too; it is left to protobuf-es.
-      const flag = int32Field(r, end, wt);
-      if (flag > 1) throw notPlain;
-      m.overwrite = flag === 1;
-    } else throw notPlain;
+    else if (n === 2) m.overwrite = flagField(r, end, wt);
+    else throw notPlain;
   });
   return m;
 };
@@ -468,9 +473,13 @@ const logRequests = new Map<number, [string, Read]>([
   [2, ["write", readForwardedWrite]],
   [3, ["delete", readDelete]],
   [4, ["overwrite", readForwardedWrite]],
+  [5, ["deleteIncarnation", readDelete]],
 ]);
 
-/** The Raft log entry: its type, then a write, delete or overwrite (a oneof: at most one, once). */
+/**
+ * The Raft log entry: its type, then a write, delete, overwrite or incarnation's delete (a oneof:
+ * at most one, once).
+ */
 const readLog: Read = (r, end) => {
   const request: { case: string | undefined; value?: Fields } = { case: undefined };
   const m: Fields = { $typeName: LogSchema.typeName, type: 0, request };

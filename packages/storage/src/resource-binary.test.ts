@@ -133,6 +133,13 @@ describe("toBinaryFast", () => {
               type: logType,
               request: { case: "delete", value: create(DeleteRequestSchema, { id, version: "7" }) },
             }),
+            create(LogSchema, {
+              type: LogType.DELETE_INCARNATION,
+              request: {
+                case: "deleteIncarnation",
+                value: create(DeleteRequestSchema, { id, incarnation: true }),
+              },
+            }),
           ];
           for (const log of logs) {
             expect(encodePlain(LogSchema, log)).toBeDefined();

@@ -56,6 +56,7 @@ const len6 = tag(6, LEN);
 const len7 = tag(7, LEN);
 const varint1 = tag(1, 0);
 const varint2 = tag(2, 0);
+const varint3 = tag(3, 0);
 
 /** Thrown inside this module when a message is not in the plain form; never escapes it. */
 const notPlain = new Error("not in the plain form");
@@ -512,14 +513,16 @@ const resourceResult = oneofOf(ResourceResultSchema.typeName, "outcome", [
   ["error", forwardedStatus],
 ]);
 
+/** A delete (also a log entry's request): the id, the version, whether of the incarnation. */
 const measureDelete: Measure = (sizes, v) => {
   const m = plainMessage(v, DeleteRequestSchema.typeName);
-  return sizes.optional(m.id, measureId) + stringField(m.version);
+  if (typeof m.incarnation !== "boolean") throw notPlain;
+  return sizes.optional(m.id, measureId) + stringField(m.version) + (m.incarnation ? 2 : 0);
 };
 
 /**
- * The Raft log entry: its type, then a write or an overwrite (a WriteRequest) or a delete (a
- * DeleteRequest).
+ * The Raft log entry: its type, then a write or an overwrite (a WriteRequest) or a delete or an
+ * incarnation's delete (a DeleteRequest).
  */
 const logShape: Shape = {
   measure: (sizes, v) => {
@@ -534,6 +537,7 @@ const logShape: Shape = {
       case "overwrite":
         return size + sizes.nested(request.value, forwardedWrite.measure);
       case "delete":
+      case "deleteIncarnation":
         return size + sizes.nested(request.value, measureDelete);
       default:
         throw notPlain;
@@ -548,6 +552,8 @@ const logShape: Shape = {
       writeNested(w, len3, request.value, writeDelete);
     } else if (request.case === "overwrite") {
       writeNested(w, len4, request.value, forwardedWrite.write);
+    } else if (request.case === "deleteIncarnation") {
+      writeNested(w, len5, request.value, writeDelete);
     }
   },
 };
@@ -555,6 +561,7 @@ const logShape: Shape = {
 function writeDelete(w: Writer, m: Fields): void {
   writeNested(w, len1, m.id, writeId);
   w.string(len2, m.version as string);
+  if (m.incarnation) w.uint(varint3, 1);
 }
 
 /** The shape of a message whose one field, number 1, is a list of `item`, keyed by its name. */

@@ -2,6 +2,7 @@ import type { ID, Resource, Tenancy } from "@raftstore/proto";
 import {
   type Backend,
   type CallOptions,
+  type IncarnationDeletingBackend,
   type OverwritingBackend,
   ReadConsistency,
   type UnversionedType,
@@ -16,7 +17,7 @@ import type { ForwardingClient } from "../client.js";
  * reads, owner lists and watches are served by `local`, which here is the leader's own store
  * (a real follower would apply the leader's log to a store of its own).
  */
-export class ForwardedBackend implements OverwritingBackend {
+export class ForwardedBackend implements OverwritingBackend, IncarnationDeletingBackend {
   readonly #client: ForwardingClient;
   readonly #local: Backend;
 
@@ -35,6 +36,10 @@ export class ForwardedBackend implements OverwritingBackend {
 
   deleteCAS(id: ID, version: string, options?: CallOptions): Promise<void> {
     return this.#client.deleteCAS(id, version, options);
+  }
+
+  deleteIncarnation(id: ID, options?: CallOptions): Promise<void> {
+    return this.#client.deleteIncarnation(id, options);
   }
 
   async read(consistency: ReadConsistency, id: ID, options?: CallOptions): Promise<Resource> {

@@ -11,6 +11,7 @@ import {
 } from "@raftstore/proto";
 import {
   type Backend,
+  type IncarnationDeletingBackend,
   InconsistentError,
   NotFoundError,
   type OverwritingBackend,
@@ -191,7 +192,15 @@ function instrumented(inner: InmemBackend) {
       }
       return inner.writeCAS(resource, options);
     },
-    deleteCAS: (deleteId, version, options) => inner.deleteCAS(deleteId, version, options),
+    async deleteCAS(deleteId, version, options) {
+      counts.swaps++;
+      if (knobs.racesToLose > 0) {
+        knobs.racesToLose--;
+        const current = await inner.read(StorageConsistency.Strong, deleteId);
+        await inner.writeCAS({ ...current, metadata: { writer: "someone else" } });
+      }
+      return inner.deleteCAS(deleteId, version, options);
+    },
     list: (consistency, listType, listTenancy, prefix, options) =>
       inner.list(consistency, listType, listTenancy, prefix, options),
     listByOwner: (owner, options) => inner.listByOwner(owner, options),
@@ -251,6 +260,58 @@ async function setupInstrumented() {
   };
   return { inner, client, counts, knobs, web, writeWeb, writeWebStatus };
 }
+
+describe("ResourceService.Delete without a version", () => {
+  /** A service whose backend deletes incarnations, after another writer wrote a new version. */
+  async function deleting() {
+    const inner = setup().backend;
+    const { backend, counts } = instrumented(inner);
+    const deletes: ID[] = [];
+    const withIncarnations: IncarnationDeletingBackend = {
+      ...backend,
+      async deleteIncarnation(target, options) {
+        deletes.push(target);
+        const current = await inner.read(StorageConsistency.Strong, { ...target, uid: "" });
+        await inner.writeCAS({ ...current, metadata: { writer: "someone else" } });
+        return inner.deleteIncarnation(target, options);
+      },
+    };
+    const client = serviceClient(withIncarnations);
+    const web = must((await client.write({ resource: { id: id("web") } })).resource);
+    counts.strongReads = 0;
+    counts.swaps = 0;
+    return { client, counts, deletes, web };
+  }
+
+  it("deletes the incarnation a strong read finds, whatever its version by the time it is applied", async () => {
+    const { client, counts, deletes, web } = await deleting();
+    await client.delete({ id: id("web") });
+    expect(await codeOf(client.read({ id: id("web") }))).toBe(Code.NotFound);
+    expect(counts).toEqual({ strongReads: 1, swaps: 0 });
+    expect(deletes.map((d) => d.uid)).toEqual([web.id?.uid]);
+    // Nothing stored: no delete is sent.
+    await client.delete({ id: id("web") });
+    expect(deletes).toHaveLength(1);
+  });
+
+  it("needs no read when the caller names the incarnation, and leaves another one alone", async () => {
+    const { client, counts, deletes, web } = await deleting();
+    await client.delete({ id: { ...id("web"), uid: "01HZZZZZZZZZZZZZZZZZZZZZZZ" } });
+    expect(must((await client.read({ id: id("web") })).resource).id?.uid).toBe(web.id?.uid);
+    await client.delete({ id: web.id });
+    expect(await codeOf(client.read({ id: id("web") }))).toBe(Code.NotFound);
+    expect(counts.strongReads).toBe(0);
+    expect(deletes).toHaveLength(2);
+  });
+
+  it("on a backend without deleteIncarnation, swaps the version a strong read finds, again after a lost race", async () => {
+    const { client, counts, knobs } = await setupInstrumented();
+    knobs.racesToLose = 1;
+    await client.delete({ id: id("web") });
+    expect(await codeOf(client.read({ id: id("web") }))).toBe(Code.NotFound);
+    expect(counts).toEqual({ strongReads: 2, swaps: 2 });
+  });
+});
 
 describe("ResourceService.Write after a lost compare-and-swap", () => {
   it("builds a blanket write on the local copy again when the copy holds the winner", async () => {
@@ -516,7 +577,7 @@ describe("a change that failed with Unavailable", () => {
   async function failing(error: () => Error, reads = false) {
     const inner = setup().backend;
     const web = must((await serviceClient(inner).write({ resource: { id: id("web") } })).resource);
-    const backend: Backend = {
+    const backend: IncarnationDeletingBackend = {
       ...inner,
       read: async (consistency, readId, options) => {
         if (reads && consistency === StorageConsistency.Strong) throw error();
@@ -529,6 +590,9 @@ describe("a change that failed with Unavailable", () => {
         throw error();
       },
       deleteCAS: async () => {
+        throw error();
+      },
+      deleteIncarnation: async () => {
         throw error();
       },
     };

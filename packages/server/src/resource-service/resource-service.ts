@@ -23,6 +23,7 @@ import {
   type Backend,
   CASFailureError,
   type CallOptions,
+  canDeleteIncarnation,
   canOverwrite,
   InvalidArgumentError,
   isCASFailureError,
@@ -115,6 +116,10 @@ export function createResourceServiceRoutes(
   // whatever version is stored when it is applied, and concurrent ones of a key need not lose
   // swaps to each other.
   const overwriter = canOverwrite(backend) ? backend : undefined;
+  // A blanket delete deletes the incarnation it finds, whatever its version when the delete is
+  // applied: built on a version instead, it lost to every write ordered in between, and under a
+  // steady stream of writes most blanket deletes ran out of attempts.
+  const incarnationDeleter = canDeleteIncarnation(backend) ? backend : undefined;
 
   /** Reads what is stored under the id's key, whatever its group version; undefined if nothing. */
   async function readStored(id: ID, consistency: ReadConsistency, callOptions: CallOptions) {
@@ -322,6 +327,19 @@ export function createResourceServiceRoutes(
     async delete(req: DeleteRequest, ctx: HandlerContext) {
       const callOptions = optionsOf(ctx);
       const id = normalizeId(req.id, "id");
+      if (req.version === "" && incarnationDeleter !== undefined) {
+        // The incarnation is the caller's, or what a strong read finds (a lagging local copy
+        // must not turn the delete into a silent no-op); any version of it is deleted.
+        let target: ID | undefined = id;
+        if (id.uid === "") {
+          const stored = await readStored(id, ReadConsistency.Strong, callOptions);
+          target = stored?.id === undefined ? undefined : { ...id, uid: stored.id.uid };
+        }
+        if (target !== undefined) {
+          await change(incarnationDeleter.deleteIncarnation(target, callOptions));
+        }
+        return {};
+      }
       await retryCAS(
         req.version === "",
         async () => {

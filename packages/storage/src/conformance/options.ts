@@ -16,6 +16,11 @@ export interface ConformanceOptions {
   /** The backend implements the optional `OverwritingBackend.overwrite`: test it too. */
   overwrite?: boolean;
   /**
+   * The backend implements the optional `IncarnationDeletingBackend.deleteIncarnation`: test it
+   * too.
+   */
+  deleteIncarnation?: boolean;
+  /**
    * Tolerate an initial watch snapshot that is stale (an end-of-snapshot at any position,
    * followed by the missing upserts), as a Raft follower's may be.
    */

@@ -2,6 +2,7 @@ import { afterEach } from "vitest";
 import type { Backend } from "../backend.js";
 import { casTests } from "./cases-cas.js";
 import { contractTests } from "./cases-contract.js";
+import { deleteIncarnationTests } from "./cases-delete-incarnation.js";
 import { listTests } from "./cases-list.js";
 import { overwriteTests } from "./cases-overwrite.js";
 import { readTests } from "./cases-read.js";
@@ -41,7 +42,8 @@ async function open(options: ConformanceOptions) {
  * It covers every case of Consul's suite under the same names (Read, CAS Write, CAS Delete,
  * ListByOwner, List, WatchList), plus the contract's other promises (immutability, events only
  * for successful changes, concurrent CAS, watches opened during bursts, aborts, bad input), and
- * with `overwrite: true` the optional `OverwritingBackend.overwrite`.
+ * with `overwrite: true` the optional `OverwritingBackend.overwrite`, with
+ * `deleteIncarnation: true` the optional `IncarnationDeletingBackend.deleteIncarnation`.
  */
 export function runConformance(options: ConformanceOptions): void {
   if (typeof options?.newBackend !== "function") {
@@ -75,4 +77,5 @@ export function runConformance(options: ConformanceOptions): void {
   watchTests(context);
   contractTests(context);
   if (options.overwrite) overwriteTests(context);
+  if (options.deleteIncarnation) deleteIncarnationTests(context);
 }

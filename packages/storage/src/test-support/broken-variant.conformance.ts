@@ -10,6 +10,7 @@ runConformance({
   newBackend: () => new ReferenceBackend({ [bug]: true }),
   supportsStronglyConsistentList: true,
   overwrite: true,
+  deleteIncarnation: true,
   eventuallyTimeoutMs: 300,
   nextTimeoutMs: 300,
 });

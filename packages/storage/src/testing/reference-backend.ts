@@ -9,6 +9,7 @@ import {
 } from "@raftstore/proto";
 import type {
   CallOptions,
+  IncarnationDeletingBackend,
   OverwritingBackend,
   ReadConsistency,
   UnversionedType,
@@ -43,6 +44,8 @@ export interface Bugs {
   duplicateEvents?: boolean;
   /** An overwrite checks the uid only, not the owner and status. */
   overwriteAnyState?: boolean;
+  /** An incarnation delete deletes whatever is stored, of any uid. */
+  deleteAnyIncarnation?: boolean;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -65,7 +68,7 @@ interface Subscription {
  * changed synchronously, so that a snapshot and a subscription are trivially atomic. It exists
  * to prove the conformance suite (it must pass) and, with `bugs`, that the suite has teeth.
  */
-export class ReferenceBackend implements OverwritingBackend {
+export class ReferenceBackend implements OverwritingBackend, IncarnationDeletingBackend {
   readonly #data = new Map<string, Resource>();
   readonly #subscriptions = new Set<Subscription>();
   #lastVersion = 0;
@@ -131,11 +134,23 @@ export class ReferenceBackend implements OverwritingBackend {
   async deleteCAS(id: ID, version: string, _options?: CallOptions): Promise<void> {
     validateId(id);
     validateVersion(version);
+    this.#delete(id, version);
+  }
+
+  async deleteIncarnation(id: ID, _options?: CallOptions): Promise<void> {
+    validateId(id);
+    this.#delete(id, undefined);
+  }
+
+  /** Deletes the incarnation `id` names, if it is stored at `version` (any, when undefined). */
+  #delete(id: ID, version: string | undefined): void {
     const key = resourceKey(id);
     const stored = this.#data.get(key);
     if (stored === undefined) return;
-    if (!this.#bugs.ignoreUid && stored.id?.uid !== id.uid) return;
-    if (stored.version !== version) throw new CASFailureError();
+    const anyUid =
+      this.#bugs.ignoreUid || (version === undefined && this.#bugs.deleteAnyIncarnation);
+    if (!anyUid && stored.id?.uid !== id.uid) return;
+    if (version !== undefined && stored.version !== version) throw new CASFailureError();
     this.#data.delete(key);
     this.#publish("delete", stored);
   }

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file raftstore/storage/v1/log.proto.
  */
 export const file_raftstore_storage_v1_log: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yYWZ0c3RvcmUvc3RvcmFnZS92MS9sb2cucHJvdG8SFHJhZnRzdG9yZS5zdG9yYWdlLnYxIuIBCgNMb2cSKwoEdHlwZRgBIAEoDjIdLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkxvZ1R5cGUSMwoFd3JpdGUYAiABKAsyIi5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlcXVlc3RIABI1CgZkZWxldGUYAyABKAsyIy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5EZWxldGVSZXF1ZXN0SAASNwoJb3ZlcndyaXRlGAQgASgLMiIucmFmdHN0b3JlLnN0b3JhZ2UudjEuV3JpdGVSZXF1ZXN0SABCCQoHcmVxdWVzdCLBAQoLTG9nUmVzcG9uc2USNAoFd3JpdGUYASABKAsyIy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlc3BvbnNlSAASNgoGZGVsZXRlGAIgASgLMiQucmFmdHN0b3JlLnN0b3JhZ2UudjEuRGVsZXRlUmVzcG9uc2VIABI4CglvdmVyd3JpdGUYAyABKAsyIy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlc3BvbnNlSABCCgoIcmVzcG9uc2UqZAoHTG9nVHlwZRIYChRMT0dfVFlQRV9VTlNQRUNJRklFRBAAEhIKDkxPR19UWVBFX1dSSVRFEAESEwoPTE9HX1RZUEVfREVMRVRFEAISFgoSTE9HX1RZUEVfT1ZFUldSSVRFEANiBnByb3RvMw", [file_raftstore_storage_v1_forwarding]);
+  fileDesc("Ch5yYWZ0c3RvcmUvc3RvcmFnZS92MS9sb2cucHJvdG8SFHJhZnRzdG9yZS5zdG9yYWdlLnYxIqUCCgNMb2cSKwoEdHlwZRgBIAEoDjIdLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkxvZ1R5cGUSMwoFd3JpdGUYAiABKAsyIi5yYWZ0c3RvcmUuc3RvcmFnZS52MS5Xcml0ZVJlcXVlc3RIABI1CgZkZWxldGUYAyABKAsyIy5yYWZ0c3RvcmUuc3RvcmFnZS52MS5EZWxldGVSZXF1ZXN0SAASNwoJb3ZlcndyaXRlGAQgASgLMiIucmFmdHN0b3JlLnN0b3JhZ2UudjEuV3JpdGVSZXF1ZXN0SAASQQoSZGVsZXRlX2luY2FybmF0aW9uGAUgASgLMiMucmFmdHN0b3JlLnN0b3JhZ2UudjEuRGVsZXRlUmVxdWVzdEgAQgkKB3JlcXVlc3QihQIKC0xvZ1Jlc3BvbnNlEjQKBXdyaXRlGAEgASgLMiMucmFmdHN0b3JlLnN0b3JhZ2UudjEuV3JpdGVSZXNwb25zZUgAEjYKBmRlbGV0ZRgCIAEoCzIkLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkRlbGV0ZVJlc3BvbnNlSAASOAoJb3ZlcndyaXRlGAMgASgLMiMucmFmdHN0b3JlLnN0b3JhZ2UudjEuV3JpdGVSZXNwb25zZUgAEkIKEmRlbGV0ZV9pbmNhcm5hdGlvbhgEIAEoCzIkLnJhZnRzdG9yZS5zdG9yYWdlLnYxLkRlbGV0ZVJlc3BvbnNlSABCCgoIcmVzcG9uc2UqhQEKB0xvZ1R5cGUSGAoUTE9HX1RZUEVfVU5TUEVDSUZJRUQQABISCg5MT0dfVFlQRV9XUklURRABEhMKD0xPR19UWVBFX0RFTEVURRACEhYKEkxPR19UWVBFX09WRVJXUklURRADEh8KG0xPR19UWVBFX0RFTEVURV9JTkNBUk5BVElPThAEYgZwcm90bzM", [file_raftstore_storage_v1_forwarding]);
 
 /**
  * Log is one resource operation in the Raft log.
@@ -54,6 +54,15 @@ export type Log = Message<"raftstore.storage.v1.Log"> & {
      */
     value: WriteRequest;
     case: "overwrite";
+  } | {
+    /**
+     * A delete of an incarnation (Backend.deleteIncarnation): whatever version of it is stored.
+     * A case of its own, as `overwrite`. The request's `version` and `incarnation` are not read.
+     *
+     * @generated from field: raftstore.storage.v1.DeleteRequest delete_incarnation = 5;
+     */
+    value: DeleteRequest;
+    case: "deleteIncarnation";
   } | { case: undefined; value?: undefined };
 };
 
@@ -91,6 +100,12 @@ export type LogResponse = Message<"raftstore.storage.v1.LogResponse"> & {
      */
     value: WriteResponse;
     case: "overwrite";
+  } | {
+    /**
+     * @generated from field: raftstore.storage.v1.DeleteResponse delete_incarnation = 4;
+     */
+    value: DeleteResponse;
+    case: "deleteIncarnation";
   } | { case: undefined; value?: undefined };
 };
 
@@ -126,6 +141,11 @@ export enum LogType {
    * @generated from enum value: LOG_TYPE_OVERWRITE = 3;
    */
   OVERWRITE = 3,
+
+  /**
+   * @generated from enum value: LOG_TYPE_DELETE_INCARNATION = 4;
+   */
+  DELETE_INCARNATION = 4,
 }
 
 /**
