@@ -168,9 +168,19 @@ function instrumented(inner: InmemBackend) {
   const counts = { strongReads: 0, swaps: 0 };
   const knobs: {
     racesToLose: number;
+    recreations: number;
     lagging: Resource | undefined;
     missingHere: string | undefined;
-  } = { racesToLose: 0, lagging: undefined, missingHere: undefined };
+  } = { racesToLose: 0, recreations: 0, lagging: undefined, missingHere: undefined };
+  /** With `recreations`, another writer deletes the key's resource and makes a new one. */
+  const maybeRecreate = async (key: ID) => {
+    if (knobs.recreations === 0) return;
+    knobs.recreations--;
+    const current = await inner.read(StorageConsistency.Strong, { ...key, uid: "" });
+    await inner.deleteCAS(current.id as ID, current.version);
+    const uid = `01J0000000000000000000000${knobs.recreations}`;
+    await inner.writeCAS({ ...current, id: { ...(current.id as ID), uid }, version: "" });
+  };
   const backend: Backend = {
     async read(consistency, readId, options) {
       if (consistency === StorageConsistency.Strong) counts.strongReads++;
@@ -185,6 +195,7 @@ function instrumented(inner: InmemBackend) {
     },
     async writeCAS(resource, options) {
       counts.swaps++;
+      await maybeRecreate(resource.id as ID);
       if (knobs.racesToLose > 0) {
         knobs.racesToLose--;
         const current = await inner.read(StorageConsistency.Strong, resource.id as ID);
@@ -207,7 +218,7 @@ function instrumented(inner: InmemBackend) {
     watchList: (watchType, watchTenancy, prefix) =>
       inner.watchList(watchType, watchTenancy, prefix),
   };
-  return { backend, counts, knobs };
+  return { backend, counts, knobs, maybeRecreate };
 }
 
 /**
@@ -216,7 +227,7 @@ function instrumented(inner: InmemBackend) {
  * writer set a status on the key (the overwrite then fails).
  */
 function instrumentedOverwriting(inner: InmemBackend) {
-  const { backend, counts: casCounts, knobs } = instrumented(inner);
+  const { backend, counts: casCounts, knobs, maybeRecreate } = instrumented(inner);
   const counts = Object.assign(casCounts, { overwrites: 0, mostAtOnce: 0 });
   let inFlight = 0;
   const overwriting: OverwritingBackend = {
@@ -226,6 +237,7 @@ function instrumentedOverwriting(inner: InmemBackend) {
       counts.mostAtOnce = Math.max(counts.mostAtOnce, ++inFlight);
       try {
         await setTimeout(5);
+        await maybeRecreate(resource.id as ID);
         if (knobs.racesToLose > 0) {
           knobs.racesToLose--;
           const current = await inner.read(StorageConsistency.Strong, resource.id as ID);
@@ -314,6 +326,16 @@ describe("ResourceService.Delete without a version", () => {
 });
 
 describe("ResourceService.Write after a lost compare-and-swap", () => {
+  it("writes a blanket write again, over the new incarnation, when the resource was deleted and made again under it", async () => {
+    const { counts, knobs, web, writeWeb } = await setupInstrumented();
+    knobs.recreations = 1;
+    const written = await writeWeb();
+    expect(written.metadata).toEqual({ me: "1" });
+    expect(written.id?.uid).not.toBe(web.id?.uid);
+    // Rebuilt on this node's copy, which already holds the new incarnation.
+    expect(counts).toEqual({ strongReads: 0, swaps: 2 });
+  });
+
   it("builds a blanket write on the local copy again when the copy holds the winner", async () => {
     const { counts, knobs, writeWeb } = await setupInstrumented();
     knobs.racesToLose = 1;
@@ -408,6 +430,31 @@ describe("ResourceService.Write on a backend that can overwrite", () => {
     // A write with a version stays a compare-and-swap.
     await write({ me: "2" }, written.version);
     expect(counts).toMatchObject({ swaps: 2, overwrites: 1 });
+  });
+
+  it("writes a blanket write again, over the new incarnation, when the resource was deleted and made again under it", async () => {
+    const { client, counts, knobs, web, write } = await setupOverwriting();
+    // Twice: the write built on this node's copy and the one built on a strong read both lose.
+    knobs.recreations = 2;
+    const written = await write({ me: "1" });
+    expect(written.metadata).toEqual({ me: "1" });
+    expect(written.id?.uid).not.toBe(web.id?.uid);
+    expect(counts).toMatchObject({ overwrites: 3 });
+    // A write with a version is the caller's compare-and-swap: it fails, and is not retried.
+    knobs.recreations = 1;
+    expect(await codeOf(write({ me: "2" }, written.version))).not.toBe("ok");
+    expect(must((await client.read({ id: id("web") })).resource).metadata).toEqual({ me: "1" });
+  });
+
+  it("lets blanket writes that race to create a key all succeed: one creates it, the others update it", async () => {
+    const { client } = setup();
+    const written = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        client.write({ resource: { id: id("new"), metadata: { i: `${i}` } } }),
+      ),
+    );
+    expect(new Set(written.map((w) => w.resource?.id?.uid)).size).toBe(1);
+    expect(new Set(written.map((w) => w.resource?.version)).size).toBe(8);
   });
 
   it("runs one node's concurrent blanket writes of a key at once, each in one write", async () => {

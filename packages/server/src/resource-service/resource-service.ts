@@ -85,6 +85,21 @@ function isStaleCopyError(error: unknown): boolean {
   return isCASFailureError(error) || isWrongUidError(error) || isNotFoundError(error);
 }
 
+/**
+ * For a blanket write's `.catch`: the incarnation it was built on is no longer stored (deleted,
+ * perhaps made again, since it was read), or one was made under a create. The caller named no
+ * incarnation, so that is a swap lost to another writer like any other, retried as one, not the
+ * caller's error.
+ */
+function lostToAnotherIncarnation(error: unknown): never {
+  if (isWrongUidError(error)) {
+    throw new CASFailureError("the resource was deleted or replaced while it was written", {
+      cause: error,
+    });
+  }
+  throw error;
+}
+
 /** For `.catch`: undefined for a failure a stale copy can cause, any other rethrown. */
 function unlessStaleCopy(error: unknown): undefined {
   if (!isStaleCopyError(error)) throw error;
@@ -256,22 +271,26 @@ export function createResourceServiceRoutes(
       const input = normalizeResource(req.resource, "resource");
       checkSize(resourceBinarySize(input), maxBytes, "resource");
       const blanket = input.version === "";
+      // A blanket write that names no incarnation (no uid) writes whichever one is stored.
+      const anyIncarnation = blanket && (input.id as ID).uid === "";
       const resource = await swap(
         blanket,
         input.id as ID,
         callOptions,
         (consistency) => readStored(input.id as ID, consistency, callOptions),
         async (stored) => {
+          let written: Promise<Resource>;
           if (stored === undefined) {
             const next = await prepareCreate(input, callOptions);
-            return change(backend.writeCAS(create(ResourceSchema, next), callOptions));
+            written = backend.writeCAS(create(ResourceSchema, next), callOptions);
+          } else {
+            const next = create(ResourceSchema, prepareUpdate(input, stored));
+            written =
+              blanket && overwriter !== undefined
+                ? overwriter.overwrite(next, callOptions)
+                : backend.writeCAS(next, callOptions);
           }
-          const next = create(ResourceSchema, prepareUpdate(input, stored));
-          return change(
-            blanket && overwriter !== undefined
-              ? overwriter.overwrite(next, callOptions)
-              : backend.writeCAS(next, callOptions),
-          );
+          return change(anyIncarnation ? written.catch(lostToAnotherIncarnation) : written);
         },
         blanket && overwriter !== undefined,
       );
