@@ -364,6 +364,8 @@ describe("bad requests", () => {
       /raftstore_rpc_requests_total\{method="ResourceService.WatchList",code="canceled"\} 1/,
     );
     expect(metrics).toMatch(/raftstore_raft_term \d+/);
+    // Writes were made and no snapshot has let them go yet: the log holds their bytes.
+    expect(Number(metrics.match(/raftstore_raft_log_bytes (\d+)/)?.[1])).toBeGreaterThan(0);
     expect(metrics).toMatch(
       /raftstore_rpc_requests_total\{method="ResourceService.Write",code="InvalidArgument"\}/,
     );

@@ -66,6 +66,11 @@ export function createNodeMetrics(): NodeMetrics {
     "The last index in this node's log.",
     (d) => d.raft.stats().lastIndex,
   );
+  gauge(
+    "raftstore_raft_log_bytes",
+    "Bytes of data in the entries this node's log holds in memory (--trailing-bytes bounds those behind a snapshot).",
+    (d) => d.raft.stats().logBytes,
+  );
   gauge("raftstore_raft_is_leader", "1 if this node is the leader.", (d) =>
     d.raft.state === "leader" ? 1 : 0,
   );

@@ -105,6 +105,27 @@ describe("the core's log", () => {
     expect(l.slice(3, 5)?.map((e) => e.index)).toEqual([3, 4]);
   });
 
+  it("keeps the bytes of its entries through appends, conflicts, compactions and restores", () => {
+    const entry = (index: number, term: number, size: number) =>
+      createEntry(index, term, EntryType.Normal, new Uint8Array(size));
+    const l = new RaftLog(none, 0, [entry(1, 1, 10), entry(2, 1, 20)]);
+    expect(l.bytes()).toBe(30);
+    l.append([entry(3, 1, 30), entry(4, 1, 40)]);
+    expect(l.bytes()).toBe(100);
+    // Entry 3 conflicts: 3 and 4 go, 3' and 4' and 5' come.
+    expect(l.maybeAppend(2, 1, [entry(3, 2, 1), entry(4, 2, 2), entry(5, 2, 3)])).toBe(5);
+    expect(l.bytes()).toBe(36);
+    l.commitTo(5);
+    l.appliedTo(5);
+    l.takeEntriesToPersist();
+    l.stableTo(5, 2);
+    l.setSnapshot({ index: 4, term: 2, config });
+    l.compact(3);
+    expect(l.bytes()).toBe(5);
+    l.restore({ index: 9, term: 3, config });
+    expect(l.bytes()).toBe(0);
+  });
+
   it("finds where a trail of at most so many entries and so many bytes behind an index starts", () => {
     // Entries 1 to 6 hold 10, 20, 30, 40, 50 and 60 bytes; the first two are compacted.
     const entries = [10, 20, 30, 40, 50, 60].map((size, i) =>

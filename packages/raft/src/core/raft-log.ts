@@ -27,6 +27,8 @@ export class RaftLog {
   private entries: Entry[];
   /** Index of entries[0]. */
   private offset: number;
+  /** The data bytes of `entries`, kept as they change. */
+  private retainedBytes: number;
 
   /**
    * A log as loaded from stable storage: `entries` (all durable) follow `compactedIndex`. The
@@ -36,6 +38,7 @@ export class RaftLog {
     this.snapshot = snapshot;
     this.entries = entries.slice();
     this.offset = compactedIndex + 1;
+    this.retainedBytes = dataBytes(this.entries, 0);
     this.committed = snapshot.index;
     this.applied = snapshot.index;
     this.applying = snapshot.index;
@@ -45,6 +48,11 @@ export class RaftLog {
 
   firstIndex(): number {
     return this.offset;
+  }
+
+  /** The bytes of data the retained entries hold (all of them are in memory). */
+  bytes(): number {
+    return this.retainedBytes;
   }
 
   lastIndex(): number {
@@ -155,17 +163,21 @@ export class RaftLog {
 
   /** Appends entries that continue the log (leader proposals). */
   append(entries: readonly Entry[]): void {
-    for (const entry of entries) this.entries.push(entry);
+    for (const entry of entries) {
+      this.entries.push(entry);
+      this.retainedBytes += entry.data.byteLength;
+    }
   }
 
   private truncateAndAppend(entries: readonly Entry[]): void {
     const first = (entries[0] as Entry).index;
     if (first <= this.lastIndex()) {
+      this.retainedBytes -= dataBytes(this.entries, first - this.offset);
       this.entries.length = first - this.offset;
       this.persisted = Math.min(this.persisted, first - 1);
       this.persisting = Math.min(this.persisting, first - 1);
     }
-    for (const entry of entries) this.entries.push(entry);
+    this.append(entries);
   }
 
   commitTo(index: number): void {
@@ -181,6 +193,7 @@ export class RaftLog {
     this.snapshot = snapshot;
     this.pendingSnapshot = snapshot;
     this.entries = [];
+    this.retainedBytes = 0;
     this.offset = snapshot.index + 1;
     this.committed = snapshot.index;
     this.applied = snapshot.index;
@@ -208,7 +221,9 @@ export class RaftLog {
         `cannot compact to ${index}: snapshot is at ${this.snapshot.index}, persisted ${this.persisted}`,
       );
     }
-    this.entries = this.entries.slice(index + 1 - this.offset);
+    const kept = this.entries.slice(index + 1 - this.offset);
+    this.retainedBytes -= dataBytes(this.entries, 0, index + 1 - this.offset);
+    this.entries = kept;
     this.offset = index + 1;
   }
 
@@ -253,4 +268,11 @@ export class RaftLog {
   appliedTo(index: number): void {
     if (index > this.applied) this.applied = index;
   }
+}
+
+/** The data bytes of `entries[from, to)`. */
+function dataBytes(entries: readonly Entry[], from: number, to = entries.length): number {
+  let bytes = 0;
+  for (let i = from; i < to; i++) bytes += (entries[i] as Entry).data.byteLength;
+  return bytes;
 }

@@ -394,6 +394,7 @@ class RaftNodeImpl implements RaftNode {
       appliedIndex: this.applier.appliedIndex,
       firstIndex: core?.log.firstIndex() ?? 1,
       lastIndex: core?.log.lastIndex() ?? 0,
+      logBytes: core?.log.bytes() ?? 0,
       persistedIndex: core?.log.persisted ?? 0,
       snapshotIndex: this.snapshotter.stored?.index ?? 0,
       uncommittedBytes: core?.uncommittedBytes ?? 0,

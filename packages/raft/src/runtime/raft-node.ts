@@ -15,6 +15,8 @@ export interface RaftStats {
   readonly appliedIndex: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
+  /** The bytes of data of the entries from firstIndex to lastIndex, all held in memory. */
+  readonly logBytes: number;
   /** The last index durable in the log store. */
   readonly persistedIndex: number;
   /** The index of the newest stored snapshot (0 for none). */

@@ -260,6 +260,16 @@ export class InvariantChecker implements StoreObserver {
         );
       }
     }
+    let bytes = 0;
+    for (const entry of log.slice(log.firstIndex(), log.lastIndex() + 1) ?? []) {
+      bytes += entry.data.byteLength;
+    }
+    if (log.bytes() !== bytes) {
+      throw new InvariantViolation(
+        "the log's byte count is its entries' bytes",
+        `${id}: the log counts ${log.bytes()} bytes, its entries hold ${bytes}`,
+      );
+    }
     if (runtimeApplied > log.committed) {
       throw new InvariantViolation(
         "applied ≤ committed",
