@@ -123,8 +123,9 @@ export class Backend implements OverwritingBackend, IncarnationDeletingBackend {
   /**
    * Applies a committed log entry at `index`. Deterministic on every node: the new version of a
    * written resource is `index` in decimal, and a failed compare-and-swap fails the same way
-   * everywhere. Returns a LogResponse, or the Error the operation failed with (returned, never
-   * thrown, so that a bad entry cannot stop the state machine).
+   * everywhere. Returns a LogResponse, or the Error the operation failed with (returned, not
+   * thrown, so that a bad entry cannot stop the state machine). An entry a newer version wrote
+   * throws `UnsupportedEntryError`: this node cannot apply it as its peers do, and stops.
    */
   apply(buf: Uint8Array, index: bigint): LogResponse | Error {
     const response = applyEntry(this.#store, buf, index);

@@ -3,7 +3,12 @@
 export { Backend, type BackendOptions, DEFAULT_LEADER_HOLD_MS } from "./backend.js";
 export { type Handle, isNoLeaderError, NoLeaderError } from "./handle.js";
 // Symbols below are for engines and tools that handle the log entries themselves.
-export { encodeDeleteEntry, encodeWriteEntry, MalformedEntryError } from "./log-entry.js";
+export {
+  encodeDeleteEntry,
+  encodeWriteEntry,
+  MalformedEntryError,
+  UnsupportedEntryError,
+} from "./log-entry.js";
 export { type Logger, silentLogger } from "./logger.js";
 export {
   encodeStoreSnapshot,

@@ -1,13 +1,19 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Store } from "@raftstore/inmem";
 import { IDSchema, type Resource, ResourceSchema } from "@raftstore/proto";
-import { LogResponseSchema, LogSchema, LogType } from "@raftstore/proto/storage/v1";
+import {
+  DeleteRequestSchema,
+  LogResponseSchema,
+  LogSchema,
+  LogType,
+} from "@raftstore/proto/storage/v1";
 import { describe, expect, it } from "vitest";
 import {
   applyEntry,
   encodeDeleteIncarnationEntry,
   encodeOverwriteEntry,
   encodeWriteEntry,
+  UnsupportedEntryError,
 } from "./log-entry.js";
 
 const fields = {
@@ -117,5 +123,35 @@ describe("incarnation delete entries", () => {
     expect((applyEntry(store, malformed, 11n) as Error).message).toMatch(
       /deleteIncarnation without an id/,
     );
+  });
+});
+
+describe("entries of a newer version", () => {
+  it("throw UnsupportedEntryError, changing nothing, where a malformed entry is answered with an error", () => {
+    const store = new Store();
+    const write = encodeWriteEntry(create(ResourceSchema, fields));
+    // A field 9 in the Log, and a field 7 in a delete's request: both unknown to this version.
+    const newerLog = new Uint8Array([...write, 0x48, 0x01]);
+    const request = toBinary(
+      DeleteRequestSchema,
+      create(DeleteRequestSchema, { id: create(IDSchema, fields.id), version: "1" }),
+    );
+    const newerRequest = new Uint8Array([
+      0x08,
+      LogType.DELETE,
+      0x1a,
+      request.byteLength + 2,
+      ...request,
+      0x38,
+      0x01,
+    ]);
+    for (const entry of [newerLog, newerRequest]) {
+      expect(() => applyEntry(store, entry, 5n)).toThrow(UnsupportedEntryError);
+      expect(() => applyEntry(store, entry, 5n)).toThrow(/log entry 5 carries fields this version/);
+    }
+    expect(store.size).toBe(0);
+    const garbage = applyEntry(store, new Uint8Array([0xff, 0xff, 0xff]), 6n);
+    expect((garbage as Error).name).toBe("MalformedEntryError");
+    expect(applyEntry(store, write, 7n)).not.toBeInstanceOf(Error);
   });
 });

@@ -9,12 +9,14 @@ import {
   LogType,
   type WriteRequest,
 } from "@raftstore/proto/storage/v1";
-import { fromBinaryFast, toBinaryFast } from "@raftstore/storage";
+import { fromBinaryKnowing, toBinaryKnown } from "@raftstore/storage";
 
 // The Raft log entries of the resource store: a protobuf `Log` carrying one write or delete
-// request. Applying one is deterministic on every node: the new version of a written resource
-// is the entry's index, and a failed compare-and-swap uses up its index and fails the same way
-// everywhere. Nothing here may depend on the node, the clock or randomness.
+// request, encoded without the unknown fields a caller's message may carry (a node stops at an
+// entry with fields it does not know, taking it for a newer version's). Applying one is
+// deterministic on every node: the new version of a written resource is the entry's index, and
+// a failed compare-and-swap uses up its index and fails the same way everywhere. Nothing here
+// may depend on the node, the clock or randomness.
 
 // A write's Log and LogResponse are made as literals of the generated message types, complete
 // (TypeScript checks every field): protobuf-es's `create` builds the same objects by reflection,
@@ -46,12 +48,12 @@ function encodeWrite(resource: Resource, overwrite: boolean): Uint8Array {
     type: overwrite ? LogType.OVERWRITE : LogType.WRITE,
     request: overwrite ? { case: "overwrite", value } : { case: "write", value },
   };
-  return toBinaryFast(LogSchema, log);
+  return toBinaryKnown(LogSchema, log);
 }
 
 /** Encodes a delete request. */
 export function encodeDeleteEntry(id: ID, version: string): Uint8Array {
-  return toBinaryFast(
+  return toBinaryKnown(
     LogSchema,
     create(LogSchema, {
       type: LogType.DELETE,
@@ -65,7 +67,7 @@ export function encodeDeleteEntry(id: ID, version: string): Uint8Array {
  * (`IncarnationDeletingBackend.deleteIncarnation`).
  */
 export function encodeDeleteIncarnationEntry(id: ID): Uint8Array {
-  return toBinaryFast(
+  return toBinaryKnown(
     LogSchema,
     create(LogSchema, {
       type: LogType.DELETE_INCARNATION,
@@ -85,16 +87,38 @@ export class MalformedEntryError extends Error {
 }
 
 /**
+ * A log entry with fields this version does not know: written by a newer version, whose meaning
+ * this one cannot tell. Thrown, not returned: applying the part it understands could change the
+ * store differently from its peers' (an `overwrite` read as nothing at all, a flag that makes a
+ * delete conditional ignored), and a replica out of step serves wrong reads from then on.
+ */
+export class UnsupportedEntryError extends Error {
+  override readonly name = "UnsupportedEntryError";
+  readonly index: bigint;
+  constructor(index: bigint) {
+    super(
+      `log entry ${index} carries fields this version of raftstore does not know: a newer version wrote it. ` +
+        "This node stops rather than apply it differently from its peers; upgrade it and start it again (its data is intact)",
+    );
+    this.index = index;
+  }
+}
+
+/**
  * Applies one committed entry to the store and returns the response: a LogResponse on success,
  * or the Error the operation failed with (CASFailureError, WrongUidError, InvalidArgumentError,
  * MalformedEntryError). Errors are returned, not thrown, so that one bad entry never stops the
- * state machine: every node reaches the same verdict and moves on.
+ * state machine: every node reaches the same verdict and moves on. The exception is an entry of
+ * a newer version (`UnsupportedEntryError`, thrown), which this node cannot apply as its peers do.
  */
 export function applyEntry(store: Store, buf: Uint8Array, index: bigint): LogResponse | Error {
   let log: ReturnType<typeof fromBinary<typeof LogSchema>>;
   try {
-    log = fromBinaryFast(LogSchema, buf);
+    const decoded = fromBinaryKnowing(LogSchema, buf);
+    if (decoded.unknownFields) throw new UnsupportedEntryError(index);
+    log = decoded.message;
   } catch (error) {
+    if (error instanceof UnsupportedEntryError) throw error;
     return new MalformedEntryError(index, "undecodable protobuf", { cause: error });
   }
   try {

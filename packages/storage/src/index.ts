@@ -45,8 +45,13 @@ export { checkOverwrite, sameOwner, sameStatus } from "./overwrite.js";
 export { keepProtoMapKeys } from "./proto-map-keys.js";
 // Resources and the messages that carry them, written to and read from protobuf binary by hand
 // (the same bytes and messages as protobuf-es's toBinary and fromBinary, several times faster).
-export { type AllocateBytes, resourceBinarySize, toBinaryFast } from "./resource-binary.js";
-export { fromBinaryFast } from "./resource-binary-read.js";
+export {
+  type AllocateBytes,
+  resourceBinarySize,
+  toBinaryFast,
+  toBinaryKnown,
+} from "./resource-binary.js";
+export { fromBinaryFast, fromBinaryKnowing, unknownFields } from "./resource-binary-read.js";
 export {
   type ValidID,
   validateConsistency,

@@ -534,6 +534,42 @@ export function fromBinaryFast<Desc extends DescMessage>(
 }
 
 /**
+ * `fromBinaryFast`, and whether the bytes held fields `schema` does not know, at any depth (a
+ * message written by a newer version, whose meaning this one cannot tell). The hand reader
+ * refuses unknown fields, so only a message it passes to protobuf-es is searched for them.
+ */
+export function fromBinaryKnowing<Desc extends DescMessage>(
+  schema: Desc,
+  bytes: Uint8Array,
+): { message: MessageShape<Desc>; unknownFields: boolean } {
+  const plain = decodePlain(schema, bytes) as MessageShape<Desc> | undefined;
+  if (plain !== undefined) return { message: plain, unknownFields: false };
+  const message = fromBinary(schema, bytes);
+  return { message, unknownFields: unknownFields(message, "").length > 0 };
+}
+
+/**
+ * Where a decoded message, or one nested in it, kept fields its schema does not know (protobuf-es
+ * keeps them, and writes them again): `"resource.id: field 99"` for each, `path` naming the
+ * message itself. Empty when there are none.
+ */
+export function unknownFields(value: unknown, path: string): string[] {
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return [];
+  const found: string[] = [];
+  const unknown = (value as { $unknown?: Array<{ no?: unknown }> }).$unknown;
+  if (Array.isArray(unknown)) {
+    for (const field of unknown) found.push(`${path || "the message"}: field ${String(field.no)}`);
+  }
+  for (const [key, child] of Object.entries(value)) {
+    if (key === "$unknown" || key === "$typeName") continue;
+    // A oneof's { case, value } is not a level of its own.
+    const childPath = key === "value" && "case" in value ? path : path ? `${path}.${key}` : key;
+    found.push(...unknownFields(child, childPath));
+  }
+  return found;
+}
+
+/**
  * The hand-read message, or undefined when this module does not read it (a schema it does not
  * know, input outside the plain form). Exported for the tests.
  */

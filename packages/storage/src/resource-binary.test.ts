@@ -24,7 +24,8 @@ import {
 } from "@raftstore/proto/storage/v1";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodePlain, resourceBinarySize, toBinaryFast } from "./resource-binary.js";
+import { encodePlain, resourceBinarySize, toBinaryFast, toBinaryKnown } from "./resource-binary.js";
+import { unknownFields } from "./resource-binary-read.js";
 import { resourceArbitraries } from "./test-support/resource-arbitraries.js";
 
 // The hand-written encoder must write exactly protobuf-es's bytes for every message it takes,
@@ -404,5 +405,25 @@ describe("toBinaryFast", () => {
     const condition = create(ConditionSchema, { type: "ok", state: 1 });
     expect(encodePlain(ConditionSchema, condition)).toBeUndefined();
     expectSameBytes(ConditionSchema, condition);
+  });
+});
+
+describe("toBinaryKnown", () => {
+  it("writes what toBinary writes, less the fields the schema does not know, at any depth", () => {
+    const resource = create(ResourceSchema, {
+      id: { name: "web", type: { group: "g", groupVersion: "v1", kind: "k" } },
+      metadata: { a: "b" },
+    });
+    const plain = toBinary(ResourceSchema, resource);
+    expect(unknownFields(resource, "resource")).toEqual([]);
+    const unknown = (no: number) => [{ no, wireType: 0, data: new Uint8Array([1]) }];
+    Object.assign(resource, { $unknown: unknown(98) });
+    Object.assign(resource.id?.type as object, { $unknown: unknown(9) });
+    expect(unknownFields(resource, "resource")).toEqual([
+      "resource: field 98",
+      "resource.id.type: field 9",
+    ]);
+    expect(toBinaryFast(ResourceSchema, resource).byteLength).toBeGreaterThan(plain.byteLength);
+    expect(Buffer.from(toBinaryKnown(ResourceSchema, resource)).equals(plain)).toBe(true);
   });
 });

@@ -611,6 +611,19 @@ export function toBinaryFast<Desc extends DescMessage>(
 }
 
 /**
+ * `toBinaryFast`, leaving out the fields of `message` (and of the messages in it) that its schema
+ * does not know, which protobuf-es keeps from the bytes it read: for what must hold only what
+ * this version knows, such as a Raft log entry built from a caller's message (a node stops at an
+ * entry with unknown fields, `fromBinaryKnowing`, since a newer version must have written it).
+ */
+export function toBinaryKnown<Desc extends DescMessage>(
+  schema: Desc,
+  message: MessageShape<Desc>,
+): Uint8Array {
+  return encodePlain(schema, message) ?? toBinary(schema, message, { writeUnknownFields: false });
+}
+
+/**
  * The hand-written encoding of `message`, or undefined when this module does not write it (a
  * schema it does not know, a message outside the plain form). Exported for the tests.
  */

@@ -48,6 +48,7 @@ import {
   normalizeId,
   normalizeQueryTenancy,
   normalizeResource,
+  refuseUnknownFields,
 } from "./validation.js";
 
 /** Options of the public ResourceService. */
@@ -304,6 +305,7 @@ export function createResourceServiceRoutes(
       if (req.key === "") throw new InvalidArgumentError("key", "is required");
       const status = req.status;
       if (status === undefined) throw new InvalidArgumentError("status", "is required");
+      refuseUnknownFields(status, "status");
       if (!isValidUlid(status.observedGeneration)) {
         throw new InvalidArgumentError("status.observedGeneration", "must be a ULID");
       }

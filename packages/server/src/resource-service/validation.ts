@@ -1,6 +1,6 @@
 import { create, isMessage } from "@bufbuild/protobuf";
 import { type ID, type Resource, type Tenancy, type Type, TypeSchema } from "@raftstore/proto";
-import { InvalidArgumentError, Wildcard } from "@raftstore/storage";
+import { InvalidArgumentError, unknownFields, Wildcard } from "@raftstore/storage";
 
 // What the public API accepts, which is stricter than what storage accepts: names, partitions
 // and namespaces are lowercase DNS labels, so they are safe in URLs, logs and file names, and
@@ -113,8 +113,23 @@ export function checkSize(size: number, limit: number, field: string): void {
  */
 export function normalizeResource(resource: Resource | undefined, field: string): Resource {
   if (resource === undefined) throw new InvalidArgumentError(field, "is required");
+  refuseUnknownFields(resource, field);
   const id = normalizeId(resource.id, `${field}.id`);
   const owner =
     resource.owner === undefined ? undefined : normalizeId(resource.owner, `${field}.owner`);
   return { ...resource, id, owner };
+}
+
+/**
+ * Refuses a message with fields this server's API does not know (a client built from a newer
+ * one): it would store the resource without them, and say nothing.
+ */
+export function refuseUnknownFields(message: object, field: string): void {
+  const found = unknownFields(message, field);
+  if (found.length > 0) {
+    throw new InvalidArgumentError(
+      field,
+      `carries fields this server does not know (${found.join(", ")}), and would not store them: a client of a newer API? Leave them unset, or upgrade the servers`,
+    );
+  }
 }
