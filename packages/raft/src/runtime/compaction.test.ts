@@ -7,6 +7,24 @@ import type { RaftEvent } from "./events.js";
 
 const put = (key: string, value: string) => encodeCommand({ op: "put", key, value });
 
+/**
+ * A follower of `leader`, once caught up, cut off: its appends are lost, and the leader's view of
+ * it stays at `match`. Its events from then on are in `events`.
+ */
+async function cutOffFollower(
+  c: VirtualCluster,
+  leader: Awaited<ReturnType<VirtualCluster["leader"]>>,
+) {
+  const behind = [...c.members.values()].find((m) => m.id !== leader.id);
+  if (behind === undefined) throw new Error("no follower");
+  await c.runUntil(() => behind.node.stats().appliedIndex === leader.stats().commitIndex, 1000);
+  const events: RaftEvent[] = [];
+  behind.node.observe((e) => events.push(e));
+  const match = leader.stats().peers[behind.id]?.match ?? 0;
+  c.isolate(behind.id);
+  return { behind, events, match };
+}
+
 describe("log compaction on the leader", () => {
   it("keeps the entry a follower replicating normally holds last, so it is caught up from the log and not sent a snapshot", async () => {
     const c = new VirtualCluster(["n1", "n2", "n3"], 3, {
@@ -16,14 +34,7 @@ describe("log compaction on the leader", () => {
     await c.start();
     const leader = await c.leader();
     for (let i = 0; i < 5; i++) await c.settle(leader.apply(put("k", `a${i}`)));
-    const behind = [...c.members.values()].find((m) => m.id !== leader.id);
-    if (behind === undefined) throw new Error("no follower");
-    await c.runUntil(() => behind.node.stats().appliedIndex === leader.stats().commitIndex, 1000);
-    const events: RaftEvent[] = [];
-    behind.node.observe((e) => events.push(e));
-    const match = leader.stats().peers[behind.id]?.match ?? 0;
-    // Cut off: its appends are lost, and the leader's view of it stays at `match`.
-    c.isolate(behind.id);
+    const { behind, events, match } = await cutOffFollower(c, leader);
     for (let i = 0; i < 8; i++) {
       await c.settle(leader.apply(put("k", `b${i}`)));
     }
@@ -70,13 +81,7 @@ describe("log compaction on the leader", () => {
     await c.start();
     const leader = await c.leader();
     await c.settle(leader.apply(put("k", "start")));
-    const behind = [...c.members.values()].find((m) => m.id !== leader.id);
-    if (behind === undefined) throw new Error("no follower");
-    await c.runUntil(() => behind.node.stats().appliedIndex === leader.stats().commitIndex, 1000);
-    const events: RaftEvent[] = [];
-    behind.node.observe((e) => events.push(e));
-    const match = leader.stats().peers[behind.id]?.match ?? 0;
-    c.isolate(behind.id);
+    const { behind, events, match } = await cutOffFollower(c, leader);
     // Eight entries: far fewer than snapshotThreshold, twice snapshotThresholdBytes.
     for (let i = 0; i < 8; i++) await c.settle(leader.apply(command));
     await c.settle(leader.snapshot());
