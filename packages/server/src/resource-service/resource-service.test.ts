@@ -442,7 +442,7 @@ describe("ResourceService.Write on a backend that can overwrite", () => {
     expect(counts).toMatchObject({ overwrites: 3 });
     // A write with a version is the caller's compare-and-swap: it fails, and is not retried.
     knobs.recreations = 1;
-    expect(await codeOf(write({ me: "2" }, written.version))).not.toBe("ok");
+    expect(await codeOf(write({ me: "2" }, written.version))).toBe(Code.Aborted);
     expect(must((await client.read({ id: id("web") })).resource).metadata).toEqual({ me: "1" });
   });
 

@@ -87,10 +87,10 @@ function isStaleCopyError(error: unknown): boolean {
 }
 
 /**
- * For a blanket write's `.catch`: the incarnation it was built on is no longer stored (deleted,
- * perhaps made again, since it was read), or one was made under a create. The caller named no
- * incarnation, so that is a swap lost to another writer like any other, retried as one, not the
- * caller's error.
+ * For the `.catch` of a write whose caller named no incarnation (no uid): the incarnation it was
+ * built on is no longer stored (deleted, perhaps made again, since it was read), or one was made
+ * under a create. That is a swap lost to another writer like any other (a blanket write is
+ * retried; a compare-and-swap fails with CASFailureError), not the caller's error.
  */
 function lostToAnotherIncarnation(error: unknown): never {
   if (isWrongUidError(error)) {
@@ -272,8 +272,10 @@ export function createResourceServiceRoutes(
       const input = normalizeResource(req.resource, "resource");
       checkSize(resourceBinarySize(input), maxBytes, "resource");
       const blanket = input.version === "";
-      // A blanket write that names no incarnation (no uid) writes whichever one is stored.
-      const anyIncarnation = blanket && (input.id as ID).uid === "";
+      // A write that names no incarnation (no uid) is built on whichever one it read: another one
+      // stored by the time it is applied means it lost a swap (retried when blanket), not that
+      // the caller named the wrong one.
+      const anyIncarnation = (input.id as ID).uid === "";
       const resource = await swap(
         blanket,
         input.id as ID,
