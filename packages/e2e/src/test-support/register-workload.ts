@@ -23,11 +23,17 @@ export interface RegisterWorkloadOptions {
    * connection), so that a fault leaves few unknown operations per key for the checker.
    */
   backoffMs: number;
-  /** Share of operations that are blanket writes, then CAS; the rest are strong reads. */
-  mix?: { put: number; cas: number };
+  /**
+   * Share of operations that are blanket writes, then CAS, then blanket deletes (default none);
+   * the rest are strong reads.
+   */
+  mix?: { put: number; cas: number; delete?: number };
 }
 
-/** Concurrent clients of blanket writes, version-based CAS and strong reads, with a history. */
+/**
+ * Concurrent clients of blanket writes, version-based CAS, strong reads and, if the mix says so,
+ * blanket deletes, with a history.
+ */
 export class RegisterWorkload {
   readonly recorder = new HistoryRecorder<KvInput, KvOutput>(() => performance.now());
   /** Every write attempted, by its unique value. */
@@ -162,6 +168,30 @@ export class RegisterWorkload {
     return this.#write(clientId, node, key, value, { expected, version });
   }
 
+  /**
+   * One blanket delete through `node`, recorded: "ok", "failed" when no leader took it, or
+   * "unknown". It never loses to other writers, so any other answer from a server is a bug.
+   */
+  async delete(clientId: number, node: string, key: string): Promise<WriteRecord["status"]> {
+    const op = this.recorder.invoke(clientId, { op: "delete", key });
+    try {
+      await this.#client(node).delete(
+        { id: this.#id(key), version: "" },
+        { timeoutMs: this.#options.timeoutMs },
+      );
+      op.ok({ ok: true });
+      return "ok";
+    } catch (error) {
+      if (certainlyNotMade(error)) {
+        op.ok({ ok: false });
+        return "failed";
+      }
+      op.unknown();
+      this.#classify(error, node, `delete ${key} via ${node}`);
+      return "unknown";
+    }
+  }
+
   async #write(
     clientId: number,
     node: string,
@@ -233,6 +263,8 @@ export class RegisterWorkload {
           );
           settled = status !== "unknown";
         }
+      } else if (dice < mix.put + mix.cas + (mix.delete ?? 0)) {
+        settled = (await this.delete(clientId, this.#pickNode(prng), key)) !== "unknown";
       } else {
         settled = (await this.strongRead(clientId, this.#pickNode(prng), key)) !== undefined;
       }

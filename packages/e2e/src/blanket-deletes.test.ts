@@ -1,0 +1,80 @@
+import { create } from "@bufbuild/protobuf";
+import { TypeSchema } from "@raftstore/proto";
+import { defaultRaftSettings } from "@raftstore/server";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { type RaftstoreCluster, startRaftstoreCluster } from "./raftstore-cluster.js";
+import { createFaultRun, type FaultRun, linearizabilityVerdict } from "./test-support/fault-run.js";
+import { readFinalState } from "./test-support/final-state.js";
+import { RegisterWorkload } from "./test-support/register-workload.js";
+import { sleep } from "./wait.js";
+
+// Blanket deletes (no version) among blanket writes, compare-and-swaps and strong reads of a few
+// keys, through every node of a three-process cluster, across a SIGKILL of the leader and its
+// restart. A blanket delete deletes whatever version of the incarnation it finds is stored when
+// it is applied (a log entry of its own), so it never loses to the writers: any answer but
+// success or "no leader" is a bug. The clients' history must be linearizable, deletes included.
+
+const maxElectionMs = defaultRaftSettings.tickMs * defaultRaftSettings.electionTicks * 2;
+const type = create(TypeSchema, { group: "e2e", groupVersion: "v1", kind: "Deletes" });
+const keys = ["d0", "d1"];
+
+describe("blanket deletes on a three-process cluster under load", () => {
+  let run: FaultRun;
+  let cluster: RaftstoreCluster;
+  let workload: RegisterWorkload;
+
+  beforeAll(async () => {
+    run = createFaultRun("deletes");
+    try {
+      cluster = await startRaftstoreCluster({ dir: run.dir });
+      workload = new RegisterWorkload({
+        cluster,
+        type,
+        keys,
+        clients: 12,
+        seed: run.seed,
+        timeoutMs: 3 * maxElectionMs,
+        backoffMs: maxElectionMs / 4,
+        mix: { put: 0.45, cas: 0.1, delete: 0.25 },
+      });
+      await cluster.leader();
+      await workload.populate();
+      workload.start();
+    } catch (error) {
+      run.fail("starting the cluster and its load");
+      throw error;
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await workload?.stop();
+    workload?.close();
+    await cluster?.close({ keepDir: true });
+    run.cleanUp();
+  }, 60_000);
+
+  it("deletes through every node across a SIGKILL of the leader, and the history is linearizable", async () => {
+    onTestFailed(({ task }) => run.fail(task.name));
+    await sleep(1500);
+    const leader = await cluster.leader();
+    await cluster.kill(leader);
+    await sleep(1500);
+    await cluster.restart(leader);
+    await sleep(1500);
+    await workload.stop();
+    await cluster.waitForCaughtUp();
+    const final = await readFinalState(workload, cluster, keys);
+    expect(final.disagreements).toEqual([]);
+    const history = workload.recorder.history();
+    run.saveHistory(history);
+    const deleted = history.filter((op) => op.input.op === "delete" && op.output?.ok === true);
+    const recreated = history.filter((op) => op.input.op === "put" && op.output?.ok === true);
+    expect(deleted.length).toBeGreaterThan(20);
+    expect(recreated.length).toBeGreaterThan(20);
+    // Both verdicts at once: an unexpected error often explains a violation.
+    expect({ unexpected: workload.unexpected, verdict: linearizabilityVerdict(history) }).toEqual({
+      unexpected: [],
+      verdict: "linearizable",
+    });
+  }, 120_000);
+});
