@@ -545,7 +545,22 @@ export function fromBinaryKnowing<Desc extends DescMessage>(
   const plain = decodePlain(schema, bytes) as MessageShape<Desc> | undefined;
   if (plain !== undefined) return { message: plain, unknownFields: false };
   const message = fromBinary(schema, bytes);
-  return { message, unknownFields: unknownFields(message, "").length > 0 };
+  return { message, unknownFields: hasUnknownFields(message) };
+}
+
+/**
+ * Whether a decoded message, or one nested in it, kept fields its schema does not know. Checked
+ * on every write the resource service takes, so it allocates nothing.
+ */
+function hasUnknownFields(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return false;
+  const unknown = (value as { $unknown?: unknown[] }).$unknown;
+  if (unknown !== undefined && unknown.length > 0) return true;
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (typeof child === "object" && child !== null && hasUnknownFields(child)) return true;
+  }
+  return false;
 }
 
 /**
@@ -554,6 +569,10 @@ export function fromBinaryKnowing<Desc extends DescMessage>(
  * message itself. Empty when there are none.
  */
 export function unknownFields(value: unknown, path: string): string[] {
+  return hasUnknownFields(value) ? unknownFieldsAt(value, path) : [];
+}
+
+function unknownFieldsAt(value: unknown, path: string): string[] {
   if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return [];
   const found: string[] = [];
   const unknown = (value as { $unknown?: Array<{ no?: unknown }> }).$unknown;
@@ -564,7 +583,7 @@ export function unknownFields(value: unknown, path: string): string[] {
     if (key === "$unknown" || key === "$typeName") continue;
     // A oneof's { case, value } is not a level of its own.
     const childPath = key === "value" && "case" in value ? path : path ? `${path}.${key}` : key;
-    found.push(...unknownFields(child, childPath));
+    found.push(...unknownFieldsAt(child, childPath));
   }
   return found;
 }
