@@ -2,10 +2,13 @@ import { create } from "@bufbuild/protobuf";
 import { TypeSchema } from "@raftstore/proto";
 import { defaultRaftSettings } from "@raftstore/server";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { type RaftstoreCluster, startRaftstoreCluster } from "./raftstore-cluster.js";
-import { createFaultRun, type FaultRun, linearizabilityVerdict } from "./test-support/fault-run.js";
+import { linearizabilityVerdict } from "./test-support/fault-run.js";
 import { readFinalState } from "./test-support/final-state.js";
-import { RegisterWorkload } from "./test-support/register-workload.js";
+import {
+  type LoadedCluster,
+  startLoadedCluster,
+  stopLoadedCluster,
+} from "./test-support/loaded-cluster.js";
 import { sleep } from "./wait.js";
 
 // Blanket deletes (no version) among blanket writes, compare-and-swaps and strong reads of a few
@@ -19,41 +22,24 @@ const type = create(TypeSchema, { group: "e2e", groupVersion: "v1", kind: "Delet
 const keys = ["d0", "d1"];
 
 describe("blanket deletes on a three-process cluster under load", () => {
-  let run: FaultRun;
-  let cluster: RaftstoreCluster;
-  let workload: RegisterWorkload;
+  let loaded: LoadedCluster | undefined;
 
   beforeAll(async () => {
-    run = createFaultRun("deletes");
-    try {
-      cluster = await startRaftstoreCluster({ dir: run.dir });
-      workload = new RegisterWorkload({
-        cluster,
-        type,
-        keys,
-        clients: 12,
-        seed: run.seed,
-        timeoutMs: 3 * maxElectionMs,
-        backoffMs: maxElectionMs / 4,
-        mix: { put: 0.45, cas: 0.1, delete: 0.25 },
-      });
-      await cluster.leader();
-      await workload.populate();
-      workload.start();
-    } catch (error) {
-      run.fail("starting the cluster and its load");
-      throw error;
-    }
+    loaded = await startLoadedCluster("deletes", {
+      type,
+      keys,
+      clients: 12,
+      timeoutMs: 3 * maxElectionMs,
+      backoffMs: maxElectionMs / 4,
+      mix: { put: 0.45, cas: 0.1, delete: 0.25 },
+    });
   }, 120_000);
 
-  afterAll(async () => {
-    await workload?.stop();
-    workload?.close();
-    await cluster?.close({ keepDir: true });
-    run.cleanUp();
-  }, 60_000);
+  afterAll(() => stopLoadedCluster(loaded), 60_000);
 
   it("deletes through every node across a SIGKILL of the leader, and the history is linearizable", async () => {
+    if (loaded === undefined) throw new Error("the cluster did not start");
+    const { run, cluster, workload } = loaded;
     onTestFailed(({ task }) => run.fail(task.name));
     await sleep(1500);
     const leader = await cluster.leader();

@@ -2,10 +2,15 @@ import { create } from "@bufbuild/protobuf";
 import { TypeSchema } from "@raftstore/proto";
 import { defaultRaftSettings } from "@raftstore/server";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { type RaftstoreCluster, startRaftstoreCluster } from "./raftstore-cluster.js";
-import { createFaultRun, type FaultRun, linearizabilityVerdict } from "./test-support/fault-run.js";
+import type { RaftstoreCluster } from "./raftstore-cluster.js";
+import { type FaultRun, linearizabilityVerdict } from "./test-support/fault-run.js";
 import { lostWrites, readFinalState } from "./test-support/final-state.js";
-import { RegisterWorkload } from "./test-support/register-workload.js";
+import {
+  type LoadedCluster,
+  startLoadedCluster,
+  stopLoadedCluster,
+} from "./test-support/loaded-cluster.js";
+import type { RegisterWorkload } from "./test-support/register-workload.js";
 import { sleep } from "./wait.js";
 
 // The failover bound, measured with the default timeouts (a 100 ms tick, elections after 10 to
@@ -20,39 +25,27 @@ const keys = ["k0", "k1", "k2"];
 const probeKey = "probe";
 
 describe("a three-process cluster with default timeouts", () => {
+  let loaded: LoadedCluster | undefined;
   let run: FaultRun;
   let cluster: RaftstoreCluster;
   let workload: RegisterWorkload;
 
   beforeAll(async () => {
-    run = createFaultRun("failover");
-    try {
-      cluster = await startRaftstoreCluster({ dir: run.dir });
-      workload = new RegisterWorkload({
-        cluster,
+    loaded = await startLoadedCluster(
+      "failover",
+      {
         type,
         keys,
         clients: 4,
-        seed: run.seed,
         timeoutMs: 3 * maxElectionMs,
         backoffMs: maxElectionMs / 4,
-      });
-      await cluster.leader();
-      await workload.populate([probeKey]);
-      workload.start();
-      await sleep(1000);
-    } catch (error) {
-      run.fail("starting the cluster and its load");
-      throw error;
-    }
+      },
+      { extraKeys: [probeKey], settleMs: 1000 },
+    );
+    ({ run, cluster, workload } = loaded);
   }, 120_000);
 
-  afterAll(async () => {
-    await workload?.stop();
-    workload?.close();
-    await cluster?.close({ keepDir: true });
-    run.cleanUp();
-  }, 60_000);
+  afterAll(() => stopLoadedCluster(loaded), 60_000);
 
   it("serves writes through a new leader within 1.5 × the longest election timeout of a SIGKILL of the leader", async () => {
     onTestFailed(({ task }) => run.fail(task.name));
