@@ -35,7 +35,10 @@ export function registerDelete(program: Command, context: CommandContext): void 
   command.action(async (type: string, name: string, flags: DeleteFlags) => {
     const id = resourceId(type, name, flags);
     context.hints = {
-      [Code.Aborted]: `the stored version is not ${JSON.stringify(flags.ifVersion ?? "")}: the resource changed since you read it. Nothing was deleted.`,
+      [Code.Aborted]:
+        flags.ifVersion === undefined
+          ? "the resource kept changing while it was being deleted (a node older than the others cannot delete it whatever its version). Nothing was deleted; retry."
+          : `the stored version is not ${JSON.stringify(flags.ifVersion)}: the resource changed since you read it. Nothing was deleted.`,
       [Code.FailedPrecondition]: `the stored resource is not the incarnation with uid ${flags.uid ?? ""}: it was deleted and re-created since. Nothing was deleted.`,
     };
     await runClient(context, flags, async ({ connections, call }) => {
