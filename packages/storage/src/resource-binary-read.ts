@@ -553,14 +553,7 @@ export function fromBinaryKnowing<Desc extends DescMessage>(
  * on every write the resource service takes, so it allocates nothing.
  */
 function hasUnknownFields(value: unknown): boolean {
-  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return false;
-  const unknown = (value as { $unknown?: unknown[] }).$unknown;
-  if (unknown !== undefined && unknown.length > 0) return true;
-  for (const key in value) {
-    const child = (value as Record<string, unknown>)[key];
-    if (typeof child === "object" && child !== null && hasUnknownFields(child)) return true;
-  }
-  return false;
+  return visitUnknownFields(value, "", undefined);
 }
 
 /**
@@ -569,23 +562,43 @@ function hasUnknownFields(value: unknown): boolean {
  * message itself. Empty when there are none.
  */
 export function unknownFields(value: unknown, path: string): string[] {
-  return hasUnknownFields(value) ? unknownFieldsAt(value, path) : [];
+  // The search that builds no paths first: nearly every message has none.
+  if (!hasUnknownFields(value)) return [];
+  const found: string[] = [];
+  visitUnknownFields(value, path, found);
+  return found;
 }
 
-function unknownFieldsAt(value: unknown, path: string): string[] {
-  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return [];
-  const found: string[] = [];
-  const unknown = (value as { $unknown?: Array<{ no?: unknown }> }).$unknown;
-  if (Array.isArray(unknown)) {
+/**
+ * Whether `value` (at `path`), or anything in it, kept unknown fields. With `found`, every one is
+ * listed there; without it, the walk stops at the first and builds no path.
+ */
+function visitUnknownFields(value: unknown, path: string, found: string[] | undefined): boolean {
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return false;
+  const message = value as Record<string, unknown> & { $unknown?: Array<{ no?: unknown }> };
+  let any = false;
+  const unknown = message.$unknown;
+  if (unknown !== undefined && unknown.length > 0) {
+    if (found === undefined) return true;
     for (const field of unknown) found.push(`${path || "the message"}: field ${String(field.no)}`);
+    any = true;
   }
-  for (const [key, child] of Object.entries(value)) {
-    if (key === "$unknown" || key === "$typeName") continue;
+  for (const key in message) {
+    const child = message[key];
+    if (key === "$unknown" || typeof child !== "object" || child === null) continue;
     // A oneof's { case, value } is not a level of its own.
-    const childPath = key === "value" && "case" in value ? path : path ? `${path}.${key}` : key;
-    found.push(...unknownFieldsAt(child, childPath));
+    const childPath =
+      found === undefined || (key === "value" && "case" in message)
+        ? path
+        : path
+          ? `${path}.${key}`
+          : key;
+    if (visitUnknownFields(child, childPath, found)) {
+      if (found === undefined) return true;
+      any = true;
+    }
   }
-  return found;
+  return any;
 }
 
 /**
