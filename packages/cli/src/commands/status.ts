@@ -23,11 +23,14 @@ export const QUOTA_WARNING_FRACTION = 0.9;
 const percentUsed = (storeBytes: number, quotaBytes: number) =>
   Math.floor((100 * storeBytes) / quotaBytes);
 
+/** `1.0 GiB`, or `none` for no quota. */
+const quotaSize = (quotaBytes: number) => (quotaBytes === 0 ? "none" : formatBytes(quotaBytes));
+
 /** `1.0 GiB (37%)`: the quota and how much of it the store uses; `none` without a quota. */
 function quotaText(m: MemberStatus): string {
   if (m.quotaBytes === undefined || m.storeBytes === undefined) return "-";
-  if (m.quotaBytes === 0) return "none";
-  return `${formatBytes(m.quotaBytes)} (${percentUsed(m.storeBytes, m.quotaBytes)}%)`;
+  if (m.quotaBytes === 0) return quotaSize(0);
+  return `${quotaSize(m.quotaBytes)} (${percentUsed(m.storeBytes, m.quotaBytes)}%)`;
 }
 
 /** What an operator should hear about the members' store sizes and quotas. */
@@ -43,7 +46,7 @@ function quotaProblems(members: readonly MemberStatus[]): string[] {
   }
   const quotas = members.filter((m) => m.quotaBytes !== undefined);
   if (new Set(quotas.map((m) => m.quotaBytes)).size > 1) {
-    const each = quotas.map((m) => `${m.id} ${quotaText(m).replace(/ \(.*/, "")}`).join(", ");
+    const each = quotas.map((m) => `${m.id} ${quotaSize(m.quotaBytes ?? 0)}`).join(", ");
     problems.push(
       `the members have different quotas (${each}): each checks the writes it proposes against its own, and any of them may lead; give every member the same --quota-bytes\n`,
     );
