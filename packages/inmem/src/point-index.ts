@@ -1,14 +1,13 @@
-import type { Resource } from "@raftstore/proto";
 import type { ValidID } from "@raftstore/storage";
 
-type Names = Map<string, Resource>;
-type Namespaces = Map<string, Names>;
-type Partitions = Map<string, Namespaces>;
-type Kinds = Map<string, Partitions>;
+type Names<V> = Map<string, V>;
+type Namespaces<V> = Map<string, Names<V>>;
+type Partitions<V> = Map<string, Namespaces<V>>;
+type Kinds<V> = Map<string, Partitions<V>>;
 
 /**
- * A hash index of the current records by key, for point lookups: every read, and the CAS check
- * of every write. It nests one Map per key segment (group, kind, partition, namespace, name)
+ * A hash index of the current records (the store keeps each in a `Slot`) by key, for point
+ * lookups: every read, and the CAS check of every write. It nests one Map per key segment (group, kind, partition, namespace, name)
  * rather than using one Map of full storage keys, because a lookup then allocates nothing — a
  * storage key is a fresh 10-part string that has to be built, flattened and hashed on every call,
  * which measured at about a third of a point read at a million records. The upper levels are a
@@ -17,8 +16,8 @@ type Kinds = Map<string, Partitions>;
  *
  * Mutable and never shared: MVCC views read through their B+ trees instead.
  */
-export class PointIndex {
-  readonly #groups = new Map<string, Kinds>();
+export class PointIndex<V> {
+  readonly #groups = new Map<string, Kinds<V>>();
   #size = 0;
 
   /** The number of records. */
@@ -39,22 +38,24 @@ export class PointIndex {
     return count;
   }
 
-  /** The record stored under `id`'s key (the uid and group version play no part). */
-  get(id: ValidID): Resource | undefined {
+  /** The value stored under `id`'s key (the uid and group version play no part). */
+  get(id: ValidID): V | undefined {
     return this.#names(id)?.get(id.name);
   }
 
-  /** Stores `record` under its own key, replacing what was there. */
-  set(record: Resource): void {
-    const id = record.id as ValidID;
+  /**
+   * Stores `value` under `id`'s key, replacing what was there. The index keeps `id.name` as the
+   * key of its last map: `id` should be the stored record's own, which lives as long as it does.
+   */
+  set(id: ValidID, value: V): void {
     const { group, kind } = id.type;
     const { partition, namespace } = id.tenancy;
     const kinds = child(this.#groups, group);
     const partitions = child(kinds, kind);
     const namespaces = child(partitions, partition);
-    const names = child(namespaces, namespace) as Names;
+    const names = child(namespaces, namespace) as Names<V>;
     const size = names.size;
-    names.set(id.name, record);
+    names.set(id.name, value);
     this.#size += names.size - size;
   }
 
@@ -78,7 +79,7 @@ export class PointIndex {
     if (kinds?.size === 0) this.#groups.delete(group);
   }
 
-  #names(id: ValidID): Names | undefined {
+  #names(id: ValidID): Names<V> | undefined {
     return this.#groups
       .get(id.type.group)
       ?.get(id.type.kind)

@@ -10,7 +10,7 @@ import {
   Wildcard,
 } from "@raftstore/storage";
 import { scanPrefix } from "./btree.js";
-import type { Indexes } from "./tables.js";
+import type { Indexes, Slot } from "./tables.js";
 
 // The read side of the store, shared by the store itself (on its current tables) and by views
 // (on tables frozen in time). Inputs are validated by the callers.
@@ -19,14 +19,13 @@ import type { Indexes } from "./tables.js";
  * The outcome of a read of `id` that found `stored` (or nothing) under its key: the uid check
  * first (an empty uid matches any incarnation), then the group version check.
  */
-export function readResult(id: ValidID, stored: Resource | undefined): Resource {
+export function readResult(id: ValidID, stored: Slot | undefined): Resource {
   if (stored === undefined) throw new NotFoundError();
-  const storedId = stored.id as ValidID;
-  if (id.uid !== "" && id.uid !== storedId.uid) throw new NotFoundError();
-  if ((id.type.groupVersion ?? "") !== (storedId.type.groupVersion ?? "")) {
-    throw new GroupVersionMismatchError(id.type, stored);
+  if (id.uid !== "" && id.uid !== stored.uid) throw new NotFoundError();
+  if ((id.type.groupVersion ?? "") !== (stored.type.groupVersion ?? "")) {
+    throw new GroupVersionMismatchError(id.type, stored.record);
   }
-  return stored;
+  return stored.record;
 }
 
 /**
@@ -43,10 +42,10 @@ export function listMatching(
   const result: Resource[] = [];
   const prefix = listPrefix(type, tenancy, namePrefix);
   if (!hasWildcard(tenancy)) {
-    scanPrefix(indexes.byId, prefix, (_key, record) => void result.push(record));
+    scanPrefix(indexes.byId, prefix, (_key, slot) => void result.push(slot.record));
     return result;
   }
-  scanPrefix(indexes.byId, prefix, (_key, record) => {
+  scanPrefix(indexes.byId, prefix, (_key, { record }) => {
     if (matchesQuery(record.id as ID, type, tenancy, namePrefix)) result.push(record);
   });
   return result;
@@ -59,7 +58,7 @@ function hasWildcard(tenancy: Tenancy): boolean {
 /** Every record owned by that incarnation (uid) of `owner`, of any type, in key order. */
 export function listOwnedBy(indexes: Indexes, owner: ID): Resource[] {
   const result: Resource[] = [];
-  scanPrefix(indexes.byOwner, ownerKey(owner), (_key, record) => void result.push(record));
+  scanPrefix(indexes.byOwner, ownerKey(owner), (_key, slot) => void result.push(slot.record));
   return result;
 }
 
@@ -74,9 +73,9 @@ export function* matchingRecords(
   namePrefix: string,
 ): Generator<Resource, void, undefined> {
   const prefix = listPrefix(type, tenancy, namePrefix);
-  const pair: (string | Resource)[] = [];
-  for (const [key, record] of indexes.byId.entries(prefix, pair) as IterableIterator<
-    [string, Resource]
+  const pair: (string | Slot)[] = [];
+  for (const [key, { record }] of indexes.byId.entries(prefix, pair) as IterableIterator<
+    [string, Slot]
   >) {
     if (!key.startsWith(prefix)) return;
     if (matchesQuery(record.id as ID, type, tenancy, namePrefix)) yield record;

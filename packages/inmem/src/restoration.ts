@@ -57,7 +57,7 @@ export class StoreRestoration implements Restoration {
     if (resource.version === "") {
       throw new InvalidArgumentError("resource.version", "must not be empty in a restore");
     }
-    if (tables.get(resource.id) !== undefined) {
+    if (tables.slot(resource.id) !== undefined) {
       throw new InvalidArgumentError(
         "resource.id",
         `must be unique in a restore, but ${describeId(resource.id)} was applied twice`,

@@ -1,5 +1,5 @@
 import type { Resource } from "@raftstore/proto";
-import type { Indexes } from "./tables.js";
+import type { Indexes, Slot } from "./tables.js";
 
 /**
  * A point-in-time copy of every resource in the store, read lazily in key order — what a Raft
@@ -10,13 +10,13 @@ import type { Indexes } from "./tables.js";
  * starts at the third resource.
  */
 export class StoreSnapshot implements Iterable<Resource> {
-  readonly #records: Iterator<Resource>;
+  readonly #slots: Iterator<Slot>;
   readonly #size: number;
   readonly #eventIndex: number;
 
   /** @private Built by `Store.snapshot()`. */
   constructor(indexes: Indexes, eventIndex: number) {
-    this.#records = indexes.byId.values();
+    this.#slots = indexes.byId.values();
     this.#size = indexes.byId.size;
     this.#eventIndex = eventIndex;
   }
@@ -33,8 +33,8 @@ export class StoreSnapshot implements Iterable<Resource> {
 
   /** The next resource in key order, or undefined at the end. */
   next(): Resource | undefined {
-    const item = this.#records.next();
-    return item.done === true ? undefined : item.value;
+    const item = this.#slots.next();
+    return item.done === true ? undefined : item.value.record;
   }
 
   *[Symbol.iterator](): Iterator<Resource> {

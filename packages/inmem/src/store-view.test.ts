@@ -2,7 +2,14 @@ import type { ID, Resource } from "@raftstore/proto";
 import { isNotFoundError } from "@raftstore/storage";
 import { describe, expect, it } from "vitest";
 import { Store } from "./store.js";
-import { artist, everywhere, idOf, resource } from "./test-support/resources.js";
+import {
+  artist,
+  artistV1,
+  artistV2,
+  everywhere,
+  idOf,
+  resource,
+} from "./test-support/resources.js";
 
 function names(list: Iterable<Resource>): string[] {
   return [...list].map((r) => `${r.id?.name}@${r.version}`);
@@ -63,6 +70,46 @@ describe("StoreView", () => {
     restoration.commit();
     expect(view.read(idOf("web"))).toBe(web);
     expect(notFound(() => store.read(idOf("web")))).toBe(true);
+  });
+
+  it("keeps its records while the store updates the same keys in place, again and again", () => {
+    // Updates of a key that no view holds replace its record without touching the trees; the
+    // first update after a view is taken must leave the view's record alone, and so must every
+    // later one. Owned resources, a group version change and an owner change all take part.
+    const store = new Store();
+    const parent = idOf("parent", { uid: "p1" });
+    let web = store.writeCAS(resource("web"), "1");
+    let child = store.writeCAS(resource("child", { owner: parent }), "2");
+    let version = 2;
+    const views: Array<{ view: ReturnType<Store["view"]>; web: Resource; child: Resource }> = [];
+    for (let step = 0; step < 12; step++) {
+      views.push({ view: store.view(), web, child });
+      for (let i = 0; i < 3; i++) {
+        const type = (step + i) % 2 === 0 ? artistV1 : artistV2;
+        web = store.writeCAS(
+          resource("web", { type, metadata: { step: `${step}.${i}` }, version: web.version }),
+          String(++version),
+        );
+        child = store.writeCAS(
+          resource("child", {
+            owner: step === 6 && i === 1 ? idOf("other", { uid: "o1" }) : parent,
+            metadata: { step: `${step}.${i}` },
+            version: child.version,
+          }),
+          String(++version),
+        );
+      }
+    }
+    for (const { view, web: before, child: beforeChild } of views) {
+      expect(view.read(idOf("web", { type: before.id?.type }))).toBe(before);
+      expect(view.list(artist, everywhere, "")).toEqual([beforeChild, before]);
+      const owned = view.listByOwner(beforeChild.owner as ID);
+      expect(owned).toEqual([beforeChild]);
+    }
+    expect(store.read(idOf("web", { type: web.id?.type }))).toBe(web);
+    expect(store.listByOwner(parent)).toEqual([child]);
+    expect(store.listByOwner(idOf("other", { uid: "o1" }))).toEqual([]);
+    expect(store.list(artist, everywhere, "")).toEqual([child, web]);
   });
 
   it("costs no copy: a view shares the store's records", () => {
