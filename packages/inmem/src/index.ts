@@ -1,6 +1,7 @@
 // The in-memory resource database (Store, and what its methods return) and the single-process
 // Backend built on it.
-export { InmemBackend } from "./inmem-backend.js";
+export { InmemBackend, type InmemBackendOptions } from "./inmem-backend.js";
+export { checkQuota, validateQuotaBytes } from "./quota.js";
 export type { Restoration } from "./restoration.js";
 export { Store, type StoreOptions } from "./store.js";
 export type { StoreSnapshot } from "./store-snapshot.js";

@@ -3,6 +3,7 @@ import {
   isCASFailureError,
   isInconsistentError,
   isInvalidArgumentError,
+  isQuotaExceededError,
   isWatchClosedError,
   ReadConsistency,
 } from "@raftstore/storage";
@@ -159,6 +160,62 @@ describe("InmemBackend", () => {
       current = await backend.writeCAS(current);
       expect(await backend.read(ReadConsistency.Strong, current.id as ID)).toBe(current);
       expect(await backend.read(ReadConsistency.Eventual, current.id as ID)).toBe(current);
+    }
+  });
+
+  it("refuses, past quotaBytes, a write that would grow the store, and lets through deletes and writes that do not", async () => {
+    const blob = (bytes: number) => ({
+      data: { typeUrl: "demo/blob", value: new Uint8Array(bytes) },
+    });
+    const backend = new InmemBackend({ quotaBytes: 10_000 });
+    const a = await backend.writeCAS(resource("a", blob(4000)));
+    const before = backend.store.bytes;
+    // 4,000 + 5,000 bytes of data, and 700 of overhead each: past 10,000.
+    const refused = await rejection(backend.writeCAS(resource("b", blob(5000))));
+    expect(isQuotaExceededError(refused), String(refused)).toBe(true);
+    expect((refused as Error).message).toContain("past its quota of 0.0 MiB (10000 bytes)");
+    expect(
+      isQuotaExceededError(await rejection(backend.overwrite(resource("a", blob(9600))))),
+    ).toBe(true);
+    expect(backend.store.size).toBe(1);
+    expect(backend.store.bytes).toBe(before);
+    // The refusals took no version.
+    const smaller = await backend.writeCAS(resource("a", { ...blob(100), version: a.version }));
+    expect(smaller.version).toBe("2");
+    await backend.writeCAS(resource("b", blob(5000)));
+    await backend.deleteCAS(idOf("a"), smaller.version);
+    expect(backend.store.size).toBe(1);
+  });
+
+  it("lets through, over its quota, writes that do not grow the store", async () => {
+    const blob = (bytes: number) => ({
+      data: { typeUrl: "demo/blob", value: new Uint8Array(bytes) },
+    });
+    const backend = new InmemBackend({ quotaBytes: 5_000 });
+    // A restore can leave the store over its quota.
+    const restoration = backend.restore();
+    restoration.apply({ ...resource("a", blob(8000)), version: "7" });
+    restoration.commit();
+    const same = await backend.writeCAS(resource("a", { ...blob(8000), version: "7" }));
+    expect(isQuotaExceededError(await rejection(backend.writeCAS(resource("b", blob(10)))))).toBe(
+      true,
+    );
+    await backend.overwrite(resource("a", blob(2000)));
+    expect(backend.store.bytes).toBeLessThan(5_000);
+    expect(same.version).toBe("8");
+    await backend.writeCAS(resource("b", blob(10)));
+  });
+
+  it("takes quotaBytes only as a positive integer", () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "1"]) {
+      let refusal: unknown;
+      try {
+        new InmemBackend({ quotaBytes: bad as number });
+      } catch (error) {
+        refusal = error;
+      }
+      expect(isInvalidArgumentError(refusal), String(bad)).toBe(true);
+      expect((refusal as { field?: string }).field).toBe("options.quotaBytes");
     }
   });
 });

@@ -11,9 +11,21 @@ import {
   validateResource,
   validateVersion,
 } from "@raftstore/storage";
+import { checkQuota, validateQuotaBytes } from "./quota.js";
 import type { Restoration } from "./restoration.js";
 import { Store, type StoreOptions } from "./store.js";
 import type { StoreWatch } from "./store-watch.js";
+
+/** Options of an InmemBackend. */
+export interface InmemBackendOptions extends StoreOptions {
+  /**
+   * The most the store may hold, in the bytes of `Store.bytes` (each resource's content plus a
+   * fixed overhead: an estimate of its memory), as the Raft backend's option of the same name. A
+   * write that would grow the store past it is refused with QuotaExceededError and changes
+   * nothing; deletes, and writes that do not grow the store, still go through. Default: none.
+   */
+  quotaBytes?: number;
+}
 
 /**
  * A complete single-process Backend over a Store: for tests, development and embedding where
@@ -27,10 +39,13 @@ import type { StoreWatch } from "./store-watch.js";
 export class InmemBackend implements OverwritingBackend, IncarnationDeletingBackend {
   /** The database underneath, for views, snapshots and restores. */
   readonly store: Store;
+  readonly #quotaBytes: number | undefined;
   #lastVersion = 0;
 
-  constructor(options?: StoreOptions) {
+  constructor(options: InmemBackendOptions = {}) {
+    validateQuotaBytes(options.quotaBytes);
     this.store = new Store(options);
+    this.#quotaBytes = options.quotaBytes;
   }
 
   async read(consistency: ReadConsistency, id: ID, options?: CallOptions): Promise<Resource> {
@@ -43,12 +58,14 @@ export class InmemBackend implements OverwritingBackend, IncarnationDeletingBack
   async writeCAS(resource: Resource, options?: CallOptions): Promise<Resource> {
     validateResource(resource);
     options?.signal?.throwIfAborted();
+    checkQuota(this.store, resource, this.#quotaBytes);
     return this.store.writeCAS(resource, String(++this.#lastVersion));
   }
 
   async overwrite(resource: Resource, options?: CallOptions): Promise<Resource> {
     validateResource(resource);
     options?.signal?.throwIfAborted();
+    checkQuota(this.store, resource, this.#quotaBytes);
     return this.store.overwrite(resource, String(++this.#lastVersion));
   }
 

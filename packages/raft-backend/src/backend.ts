@@ -8,7 +8,7 @@ import {
   type ForwardingServer,
   type ForwardingTarget,
 } from "@raftstore/forwarding";
-import { Store, type StoreOptions } from "@raftstore/inmem";
+import { checkQuota, Store, type StoreOptions, validateQuotaBytes } from "@raftstore/inmem";
 import type { ID, Resource, Tenancy } from "@raftstore/proto";
 import type { LogResponse } from "@raftstore/proto/storage/v1";
 import {
@@ -16,9 +16,7 @@ import {
   findStorageError,
   type IncarnationDeletingBackend,
   InconsistentError,
-  InvalidArgumentError,
   type OverwritingBackend,
-  QuotaExceededError,
   ReadConsistency,
   type UnversionedType,
   validateConsistency,
@@ -87,13 +85,7 @@ export class Backend implements OverwritingBackend, IncarnationDeletingBackend {
   constructor(handle: Handle | undefined, logger: Logger, options: BackendOptions = {}) {
     this.#handle = handle;
     this.#logger = logger;
-    const quota = options.quotaBytes;
-    if (quota !== undefined && !(Number.isSafeInteger(quota) && quota > 0)) {
-      throw new InvalidArgumentError(
-        "options.quotaBytes",
-        `must be a positive integer, got ${String(quota)}`,
-      );
-    }
+    validateQuotaBytes(options.quotaBytes);
     this.#options = options;
     this.#store = new Store(options);
   }
@@ -324,7 +316,7 @@ export class Backend implements OverwritingBackend, IncarnationDeletingBackend {
     overwrite: boolean,
     options?: CallOptions,
   ): Promise<Resource> {
-    this.#checkQuota(resource);
+    checkQuota(this.#store, resource, this.#options.quotaBytes);
     const entry = overwrite ? encodeOverwriteEntry(resource) : encodeWriteEntry(resource);
     const response = await this.#propose(entry, options);
     const kind = overwrite ? "overwrite" : "write";
@@ -332,20 +324,6 @@ export class Backend implements OverwritingBackend, IncarnationDeletingBackend {
       throw new Error(`unexpected response to a write entry: ${response.response.case}`);
     }
     return response.response.value.resource;
-  }
-
-  /** Refuses a write that would grow the store past `quotaBytes`: the memory is finite. */
-  #checkQuota(resource: Resource): void {
-    const quota = this.#options.quotaBytes;
-    if (quota === undefined) return;
-    const now = this.#store.bytes;
-    const after = this.#store.bytesWith(resource);
-    if (after <= quota || after <= now) return;
-    throw new QuotaExceededError(
-      `write refused: it would grow the store to ${describeBytes(after)}, past its quota of ` +
-        `${describeBytes(quota)} (it holds ${describeBytes(now)}). Delete resources that are no ` +
-        "longer needed, or raise the quota",
-    );
   }
 
   async #proposeDelete(id: ID, version: string | undefined, options?: CallOptions): Promise<void> {
@@ -496,9 +474,4 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 function describe(value: unknown): string {
   return value instanceof Error ? value.message : String(value);
-}
-
-/** A byte count for people: MiB with one decimal, and the exact count. */
-function describeBytes(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MiB (${bytes} bytes)`;
 }
