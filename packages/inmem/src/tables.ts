@@ -172,9 +172,15 @@ export class Tables {
     const previous = slot?.record;
     const bytes = recordBytes(record);
     this.#bytes += bytes - (slot?.bytes ?? 0);
-    if (slot !== undefined && slot.epoch === this.#epoch && sameOwner(previous, record)) {
+    if (
+      slot !== undefined &&
+      slot.epoch === this.#epoch &&
+      slot.uid === (record.id as ValidID).uid &&
+      sameOwner(previous, record)
+    ) {
       // Not in any shared tree (a share since the slot was made would have ended its epoch),
-      // and both trees already map the key to it.
+      // and both trees already map the key to it. (The store never replaces an incarnation in
+      // a write; were it asked to, the new one would get a slot of its own.)
       slot.replace(record, bytes);
       return;
     }
