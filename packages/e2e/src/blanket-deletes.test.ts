@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { TypeSchema } from "@raftstore/proto";
 import { defaultRaftSettings } from "@raftstore/server";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { linearizabilityVerdict } from "./test-support/fault-run.js";
+import { linearizabilityVerdict, longestElectionMs } from "./test-support/fault-run.js";
 import { readFinalState } from "./test-support/final-state.js";
 import {
   type LoadedCluster,
@@ -17,7 +17,7 @@ import { sleep } from "./wait.js";
 // it is applied (a log entry of its own), so it never loses to the writers: any answer but
 // success or "no leader" is a bug. The clients' history must be linearizable, deletes included.
 
-const maxElectionMs = defaultRaftSettings.tickMs * defaultRaftSettings.electionTicks * 2;
+const maxElectionMs = longestElectionMs(defaultRaftSettings);
 const type = create(TypeSchema, { group: "e2e", groupVersion: "v1", kind: "Deletes" });
 const keys = ["d0", "d1"];
 

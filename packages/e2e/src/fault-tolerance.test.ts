@@ -2,7 +2,12 @@ import { create } from "@bufbuild/protobuf";
 import { TypeSchema } from "@raftstore/proto";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { type RaftstoreCluster, startRaftstoreCluster } from "./raftstore-cluster.js";
-import { createFaultRun, type FaultRun, linearizabilityVerdict } from "./test-support/fault-run.js";
+import {
+  createFaultRun,
+  type FaultRun,
+  linearizabilityVerdict,
+  longestElectionMs,
+} from "./test-support/fault-run.js";
 import { type FinalValue, lostWrites, readFinalState } from "./test-support/final-state.js";
 import { RegisterWorkload } from "./test-support/register-workload.js";
 import { checkWatchSessions } from "./test-support/watch-check.js";
@@ -26,8 +31,7 @@ const settings = {
   snapshotIntervalMs: 0,
   trailingEntries: 10,
 };
-/** The longest a follower waits for a leader before it campaigns: 2 × electionTicks ticks. */
-const maxElectionMs = settings.tickMs * settings.electionTicks * 2;
+const maxElectionMs = longestElectionMs(settings);
 const type = create(TypeSchema, { group: "e2e", groupVersion: "v1", kind: "Register" });
 const keys = ["k0", "k1", "k2", "k3", "k4"];
 

@@ -3,7 +3,11 @@ import { TypeSchema } from "@raftstore/proto";
 import { defaultRaftSettings } from "@raftstore/server";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { RaftstoreCluster } from "./raftstore-cluster.js";
-import { type FaultRun, linearizabilityVerdict } from "./test-support/fault-run.js";
+import {
+  type FaultRun,
+  linearizabilityVerdict,
+  longestElectionMs,
+} from "./test-support/fault-run.js";
 import { lostWrites, readFinalState } from "./test-support/final-state.js";
 import {
   type LoadedCluster,
@@ -18,7 +22,7 @@ import { sleep } from "./wait.js";
 // within 1.5 × the longest election timeout, 3 s. The bound is checked as that ratio. The
 // cluster is under load meanwhile, and the clients' history is checked as well.
 
-const maxElectionMs = defaultRaftSettings.tickMs * defaultRaftSettings.electionTicks * 2;
+const maxElectionMs = longestElectionMs(defaultRaftSettings);
 const type = create(TypeSchema, { group: "e2e", groupVersion: "v1", kind: "Failover" });
 const keys = ["k0", "k1", "k2"];
 /** Written only by the probes that time the failover, so their retries stay out of the way. */

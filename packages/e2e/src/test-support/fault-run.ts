@@ -91,3 +91,11 @@ export function linearizabilityVerdict(history: readonly Operation<KvInput, KvOu
       return `undecided: ${result.reason}`;
   }
 }
+
+/**
+ * The longest a follower waits for a leader before it campaigns, with `settings` (a node's
+ * election timeout is drawn between electionTicks and 2 × electionTicks ticks).
+ */
+export function longestElectionMs(settings: { tickMs: number; electionTicks: number }): number {
+  return settings.tickMs * settings.electionTicks * 2;
+}
