@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { NameTable, seededHash } from "./name-table.js";
+
+/** A deterministic pseudo-random sequence, so that a failure can be replayed. */
+function lcg(seed: number): (bound: number) => number {
+  let state = seed;
+  return (bound) => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state % bound;
+  };
+}
+
+/**
+ * Runs `steps` random sets and deletes over `keys` keys against both a table and a Map, checking
+ * every key after each step. A hash with few values makes long runs, collisions and wrap-arounds
+ * that the seeded hash would make only in a huge table.
+ */
+function checkAgainstMap(table: NameTable<number>, keys: number, steps: number, seed: number) {
+  const model = new Map<string, number>();
+  const random = lcg(seed);
+  for (let step = 0; step < steps; step++) {
+    const key = `name-${random(keys)}`;
+    if (random(3) === 0) {
+      expect(table.delete(key)).toBe(model.delete(key));
+    } else {
+      table.set(key, step);
+      model.set(key, step);
+    }
+    expect(table.size).toBe(model.size);
+    // Compared plainly, with one expect per step: an expect per key takes seconds.
+    const wrong: string[] = [];
+    for (let k = 0; k < keys; k++) {
+      if (table.get(`name-${k}`) !== model.get(`name-${k}`)) wrong.push(`name-${k}`);
+    }
+    expect(wrong, `step ${step}`).toEqual([]);
+  }
+}
+
+describe("NameTable", () => {
+  it("stores, replaces and deletes values by key", () => {
+    const table = new NameTable<string>();
+    table.set("web", "1");
+    table.set("api", "1");
+    table.set("web", "2");
+    expect(table.size).toBe(2);
+    expect(table.get("web")).toBe("2");
+    // A key built at run time (a decoded request's) finds the entry of an equal literal.
+    expect(table.get(["a", "p", "i"].join(""))).toBe("1");
+    expect(table.delete("web")).toBe(true);
+    expect(table.delete("web")).toBe(false);
+    expect(table.get("web")).toBeUndefined();
+    expect(table.get("")).toBeUndefined();
+    expect(table.size).toBe(1);
+  });
+
+  it("agrees with a Map through random sets and deletes, when every key collides", () => {
+    checkAgainstMap(new NameTable<number>(() => 5), 40, 2_000, 1);
+  });
+
+  it("agrees with a Map through random sets and deletes, with runs that wrap around", () => {
+    // Homes at the last two positions and the first two, whatever the capacity: runs cross the
+    // end of the array, and a delete shifts entries back across it.
+    const homes = [0x3fffffff, 0x3ffffffe, 0, 1];
+    const hash = (key: string) => homes[key.charCodeAt(key.length - 1) % 4] as number;
+    for (const seed of [2, 3, 4]) checkAgainstMap(new NameTable<number>(hash), 60, 1_500, seed);
+  });
+
+  it("agrees with a Map with the seeded hash, through growing and shrinking", () => {
+    checkAgainstMap(new NameTable<number>(), 300, 3_000, 5);
+  });
+
+  it("stays at most half full, and gives memory back when emptied", () => {
+    const table = new NameTable<number>();
+    for (let i = 0; i < 10_000; i++) table.set(`artist-${i}`, i);
+    expect(table.capacity).toBe(32_768);
+    for (let i = 0; i < 10_000; i++) expect(table.get(`artist-${i}`)).toBe(i);
+    for (let i = 0; i < 9_990; i++) table.delete(`artist-${i}`);
+    expect(table.size).toBe(10);
+    expect(table.capacity).toBeLessThanOrEqual(128);
+    for (let i = 9_990; i < 10_000; i++) expect(table.get(`artist-${i}`)).toBe(i);
+  });
+
+  it("hashes to 30 bits, spreading names that differ in their last character", () => {
+    const low = new Set<number>();
+    for (let i = 0; i < 1_000; i++) {
+      const h = seededHash(`artist-${String(i).padStart(7, "0")}`);
+      expect(h).toBeGreaterThanOrEqual(0);
+      expect(h).toBeLessThan(2 ** 30);
+      low.add(h & 1023);
+    }
+    // 1,000 keys thrown into 1,024 buckets fill about 63 % of them when spread at random.
+    expect(low.size).toBeGreaterThan(560);
+  });
+});
