@@ -50,9 +50,8 @@ export class InmemBackend implements OverwritingBackend, IncarnationDeletingBack
 
   async read(consistency: ReadConsistency, id: ID, options?: CallOptions): Promise<Resource> {
     validateConsistency(consistency);
-    validateId(id);
     options?.signal?.throwIfAborted();
-    return this.store.read(id);
+    return this.store.read(id); // which validates the id
   }
 
   async writeCAS(resource: Resource, options?: CallOptions): Promise<Resource> {

@@ -21,11 +21,27 @@ import type { Indexes, Slot } from "./tables.js";
  */
 export function readResult(id: ValidID, stored: Slot | undefined): Resource {
   if (stored === undefined) throw new NotFoundError();
-  if (id.uid !== "" && id.uid !== stored.uid) throw new NotFoundError();
-  if ((id.type.groupVersion ?? "") !== (stored.type.groupVersion ?? "")) {
-    throw new GroupVersionMismatchError(id.type, stored.record);
-  }
+  if (!sameIncarnation(id, stored)) throw new NotFoundError();
+  if (!sameGroupVersion(id, stored)) throw new GroupVersionMismatchError(id.type, stored.record);
   return stored.record;
+}
+
+/**
+ * Whether a read of `id` that found `stored` under its key returns it. When it does, the id's
+ * uid and group version are `""`, absent or equal to the stored id's (what `Store.read`'s lazy
+ * validation relies on).
+ */
+export function readsAs(id: ValidID, stored: Slot): boolean {
+  return sameIncarnation(id, stored) && sameGroupVersion(id, stored);
+}
+
+/** An empty uid matches any incarnation. */
+function sameIncarnation(id: ValidID, stored: Slot): boolean {
+  return id.uid === "" || id.uid === stored.uid;
+}
+
+function sameGroupVersion(id: ValidID, stored: Slot): boolean {
+  return (id.type.groupVersion ?? "") === (stored.type.groupVersion ?? "");
 }
 
 /**

@@ -94,6 +94,30 @@ describe("Store reads and CAS writes", () => {
     expect(error.requestedType.groupVersion).toBe("v2");
   });
 
+  it("validates a read's id in full whenever the read does not return a record", () => {
+    // Store.read checks only the id's shape before its lookup: what it finds proves the rest.
+    // An id near a stored one, wrong only in its characters, must still be InvalidArgument, not
+    // NotFound or GroupVersionMismatch.
+    const store = new Store();
+    const web = store.writeCAS(resource("web"), "1");
+    const id = web.id as ID;
+    const near: ID[] = [
+      { ...id, uid: "\u0000" },
+      { ...id, type: { ...artistV1, groupVersion: "v\u0000" } },
+      { ...id, type: { ...artistV1, group: "" } },
+      { ...id, tenancy: { ...defaultTenancy, namespace: "default\u0000" } },
+      { ...id, name: "" },
+    ];
+    for (const bad of near) {
+      expect(isInvalidArgumentError(thrown(() => store.read(bad))), JSON.stringify(bad)).toBe(true);
+    }
+    for (const bad of [undefined, { ...id, uid: undefined }, { ...id, tenancy: null }]) {
+      expect(isInvalidArgumentError(thrown(() => store.read(bad as unknown as ID)))).toBe(true);
+    }
+    expect(store.read({ ...id, uid: "" })).toBe(web);
+    expect(store.read(id)).toBe(web);
+  });
+
   it("lets a write with another group version replace the stored form", () => {
     const store = new Store();
     const v1 = store.writeCAS(resource("web"), "1");

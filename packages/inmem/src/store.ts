@@ -2,6 +2,7 @@ import type { ID, Resource, Tenancy } from "@raftstore/proto";
 import {
   CASFailureError,
   checkOverwrite,
+  hasIdShape,
   InvalidArgumentError,
   type UnversionedType,
   type ValidID,
@@ -13,7 +14,7 @@ import {
   WrongUidError,
 } from "@raftstore/storage";
 import { deleteEvent, upsertEvent } from "./events.js";
-import { listMatching, listOwnedBy, matchingRecords, readResult } from "./queries.js";
+import { listMatching, listOwnedBy, matchingRecords, readResult, readsAs } from "./queries.js";
 import { freezeRecord } from "./record.js";
 import { type Restoration, StoreRestoration } from "./restoration.js";
 import { StoreSnapshot } from "./store-snapshot.js";
@@ -114,8 +115,17 @@ export class Store {
    * stored resource) when the group versions differ. O(1).
    */
   read(id: ID): Resource {
-    validateId(id);
-    return readResult(id, this.#tables.slot(id));
+    // Validated lazily: a read that returns a record has found a stored id with the same key
+    // strings, uid ("" or the same) and group version ("" or the same), and the stored id passed
+    // validateId when it was written, so this one would too. Only the shape is checked up front;
+    // any other outcome validates in full, so errors are what they would be the other way.
+    let slot: Slot | undefined;
+    if (hasIdShape(id)) {
+      slot = this.#tables.slot(id);
+      if (slot !== undefined && readsAs(id, slot)) return slot.record;
+    }
+    validateId(id); // throws for every id without that shape, so `slot` is the lookup's
+    return readResult(id, slot);
   }
 
   /**

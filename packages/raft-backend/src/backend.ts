@@ -171,8 +171,8 @@ export class Backend implements OverwritingBackend, IncarnationDeletingBackend {
 
   async read(consistency: ReadConsistency, id: ID, options?: CallOptions): Promise<Resource> {
     validateConsistency(consistency);
+    if (consistency === ReadConsistency.Eventual) return this.#store.read(id); // which validates
     validateId(id);
-    if (consistency === ReadConsistency.Eventual) return this.#store.read(id);
     return this.#holdingForLeader(options, () =>
       this.#servesLocally()
         ? this.#strongRead(id, options)

@@ -53,6 +53,7 @@ export {
 } from "./resource-binary.js";
 export { fromBinaryFast, fromBinaryKnowing, unknownFields } from "./resource-binary-read.js";
 export {
+  hasIdShape,
   type ValidID,
   validateConsistency,
   validateId,

@@ -3,7 +3,13 @@ import { ResourceSchema } from "@raftstore/proto";
 import { describe, expect, it } from "vitest";
 import { ReadConsistency } from "./backend.js";
 import { isInconsistentError, isInvalidArgumentError } from "./errors.js";
-import { validateConsistency, validateListQuery, validateResource } from "./validate.js";
+import {
+  hasIdShape,
+  validateConsistency,
+  validateId,
+  validateListQuery,
+  validateResource,
+} from "./validate.js";
 
 const valid = () =>
   create(ResourceSchema, {
@@ -63,6 +69,48 @@ describe("validation", () => {
     expect(fieldOf(() => validateResource({ ...res, id: { ...res.id, name: "a\0b" } }))).toBe(
       "resource.id.name",
     );
+  });
+
+  it("checks an id's shape without its characters, and never fails an id validateId accepts", () => {
+    const id = valid().id as Record<string, unknown>;
+    const type = id.type as Record<string, unknown>;
+    const tenancy = id.tenancy as Record<string, unknown>;
+    const badShapes = [
+      undefined,
+      null,
+      "web",
+      { ...id, type: undefined },
+      { ...id, type: { ...type, group: 1 } },
+      { ...id, type: { ...type, kind: undefined } },
+      { ...id, type: { ...type, groupVersion: null } },
+      { ...id, tenancy: null },
+      { ...id, tenancy: { ...tenancy, partition: undefined } },
+      { ...id, tenancy: { ...tenancy, namespace: 0 } },
+      { ...id, name: undefined },
+      { ...id, uid: null },
+    ];
+    for (const bad of badShapes) {
+      expect(hasIdShape(bad)).toBe(false);
+      expect(fieldOf(() => validateId(bad))).toBeDefined();
+    }
+    // What only validateId sees: the characters. A lazy caller must not succeed on these.
+    const badCharacters = [
+      { ...id, name: "" },
+      { ...id, name: "a\0b" },
+      { ...id, uid: "\0" },
+      { ...id, type: { ...type, group: "" } },
+      { ...id, type: { ...type, groupVersion: "v\0" } },
+      { ...id, tenancy: { ...tenancy, namespace: "\0" } },
+    ];
+    for (const bad of badCharacters) {
+      expect(hasIdShape(bad)).toBe(true);
+      expect(fieldOf(() => validateId(bad))).toBeDefined();
+    }
+    const { groupVersion: _, ...unversioned } = type;
+    for (const good of [id, { ...id, uid: "u1" }, { ...id, type: unversioned }]) {
+      expect(hasIdShape(good)).toBe(true);
+      expect(fieldOf(() => validateId(good))).toBeUndefined();
+    }
   });
 
   it('refuses a metadata or status key "__proto__", which no protobuf decode keeps', () => {

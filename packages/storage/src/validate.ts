@@ -100,6 +100,31 @@ export function validateId(id: unknown, field = "id"): asserts id is ValidID {
   fail(field, idProblem(id));
 }
 
+/**
+ * Whether `id` has the shape validateId checks: objects and strings where they belong, without
+ * looking inside the strings (non-empty, no NUL characters). Never false for an id validateId
+ * accepts, so a caller may validate lazily: look the id up on this check alone, and call
+ * validateId only when the lookup does not succeed. That is sound when success means every
+ * string of the id equals a stored id's, which passed validateId when it was stored, and so
+ * holds the same characters. A store's point read does that, and saves the NUL scans of six
+ * fresh strings, about a tenth of a read.
+ */
+export function hasIdShape(id: unknown): id is ValidID {
+  if (!isObject(id)) return false;
+  const { type, tenancy } = id;
+  return (
+    isObject(type) &&
+    typeof type.group === "string" &&
+    typeof type.kind === "string" &&
+    (type.groupVersion === undefined || typeof type.groupVersion === "string") &&
+    isObject(tenancy) &&
+    typeof tenancy.partition === "string" &&
+    typeof tenancy.namespace === "string" &&
+    typeof id.name === "string" &&
+    typeof id.uid === "string"
+  );
+}
+
 /** Throws InvalidArgumentError unless `version` is a string. */
 export function validateVersion(version: unknown, field = "version"): asserts version is string {
   fail(field, stringProblem(version));
