@@ -50,4 +50,39 @@ describe("PointIndex", () => {
     expect(index.mapCount).toBe(4);
     expect(index.get(idOf("web") as ValidID)).toBe(web);
   });
+
+  it("finds the right record whichever type and tenancy the lookup before asked for", () => {
+    const index = new PointIndex<Resource>();
+    const records = [
+      freezeRecord(resource("web"), "1"),
+      freezeRecord(resource("web", { tenancy: tenancy("default", "other") }), "1"),
+      freezeRecord(resource("web", { tenancy: tenancy("other", "default") }), "1"),
+      freezeRecord(resource("web", { type: album }), "1"),
+    ];
+    for (const record of records) index.set(record.id as ValidID, record);
+    // Every order of lookups, so that each is asked right after each other one.
+    for (const first of records) {
+      for (const second of records) {
+        expect(index.get(idOf("web", first.id as ID) as ValidID)).toBe(first);
+        expect(index.get(idOf("web", second.id as ID) as ValidID)).toBe(second);
+        expect(index.get(idOf("api", second.id as ID) as ValidID)).toBeUndefined();
+      }
+    }
+    expect(index.get(idOf("web", { tenancy: tenancy("default", "none") }) as ValidID)).toBe(
+      undefined,
+    );
+  });
+
+  it("forgets a dropped names table: a record stored again under its tenancy is found", () => {
+    const index = new PointIndex<Resource>();
+    const first = freezeRecord(resource("web", { tenancy: tenancy("default", "x") }), "1");
+    index.set(first.id as ValidID, first);
+    expect(index.get(first.id as ValidID)).toBe(first);
+    index.delete(first.id as ValidID);
+    expect(index.get(first.id as ValidID)).toBeUndefined();
+    const again = freezeRecord(resource("api", { tenancy: tenancy("default", "x") }), "2");
+    index.set(again.id as ValidID, again);
+    expect(index.get(again.id as ValidID)).toBe(again);
+    expect(index.get(first.id as ValidID)).toBeUndefined();
+  });
 });

@@ -6,6 +6,15 @@ type Namespaces<V> = Map<string, Names<V>>;
 type Partitions<V> = Map<string, Namespaces<V>>;
 type Kinds<V> = Map<string, Partitions<V>>;
 
+/** The names of one type and tenancy, and the key segments they were last found under. */
+interface Found<V> {
+  readonly group: string;
+  readonly kind: string;
+  readonly partition: string;
+  readonly namespace: string;
+  readonly names: Names<V>;
+}
+
 /**
  * A hash index of the current records (the store keeps each in a `Slot`) by key, for point
  * lookups: every read, and the CAS check of every write. It nests one Map per key segment (group, kind, partition, namespace, name)
@@ -21,6 +30,13 @@ type Kinds<V> = Map<string, Partitions<V>>;
 export class PointIndex<V> {
   readonly #groups = new Map<string, Kinds<V>>();
   #size = 0;
+  /**
+   * The last names table a lookup found. Reads and writes tend to come in runs on one type and
+   * tenancy (a controller's, a client's), and comparing four short strings with the last ones
+   * costs a fraction of looking them up: each lookup hashes a fresh string (a request's), a call
+   * into the runtime. Dropped with its table.
+   */
+  #last: Found<V> | undefined;
 
   /** The number of records. */
   get size(): number {
@@ -42,7 +58,27 @@ export class PointIndex<V> {
 
   /** The value stored under `id`'s key (the uid and group version play no part). */
   get(id: ValidID): V | undefined {
-    return this.#names(id)?.get(id.name);
+    const { type, tenancy } = id;
+    const last = this.#last;
+    if (
+      last !== undefined &&
+      last.namespace === tenancy.namespace &&
+      last.partition === tenancy.partition &&
+      last.kind === type.kind &&
+      last.group === type.group
+    ) {
+      return last.names.get(id.name);
+    }
+    const names = this.#names(id);
+    if (names === undefined) return undefined;
+    this.#last = {
+      group: type.group,
+      kind: type.kind,
+      partition: tenancy.partition,
+      namespace: tenancy.namespace,
+      names,
+    };
+    return names.get(id.name);
   }
 
   /**
@@ -77,6 +113,7 @@ export class PointIndex<V> {
     this.#size--;
     // Empty maps are dropped, so that churn through many tenancies does not leak memory.
     if (names.size > 0) return;
+    if (this.#last?.names === names) this.#last = undefined;
     namespaces?.delete(namespace);
     if (namespaces?.size !== 0) return;
     partitions?.delete(partition);
