@@ -80,6 +80,17 @@ describe("NameTable", () => {
     for (let i = 9_990; i < 10_000; i++) expect(table.get(`artist-${i}`)).toBe(i);
   });
 
+  it("refuses a key beyond its largest capacity, and changes nothing", () => {
+    const table = new NameTable<number>(seededHash, 16);
+    for (let i = 0; i < 8; i++) table.set(`artist-${i}`, i);
+    expect(() => table.set("one-too-many", 8)).toThrow(RangeError);
+    expect(table.size).toBe(8);
+    expect(table.get("one-too-many")).toBeUndefined();
+    for (let i = 0; i < 8; i++) expect(table.get(`artist-${i}`)).toBe(i);
+    table.set("artist-0", 10); // replacing needs no room
+    expect(table.get("artist-0")).toBe(10);
+  });
+
   it("hashes to 30 bits, spreading names that differ in their last character", () => {
     const low = new Set<number>();
     for (let i = 0; i < 1_000; i++) {

@@ -26,6 +26,12 @@ export function seededHash(key: string): number {
 /** Entries per table: hash, key, value, side by side in one array. */
 const WIDTH = 3;
 const MIN_CAPACITY = 8;
+/**
+ * 3 × 2^25 elements is the longest array V8 allows below its limit (about 2^27), so a table holds
+ * at most 2^24 keys: as many as a Map, whose limit it replaces. (A store that large would not
+ * fit the heap anyway.) Set refuses a key beyond that before changing anything.
+ */
+const MAX_CAPACITY = 2 ** 25;
 
 /**
  * A hash table of string keys: the last level of the point index, which holds one entry per
@@ -50,7 +56,11 @@ export class NameTable<V> {
   #mask: number;
   #size = 0;
 
-  constructor(private readonly hash: StringHash = seededHash) {
+  constructor(
+    private readonly hash: StringHash = seededHash,
+    /** The most positions it may grow to: a power of two (smaller in tests). */
+    private readonly maxCapacity = MAX_CAPACITY,
+  ) {
     this.#mask = MIN_CAPACITY - 1;
     this.#entries = emptyEntries(MIN_CAPACITY);
   }
@@ -66,43 +76,33 @@ export class NameTable<V> {
   }
 
   get(key: string): V | undefined {
-    const entries = this.#entries;
-    const h = this.hash(key);
-    for (let i = (h & this.#mask) * WIDTH; ; i = this.#next(i)) {
-      const stored = entries[i + 1];
-      if (stored === undefined) return undefined;
-      if (entries[i] === h && stored === key) return entries[i + 2] as V;
-    }
+    return this.#entries[this.#position(this.hash(key), key) + 2] as V | undefined;
   }
 
   /** Stores `value` under `key`, in place of what is there. The table keeps `key` itself. */
   set(key: string, value: V): void {
-    const entries = this.#entries;
     const h = this.hash(key);
-    let i = (h & this.#mask) * WIDTH;
-    for (; entries[i + 1] !== undefined; i = this.#next(i)) {
-      if (entries[i] === h && entries[i + 1] === key) {
-        entries[i + 2] = value;
-        return;
-      }
+    let i = this.#position(h, key);
+    if (this.#entries[i + 1] !== undefined) {
+      this.#entries[i + 2] = value;
+      return;
     }
+    if ((this.#size + 1) * 2 > this.capacity) {
+      this.#resize(this.capacity * 2);
+      i = this.#position(h, key);
+    }
+    const entries = this.#entries;
     entries[i] = h;
     entries[i + 1] = key;
     entries[i + 2] = value;
     this.#size++;
-    if (this.#size * 2 > this.capacity) this.#resize(this.capacity * 2);
   }
 
   /** Removes `key`, if stored; whether it was. */
   delete(key: string): boolean {
     const entries = this.#entries;
-    const h = this.hash(key);
-    let hole = (h & this.#mask) * WIDTH;
-    for (; ; hole = this.#next(hole)) {
-      const stored = entries[hole + 1];
-      if (stored === undefined) return false;
-      if (entries[hole] === h && stored === key) break;
-    }
+    let hole = this.#position(this.hash(key), key);
+    if (entries[hole + 1] === undefined) return false;
     // Backward shift: move each later entry of the run into the hole, unless the hole lies before
     // its home position (it would then no longer be found from there).
     for (let i = this.#next(hole); entries[i + 1] !== undefined; i = this.#next(i)) {
@@ -124,6 +124,20 @@ export class NameTable<V> {
     return true;
   }
 
+  /**
+   * The position of `key` (whose hash is `h`), or, if it is not stored, the empty position that
+   * ends its run: where it would go.
+   */
+  #position(h: number, key: string): number {
+    const entries = this.#entries;
+    let i = (h & this.#mask) * WIDTH;
+    for (;;) {
+      const stored = entries[i + 1];
+      if (stored === undefined || (entries[i] === h && stored === key)) return i;
+      i = this.#next(i);
+    }
+  }
+
   /** The position after `i`, wrapping around. */
   #next(i: number): number {
     i += WIDTH;
@@ -131,6 +145,9 @@ export class NameTable<V> {
   }
 
   #resize(capacity: number): void {
+    if (capacity > this.maxCapacity) {
+      throw new RangeError(`a NameTable holds at most ${this.maxCapacity / 2} keys`);
+    }
     const old = this.#entries;
     const entries = emptyEntries(capacity);
     const mask = capacity - 1;

@@ -171,7 +171,7 @@ export class Tables {
   put(record: Resource, slot: Slot | undefined): void {
     const previous = slot?.record;
     const bytes = recordBytes(record);
-    this.#bytes += bytes - (slot?.bytes ?? 0);
+    const growth = bytes - (slot?.bytes ?? 0);
     if (
       slot !== undefined &&
       slot.epoch === this.#epoch &&
@@ -182,13 +182,17 @@ export class Tables {
       // and both trees already map the key to it. (The store never replaces an incarnation in
       // a write; were it asked to, the new one would get a slot of its own.)
       slot.replace(record, bytes);
+      this.#bytes += growth;
       return;
     }
     this.#unshare();
     const key = resourceKey(record.id as ValidID);
     const fresh = new Slot(record, bytes, this.#epoch);
-    this.#byId.set(key, fresh);
+    // The point index first: it is the one that can refuse a new key (when full), and must do
+    // so before anything changed.
     this.#current.set(record.id as ValidID, fresh);
+    this.#bytes += growth;
+    this.#byId.set(key, fresh);
     const oldOwner = previous?.owner === undefined ? undefined : ownerIndexKey(previous.owner, key);
     const newOwner = record.owner === undefined ? undefined : ownerIndexKey(record.owner, key);
     if (oldOwner !== undefined && oldOwner !== newOwner) this.#byOwner.delete(oldOwner);
