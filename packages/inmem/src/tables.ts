@@ -76,9 +76,10 @@ export interface Indexes {
 /**
  * What a record takes in memory beyond its content (`contentBytes`): its objects and its index
  * entries. The benchmark's small resource (one label, 32 bytes of data) took 888 bytes of heap
- * for 205 bytes of content, and 951 since each key has a slot: the estimate (905) is now about 5 %
- * low for the smallest resources, well inside the margin a quota leaves (a quarter of the heap by
- * default); a large value takes about its own size.
+ * for 205 bytes of content, 951 since each key has a slot and 979 since the point index's last
+ * level is a `NameTable`: the estimate (905) is now about 8 % low for the smallest resources, well
+ * inside the margin a quota leaves (a quarter of the heap by default); a large value takes about
+ * its own size.
  */
 export const RECORD_OVERHEAD_BYTES = 700;
 
