@@ -42,7 +42,8 @@ const DEFAULT_MAX_WATCH_LAG = 10_000;
  * Raft entry lands. The counterpart of Consul's `inmem.Store` (go-memdb): immutable indexes with
  * O(log n) writes and O(1) MVCC views, an event index, and watches fed after each commit.
  *
- * Every method is synchronous and deterministic — no clock, no randomness, no I/O — so that a
+ * Every method is synchronous and deterministic — no clock, no I/O, and no randomness in what it
+ * returns (the point index's seeded hash decides only where entries sit in memory) — so that a
  * Raft state machine can call it from its apply function and every replica ends in the same
  * state. Versions are not invented here: the caller supplies each write's new version (the Raft
  * entry's index, or InmemBackend's counter).
