@@ -17,13 +17,14 @@ interface Found<V> {
 
 /**
  * A hash index of the current records (the store keeps each in a `Slot`) by key, for point
- * lookups: every read, and the CAS check of every write. It nests one Map per key segment (group, kind, partition, namespace, name)
- * rather than using one Map of full storage keys, because a lookup then allocates nothing — a
- * storage key is a fresh 10-part string that has to be built, flattened and hashed on every call,
- * which measured at about a third of a point read at a million records. The upper levels are a
- * few small maps that stay in cache; the last one, which holds every record, is a `NameTable`
- * (a Map's lookups at a million records cost half again as much) keyed by the record's own name
- * string, so the index costs one table entry per record and no key strings of its own.
+ * lookups: every read, and the CAS check of every write. It nests one level per key segment
+ * (group, kind, partition, namespace, name) rather than keying one table by full storage keys,
+ * because a lookup then allocates nothing — a storage key is a fresh 10-part string that has to
+ * be built, flattened and hashed on every call, which measured at about a third of a point read
+ * at a million records. The upper levels are a few small maps that stay in cache; the last one,
+ * which holds every record, is a `NameTable` (a Map's lookups at a million records cost half
+ * again as much) keyed by the record's own name string, so the index costs one table entry per
+ * record and no key strings of its own.
  *
  * Mutable and never shared: MVCC views read through their B+ trees instead.
  */
