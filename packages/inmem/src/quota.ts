@@ -1,6 +1,7 @@
 import type { Resource } from "@raftstore/proto";
 import { InvalidArgumentError, QuotaExceededError } from "@raftstore/storage";
 import type { Store } from "./store.js";
+import { recordBytes } from "./tables.js";
 
 /**
  * Throws InvalidArgumentError unless `quotaBytes` is undefined (no quota) or a positive integer:
@@ -20,11 +21,15 @@ export function validateQuotaBytes(quotaBytes: unknown, field = "options.quotaBy
  * finite: this refusal is what keeps a store from growing until its process runs out of heap.
  *
  * A backend checks before it applies (or, replicated, before it proposes) a write, never on
- * apply: every replica must apply what the log holds.
+ * apply: every replica must apply what the log holds. `resource` must have passed
+ * `validateResource` (both backends validate first).
  */
 export function checkQuota(store: Store, resource: Resource, quotaBytes: number | undefined): void {
   if (quotaBytes === undefined) return;
   const now = store.bytes;
+  // A write adds at most its own record: far below the quota (nearly always), that settles it
+  // without looking up what the write replaces.
+  if (now + recordBytes(resource) <= quotaBytes) return;
   const after = store.bytesWith(resource);
   if (after <= quotaBytes || after <= now) return;
   throw new QuotaExceededError(
