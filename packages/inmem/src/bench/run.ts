@@ -27,10 +27,11 @@ log("memory latency");
 const memoryLatency = Object.fromEntries(
   [1, 16, 256].map((mb) => [`${mb}MB`, round(memoryLatencyNanos(mb), 1)]),
 );
-const stores = SIZES.map((size) => {
+const stores = [];
+for (const size of SIZES) {
   log(`store of ${size} resources`);
-  return benchStore(size, log);
-});
+  stores.push(await benchStore(size, log));
+}
 log("watch fan-out");
 const fanOut = await benchFanOut(log);
 const first = stores[0];

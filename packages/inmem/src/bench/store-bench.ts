@@ -2,7 +2,17 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type ID, IDSchema, type Resource, ResourceSchema } from "@raftstore/proto";
 import { Store } from "../store.js";
 import { artist, artistV1, smallResource, tenancy } from "../test-support/resources.js";
-import { collectGarbage, cpuClock, heapUsed, lcg, median, round } from "./timing.js";
+import {
+  collectGarbage,
+  cpuClock,
+  GcPauses,
+  heapUsed,
+  lcg,
+  median,
+  round,
+  type Span,
+  timedSpan,
+} from "./timing.js";
 
 /** The keys a hot-set workload touches, whatever the store size: it fits in the CPU caches. */
 const HOT_KEYS = 10_000;
@@ -14,6 +24,11 @@ export interface StoreFigures {
   casWritesPerSecond: number;
   /** The same, on 10k hot keys: the algorithmic cost without the cache misses of a large heap. */
   casWritesPerSecondHotSet: number;
+  /**
+   * The share of the random-key writes' wall time that the main thread spent paused for garbage
+   * collection (concurrent marking on other threads is in the CPU time, not here).
+   */
+  casWritesGcPauseShare: number;
   /** Eventual point reads of uniformly random keys. */
   pointReadsPerSecond: number;
   pointReadsPerSecondHotSet: number;
@@ -53,13 +68,15 @@ function probe(i: number): ID {
 /**
  * Runs `count` operations in chunks and returns the median rate, in operations per second of CPU
  * time. `prepare` runs before each chunk, off the clock. A full garbage collection first, so that
- * the phase does not pay for the garbage of the one before.
+ * the phase does not pay for the garbage of the one before. The wall-time span of each timed
+ * chunk is added to `spans`.
  */
 function rate(
   count: number,
   chunk: number,
   run: (from: number, to: number) => void,
   prepare?: (from: number, to: number) => void,
+  spans: Span[] = [],
 ): number {
   collectGarbage();
   const rates: number[] = [];
@@ -67,14 +84,15 @@ function rate(
     const to = Math.min(count, from + chunk);
     prepare?.(from, to);
     const seconds = cpuClock();
-    run(from, to);
+    timedSpan(spans, () => run(from, to));
     rates.push((to - from) / seconds());
   }
   return median(rates);
 }
 
 /** Measures one store of `size` small resources. */
-export function benchStore(size: number, log: (line: string) => void): StoreFigures {
+export async function benchStore(size: number, log: (line: string) => void): Promise<StoreFigures> {
+  const gc = new GcPauses();
   const random = lcg(size);
   const versions = new Float64Array(size);
   const before = heapUsed();
@@ -94,7 +112,7 @@ export function benchStore(size: number, log: (line: string) => void): StoreFigu
   // Each chunk of inputs is built just before it is written, off the clock: building inputs is
   // not what is measured, and like the entries a Raft apply decodes, they die young. The version
   // each input expects is known in advance, because versions are handed out in order.
-  const writes = (keySpace: number) => {
+  const writes = (keySpace: number, spans?: Span[]) => {
     let inputs: Resource[] = [];
     return rate(
       200_000,
@@ -112,11 +130,17 @@ export function benchStore(size: number, log: (line: string) => void): StoreFigu
           versions[i] = ++next;
         }
       },
+      spans,
     );
   };
-  const casWritesPerSecond = writes(size);
+  const writeSpans: Span[] = [];
+  const casWritesPerSecond = writes(size, writeSpans);
+  const casWritesGcPauseShare = await gc.shareOf(writeSpans);
+  gc.close();
   const casWritesPerSecondHotSet = writes(Math.min(size, HOT_KEYS));
-  log(`  ${size}: writes ${round(casWritesPerSecond)}/s, hot ${round(casWritesPerSecondHotSet)}/s`);
+  log(
+    `  ${size}: writes ${round(casWritesPerSecond)}/s (GC pauses ${round(casWritesGcPauseShare * 100)} %), hot ${round(casWritesPerSecondHotSet)}/s`,
+  );
 
   // Like a write's input, each read's id is decoded just before its chunk, off the clock, and
   // names a fresh uniformly random key. (Until 2026-11-28 the reads cycled five times through
@@ -163,6 +187,7 @@ export function benchStore(size: number, log: (line: string) => void): StoreFigu
     resources: size,
     casWritesPerSecond: round(casWritesPerSecond),
     casWritesPerSecondHotSet: round(casWritesPerSecondHotSet),
+    casWritesGcPauseShare: round(casWritesGcPauseShare, 2),
     pointReadsPerSecond: round(pointReadsPerSecond),
     pointReadsPerSecondHotSet: round(pointReadsPerSecondHotSet),
     viewReadsPerSecond: round(viewReadsPerSecond),

@@ -1,4 +1,5 @@
 // Small helpers shared by the benchmarks.
+import { PerformanceObserver, performance } from "node:perf_hooks";
 
 /**
  * A clock of the CPU time this process spends (all threads: the main one and V8's garbage
@@ -56,4 +57,59 @@ export function heapUsed(): number {
 /** Lets the event loop run (watch consumers, timers) before the benchmark continues. */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A span of wall time, in `performance.now()` milliseconds. */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/**
+ * The main thread's garbage-collection pauses (perf_hooks "gc" entries), to tell what share of a
+ * phase's time the collector took. The benchmarks run synchronously, and the entries arrive only
+ * once they yield: a phase records the spans it timed, and asks `pausedMs` after an await.
+ */
+export class GcPauses {
+  readonly #pauses: Span[] = [];
+  readonly #observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      this.#pauses.push({ start: entry.startTime, end: entry.startTime + entry.duration });
+    }
+  });
+
+  constructor() {
+    this.#observer.observe({ entryTypes: ["gc"] });
+  }
+
+  /** The pause time inside `spans`, in ms, of the pauses delivered so far. */
+  pausedMs(spans: Span[]): number {
+    let paused = 0;
+    for (const pause of this.#pauses) {
+      for (const span of spans) {
+        paused += Math.max(0, Math.min(pause.end, span.end) - Math.max(pause.start, span.start));
+      }
+    }
+    return paused;
+  }
+
+  /** The share of `spans`' time that the main thread was paused, once the pauses have arrived. */
+  async shareOf(spans: Span[]): Promise<number> {
+    // Node hands each pause over in two turns of the event loop (a native callback, then the
+    // observer's): one `setImmediate` is not enough, a short timer is.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const total = spans.reduce((sum, span) => sum + span.end - span.start, 0);
+    return total > 0 ? this.pausedMs(spans) / total : 0;
+  }
+
+  close(): void {
+    this.#observer.disconnect();
+  }
+}
+
+/** Times `run` in wall time, adding its span to `spans`. */
+export function timedSpan(spans: Span[], run: () => void): void {
+  const start = performance.now();
+  run();
+  spans.push({ start, end: performance.now() });
 }
