@@ -106,7 +106,7 @@ export class NameTable<V> {
     // Backward shift: move each later entry of the run into the hole, unless the hole lies before
     // its home position (it would then no longer be found from there).
     for (let i = this.#next(hole); entries[i + 1] !== undefined; i = this.#next(i)) {
-      const home = ((entries[i] as number) & this.#mask) * WIDTH;
+      const home = this.#home(entries[i] as number);
       const movable = hole <= i ? home <= hole || home > i : home <= hole && home > i;
       if (!movable) continue;
       entries[hole] = entries[i];
@@ -130,12 +130,17 @@ export class NameTable<V> {
    */
   #position(h: number, key: string): number {
     const entries = this.#entries;
-    let i = (h & this.#mask) * WIDTH;
+    let i = this.#home(h);
     for (;;) {
       const stored = entries[i + 1];
       if (stored === undefined || (entries[i] === h && stored === key)) return i;
       i = this.#next(i);
     }
+  }
+
+  /** Where the run of an entry whose hash is `h` starts. */
+  #home(h: number): number {
+    return (h & this.#mask) * WIDTH;
   }
 
   /** The position after `i`, wrapping around. */
@@ -150,17 +155,15 @@ export class NameTable<V> {
     }
     const old = this.#entries;
     const entries = emptyEntries(capacity);
-    const mask = capacity - 1;
+    this.#entries = entries;
+    this.#mask = capacity - 1;
     for (let j = 0; j < old.length; j += WIDTH) {
       if (old[j + 1] === undefined) continue;
-      let i = ((old[j] as number) & mask) * WIDTH;
-      while (entries[i + 1] !== undefined) i = i + WIDTH === entries.length ? 0 : i + WIDTH;
+      const i = this.#position(old[j] as number, old[j + 1] as string);
       entries[i] = old[j];
       entries[i + 1] = old[j + 1];
       entries[i + 2] = old[j + 2];
     }
-    this.#entries = entries;
-    this.#mask = mask;
   }
 }
 
