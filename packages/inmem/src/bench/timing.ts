@@ -68,7 +68,7 @@ export interface Span {
 /**
  * The main thread's garbage-collection pauses (perf_hooks "gc" entries), to tell what share of a
  * phase's time the collector took. The benchmarks run synchronously, and the entries arrive only
- * once they yield: a phase records the spans it timed, and asks `pausedMs` after an await.
+ * once they yield: a phase records the spans it timed, then awaits `shareOf` them.
  */
 export class GcPauses {
   readonly #pauses: Span[] = [];
@@ -83,7 +83,7 @@ export class GcPauses {
   }
 
   /** The pause time inside `spans`, in ms, of the pauses delivered so far. */
-  pausedMs(spans: Span[]): number {
+  #pausedMs(spans: Span[]): number {
     let paused = 0;
     for (const pause of this.#pauses) {
       for (const span of spans) {
@@ -99,7 +99,7 @@ export class GcPauses {
     // observer's): one `setImmediate` is not enough, a short timer is.
     await new Promise((resolve) => setTimeout(resolve, 20));
     const total = spans.reduce((sum, span) => sum + span.end - span.start, 0);
-    return total > 0 ? this.pausedMs(spans) / total : 0;
+    return total > 0 ? this.#pausedMs(spans) / total : 0;
   }
 
   close(): void {
