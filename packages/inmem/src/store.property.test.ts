@@ -51,6 +51,17 @@ const operation = fc.oneof(
     }),
   },
   {
+    // What a controller does most: rewrite the stored resource at its version (uid and owner
+    // kept), so the store may replace the record in place.
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant("update" as const),
+      key,
+      groupVersion: fc.constantFrom(...GROUP_VERSIONS),
+      label: fc.string({ maxLength: 3 }),
+    }),
+  },
+  {
     weight: 3,
     arbitrary: fc.record({
       op: fc.constant("delete" as const),
@@ -184,6 +195,18 @@ describe("Store against a model", () => {
             if (expected.startsWith("ok")) {
               model.set(modelKey(o.key), { ...input, version: newVersion });
             }
+          } else if (o.op === "update") {
+            const stored = model.get(modelKey(o.key));
+            if (stored !== undefined) {
+              const input = create(ResourceSchema, {
+                ...stored,
+                id: id(o.key, stored.id?.uid ?? "", o.groupVersion),
+                metadata: { label: o.label },
+              });
+              const newVersion = String(++nextVersion);
+              expect(outcome(() => store.writeCAS(input, newVersion))).toBe(`ok ${newVersion}`);
+              model.set(modelKey(o.key), { ...input, version: newVersion });
+            }
           } else if (o.op === "delete") {
             const stored = model.get(modelKey(o.key));
             const version =
@@ -220,6 +243,24 @@ describe("Store against a model", () => {
             restoration.commit();
             for (const w of watches) w.ended = true;
             model = new Map(model);
+          }
+          // The key just written or deleted reads as in the model, with an empty uid (which
+          // the store may answer from its index alone) and with the stored one, in each group
+          // version.
+          if ("key" in o) {
+            const stored = model.get(modelKey(o.key));
+            for (const groupVersion of GROUP_VERSIONS) {
+              const expected =
+                stored === undefined
+                  ? "NotFoundError"
+                  : stored.id?.type?.groupVersion === groupVersion
+                    ? `ok ${stored.version}`
+                    : "GroupVersionMismatchError";
+              for (const uid of new Set(["", stored?.id?.uid ?? "u1"])) {
+                const read = outcome(() => store.read(id(o.key, uid, groupVersion)));
+                expect(read, `${uid} ${groupVersion}`).toBe(expected);
+              }
+            }
           }
         }
 
