@@ -9,11 +9,28 @@ describe("PointIndex", () => {
   it("finds a record by key, whatever the uid or group version of the id asked with", () => {
     const index = new PointIndex<Resource>();
     const web = freezeRecord(resource("web"), "1");
-    index.set(web.id as ValidID, web);
+    index.set(web.id as ValidID, web, web);
     expect(index.get(idOf("web") as ValidID)).toBe(web);
     expect(index.get(idOf("web", { uid: "x", type: artistV2 }) as ValidID)).toBe(web);
     expect(index.get(idOf("web", { type: album }) as ValidID)).toBeUndefined();
     expect(index.get(idOf("web", { tenancy: tenancy("default", "x") }) as ValidID)).toBeUndefined();
+  });
+
+  it("reads the record it was given only with that record's group version, uid aside", () => {
+    const index = new PointIndex<string>();
+    const v1 = freezeRecord(resource("web"), "1");
+    index.set(v1.id as ValidID, "slot", v1);
+    expect(index.read(idOf("web") as ValidID)).toBe(v1);
+    expect(index.read(idOf("web", { uid: "another" }) as ValidID)).toBe(v1);
+    expect(index.read(idOf("web", { type: artistV2 }) as ValidID)).toBeUndefined();
+    expect(index.read(idOf("api") as ValidID)).toBeUndefined();
+    // Set again, as the store does when it replaces a slot's record, with another group version.
+    const v2 = freezeRecord(resource("web", { type: artistV2 }), "2");
+    index.set(v2.id as ValidID, "slot", v2);
+    expect(index.read(idOf("web", { type: artistV2 }) as ValidID)).toBe(v2);
+    expect(index.read(idOf("web") as ValidID)).toBeUndefined();
+    expect(index.get(idOf("web") as ValidID)).toBe("slot");
+    expect(index.size).toBe(1);
   });
 
   it("counts records, replacing under the same key", () => {
@@ -24,7 +41,7 @@ describe("PointIndex", () => {
       ["api", "1"],
     ] as const) {
       const record = freezeRecord(resource(name), version);
-      index.set(record.id as ValidID, record);
+      index.set(record.id as ValidID, record, record);
     }
     expect(index.size).toBe(2);
     index.delete(idOf("missing") as ValidID);
@@ -35,15 +52,15 @@ describe("PointIndex", () => {
     const index = new PointIndex<Resource>();
     for (let i = 0; i < 100; i++) {
       const record = freezeRecord(resource("web", { tenancy: tenancy(`p${i}`, `n${i}`) }), "1");
-      index.set(record.id as ValidID, record);
+      index.set(record.id as ValidID, record, record);
       index.delete(record.id as ID as ValidID);
     }
     expect(index.size).toBe(0);
     expect(index.mapCount).toBe(0);
     const web = freezeRecord(resource("web"), "1");
-    index.set(web.id as ValidID, web);
+    index.set(web.id as ValidID, web, web);
     const api = freezeRecord(resource("api"), "1");
-    index.set(api.id as ValidID, api);
+    index.set(api.id as ValidID, api, api);
     // One map per level: group, kind, partition, namespace (holding both names).
     expect(index.mapCount).toBe(4);
     index.delete(idOf("api") as ValidID);
@@ -59,7 +76,7 @@ describe("PointIndex", () => {
       freezeRecord(resource("web", { tenancy: tenancy("other", "default") }), "1"),
       freezeRecord(resource("web", { type: album }), "1"),
     ];
-    for (const record of records) index.set(record.id as ValidID, record);
+    for (const record of records) index.set(record.id as ValidID, record, record);
     // Every order of lookups, so that each is asked right after each other one.
     for (const first of records) {
       for (const second of records) {
@@ -76,12 +93,12 @@ describe("PointIndex", () => {
   it("forgets a dropped names table: a record stored again under its tenancy is found", () => {
     const index = new PointIndex<Resource>();
     const first = freezeRecord(resource("web", { tenancy: tenancy("default", "x") }), "1");
-    index.set(first.id as ValidID, first);
+    index.set(first.id as ValidID, first, first);
     expect(index.get(first.id as ValidID)).toBe(first);
     index.delete(first.id as ValidID);
     expect(index.get(first.id as ValidID)).toBeUndefined();
     const again = freezeRecord(resource("api", { tenancy: tenancy("default", "x") }), "2");
-    index.set(again.id as ValidID, again);
+    index.set(again.id as ValidID, again, again);
     expect(index.get(again.id as ValidID)).toBe(again);
     expect(index.get(first.id as ValidID)).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 import { clone, create, equals } from "@bufbuild/protobuf";
-import { type ID, IDSchema, type Resource, ResourceSchema } from "@raftstore/proto";
+import { type ID, IDSchema, type Resource, ResourceSchema, type Type } from "@raftstore/proto";
 import {
   isCASFailureError,
   isGroupVersionMismatchError,
@@ -120,11 +120,27 @@ describe("Store reads and CAS writes", () => {
 
   it("lets a write with another group version replace the stored form", () => {
     const store = new Store();
+    // Reads with the stored uid and with an empty one (which the store answers from its index).
+    const readsOf = (type: Type) =>
+      ["u1", ""].map((uid) => {
+        try {
+          return store.read(idOf("web", { uid, type }));
+        } catch (error) {
+          return error;
+        }
+      });
     const v1 = store.writeCAS(resource("web"), "1");
     const v2 = store.writeCAS({ ...v1, id: { ...(v1.id as ID), type: artistV2 } }, "2");
-    expect(store.read(idOf("web", { type: artistV2 }))).toBe(v2);
+    expect(readsOf(artistV2)).toEqual([v2, v2]);
+    expect(readsOf(artistV1).every(isGroupVersionMismatchError)).toBe(true);
     expect(store.size).toBe(1);
     expect(store.list(artist, defaultTenancy, "")).toEqual([v2]);
+    // And back, after a view froze the slot (so the write puts a new one in its place).
+    const view = store.view();
+    const v3 = store.writeCAS({ ...v2, id: { ...(v2.id as ID), type: artistV1 } }, "3");
+    expect(readsOf(artistV1)).toEqual([v3, v3]);
+    expect(readsOf(artistV2).every(isGroupVersionMismatchError)).toBe(true);
+    expect(view.read(idOf("web", { type: artistV2 }))).toBe(v2);
   });
 
   it("creates a new incarnation under the same key after a delete", () => {

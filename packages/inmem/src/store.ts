@@ -122,6 +122,11 @@ export class Store {
     // any other outcome validates in full, so errors are what they would be the other way.
     let slot: Slot | undefined;
     if (hasIdShape(id)) {
+      // An empty uid (most reads') matches any incarnation: the index alone can answer.
+      if (id.uid === "") {
+        const record = this.#tables.record(id);
+        if (record !== undefined) return record;
+      }
       slot = this.#tables.slot(id);
       if (slot !== undefined && readsAs(id, slot)) return slot.record;
     }

@@ -10,7 +10,9 @@ import { PointIndex } from "./point-index.js";
  * lookup instead of a B+ tree descent.
  *
  * The slot also holds what a read checks before it returns the record (its uid and its type,
- * interned and so in cache), so that a point read touches the slot and not the record.
+ * interned and so in cache), so that a point read with a uid touches the slot and not the
+ * record. A read without one (most reads) touches neither: the point index keeps each record
+ * and its group version beside the slot, and `put` sets them there on every write.
  */
 export class Slot {
   #record: Resource;
@@ -76,10 +78,12 @@ export interface Indexes {
 /**
  * What a record takes in memory beyond its content (`contentBytes`): its objects and its index
  * entries. The benchmark's small resource (one label, 32 bytes of data) took 888 bytes of heap
- * for 205 bytes of content, 951 since each key has a slot and 979 since the point index's last
- * level is a `NameTable`: the estimate (905) is now about 8 % low for the smallest resources, well
+ * for 205 bytes of content, 951 since each key has a slot, 979 since the point index's last level
+ * is a `NameTable`, and 1,120 (1,134 at 100k resources) since that table keeps its keys'
+ * characters inline: the estimate (905) is now about a fifth low for the smallest resources,
  * inside the margin a quota leaves (a quarter of the heap by default); a large value takes about
- * its own size.
+ * its own size. (Only the proposing node checks the quota, so raising it changes no replicated
+ * state; it would shrink what every configured quota admits.)
  */
 export const RECORD_OVERHEAD_BYTES = 700;
 
@@ -159,6 +163,14 @@ export class Tables {
     return this.#bytes;
   }
 
+  /**
+   * The record stored under `id`'s key, if it has `id`'s group version: a read that finds it
+   * this way touches neither the slot nor the record. The uid plays no part.
+   */
+  record(id: ValidID): Resource | undefined {
+    return this.#current.read(id);
+  }
+
   /** The slot of `id`'s key, if a record is stored under it: what `put` and `remove` take. */
   slot(id: ValidID): Slot | undefined {
     return this.#current.get(id);
@@ -183,6 +195,7 @@ export class Tables {
       // and both trees already map the key to it. (The store never replaces an incarnation in
       // a write; were it asked to, the new one would get a slot of its own.)
       slot.replace(record, bytes);
+      this.#current.set(record.id as ValidID, slot, record);
       this.#bytes += growth;
       return;
     }
@@ -191,7 +204,7 @@ export class Tables {
     const fresh = new Slot(record, bytes, this.#epoch);
     // The point index first: it is the one that can refuse a new key (when full), and must do
     // so before anything changed.
-    this.#current.set(record.id as ValidID, fresh);
+    this.#current.set(record.id as ValidID, fresh, record);
     this.#bytes += growth;
     this.#byId.set(key, fresh);
     const oldOwner = previous?.owner === undefined ? undefined : ownerIndexKey(previous.owner, key);

@@ -6,9 +6,9 @@ import {
   collectGarbage,
   cpuClock,
   GcPauses,
-  heapUsed,
   lcg,
   median,
+  memoryInUse,
   round,
   type Span,
   timedSpan,
@@ -37,6 +37,7 @@ export interface StoreFigures {
   /** List of the 100 resources of one namespace among all the others. */
   listsOf100PerSecond: number;
   snapshotResourcesPerSecond: number;
+  /** Memory per resource stored: the V8 heap and the array buffers outside it. */
   heapBytesPerResource: number;
 }
 
@@ -95,7 +96,7 @@ export async function benchStore(size: number, log: (line: string) => void): Pro
   const gc = new GcPauses();
   const random = lcg(size);
   const versions = new Float64Array(size);
-  const before = heapUsed();
+  const before = memoryInUse();
   const store = new Store();
   let version = 0;
 
@@ -106,8 +107,8 @@ export async function benchStore(size: number, log: (line: string) => void): Pro
   for (let k = 0; k < LIST_TARGET; k++) {
     store.writeCAS(decoded(size + k, "list-target"), String(++version));
   }
-  const heapBytesPerResource = (heapUsed() - before) / store.size;
-  log(`  ${size}: built, ${round(heapBytesPerResource)} B of heap per resource`);
+  const heapBytesPerResource = (memoryInUse() - before) / store.size;
+  log(`  ${size}: built, ${round(heapBytesPerResource)} B of heap and array buffers per resource`);
 
   // Each chunk of inputs is built just before it is written, off the clock: building inputs is
   // not what is measured, and like the entries a Raft apply decodes, they die young. The version
