@@ -120,8 +120,9 @@ export class NameTable<V, R = V> {
 
   /**
    * Stores `value` under `key`, and what a read of it is shown, tagged `tag`, in place of what is
-   * there. The table keeps `key` itself. The owner sets a key again whenever `shown` or `tag`
-   * changes.
+   * there. The table keeps `key` itself, in place of the equal string it kept before, so that an
+   * owner that passes the name of the record it stores keeps no older copy alive. The owner sets
+   * a key again whenever `shown` or `tag` changes.
    */
   set(key: string, value: V, shown: R, tag: string): void {
     const h = this.hash(key);
@@ -135,6 +136,7 @@ export class NameTable<V, R = V> {
       this.#size++;
     }
     const at = i * REFS;
+    this.#refs[at] = key;
     this.#refs[at + 1] = value;
     this.#refs[at + 2] = shown;
     this.#refs[at + 3] = tag;
@@ -193,7 +195,7 @@ export class NameTable<V, R = V> {
     return length <= INLINE_UNITS || this.#refs[i * REFS] === key;
   }
 
-  /** Writes `key` (whose hash is `h`) into the empty position `i`. */
+  /** Writes the hash `h`, length and first code units of `key` into the empty position `i`. */
   #place(i: number, h: number, key: string): void {
     const words = this.#words;
     const at = i * WORDS;
@@ -201,7 +203,6 @@ export class NameTable<V, R = V> {
     words[at] = h + 1;
     words[at + 1] = key.length;
     for (let k = 0; k < units; k += 2) words[at + 2 + (k >> 1)] = pair(key, k, units);
-    this.#refs[i * REFS] = key;
   }
 
   /** Where the run of an entry whose hash is `h` starts. */
